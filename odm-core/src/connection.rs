@@ -1,0 +1,267 @@
+//! [`Connection`]: one client (one pool) and a database on it; [`Connection::use_db`] switches databases
+//! over the same pool, and [`Connection::model`] binds a model to the connection's database.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+
+use crate::error::{Error, Result};
+use crate::handle::ModelHandle;
+use crate::model::Model;
+use crate::name::check_database_name;
+use crate::session::Session;
+
+/// The server selection and connect timeout used when neither the URI nor [`ConnectOptions`] sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many database names [`Connection::use_db`] keeps interned per client by default.
+pub const DEFAULT_USE_DB_CACHE: usize = 100_000;
+
+/// A handle on one database over a shared client (one connection pool).
+///
+/// Cheap to clone (two reference counts), `Send + Sync`, and every clone and every [`use_db`] of it shares
+/// the same pool: a million tenant databases cost one pool, not a million.
+///
+/// [`use_db`]: Connection::use_db
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+    db: Arc<str>,
+}
+
+pub(crate) struct Shared {
+    client: Client,
+    id: u64,
+    /// Interned database names, so `use_db` of a name seen before allocates nothing. Bounded: when full it
+    /// starts over, which costs one allocation per name on its next use and keeps memory flat.
+    names: RwLock<HashSet<Arc<str>>>,
+    names_capacity: usize,
+}
+
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Connection {
+    /// Connects to the server at `uri` and checks that it answers, like `mongoose.createConnection`.
+    ///
+    /// The database is the one in the URI's path (`mongodb://host/app` uses `app`), else `test`, like the
+    /// driver. An unreachable server gives an error within the timeout ([`DEFAULT_TIMEOUT`] unless the URI
+    /// sets `serverSelectionTimeoutMS`), never a hang.
+    pub async fn connect(uri: &str) -> Result<Connection> {
+        ConnectOptions::new(uri).connect().await
+    }
+
+    /// The options of a connection to `uri`, to set timeouts and pool sizes before connecting.
+    pub fn options(uri: &str) -> ConnectOptions {
+        ConnectOptions::new(uri)
+    }
+
+    /// A connection over a client you built yourself, on database `db`. Does no I/O.
+    pub fn from_client(client: Client, db: &str) -> Result<Connection> {
+        check_database_name(db)?;
+        Ok(Connection {
+            shared: Arc::new(Shared {
+                client,
+                id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+                names: RwLock::new(HashSet::new()),
+                names_capacity: DEFAULT_USE_DB_CACHE,
+            }),
+            db: Arc::from(db),
+        })
+    }
+
+    /// A connection to database `name` over the same client and pool, like Mongoose's
+    /// `useDb(name, { useCache: true })`.
+    ///
+    /// Does no I/O; the database is created by the server on the first write. The name is checked against
+    /// MongoDB's rules and a bad one gives [`Error::InvalidName`] naming the rule. Names are interned, so
+    /// calling this per request allocates nothing after a name's first use.
+    pub fn use_db(&self, name: &str) -> Result<Connection> {
+        let shared = &self.shared;
+        if let Some(db) = shared.names.read().expect("names lock").get(name) {
+            return Ok(Connection {
+                shared: shared.clone(),
+                db: db.clone(),
+            });
+        }
+        check_database_name(name)?;
+        let db: Arc<str> = Arc::from(name);
+        let mut names = shared.names.write().expect("names lock");
+        if names.len() >= shared.names_capacity {
+            names.clear();
+        }
+        names.insert(db.clone());
+        drop(names);
+        Ok(Connection {
+            shared: shared.clone(),
+            db,
+        })
+    }
+
+    /// Binds model `T` to this connection's database. Does no I/O and copies two pointers.
+    pub fn model<T: Model>(&self) -> ModelHandle<T> {
+        ModelHandle::new(self.clone())
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.db
+    }
+
+    /// The driver's handle on the database.
+    pub fn database(&self) -> Database {
+        self.shared.client.database(&self.db)
+    }
+
+    /// The driver's client, shared by every connection made from this one with [`use_db`](Self::use_db).
+    pub fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// `true` when both connections share one client (and pool).
+    pub fn same_client(&self, other: &Connection) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Starts a session on this connection's client, for transactions and causally consistent reads.
+    pub async fn start_session(&self) -> Result<Session> {
+        let session = self.shared.client.start_session().await?;
+        Ok(Session::new(session, self.shared.id))
+    }
+
+    pub(crate) fn client_id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// Closes the client: ends its sessions and its pool. Every connection made from it with
+    /// [`use_db`](Self::use_db) stops working too.
+    pub async fn close(self) {
+        self.shared.client.clone().shutdown().await;
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("database", &&*self.db)
+            .field("client", &self.shared.id)
+            .finish()
+    }
+}
+
+/// Options of a new connection: timeouts, pool sizes and the `use_db` cache. Made by
+/// [`Connection::options`].
+#[derive(Debug, Clone)]
+#[must_use = "options do nothing until `connect` is awaited"]
+pub struct ConnectOptions {
+    uri: String,
+    timeout: Option<Duration>,
+    max_pool_size: Option<u32>,
+    min_pool_size: Option<u32>,
+    app_name: Option<String>,
+    use_db_cache: usize,
+    verify: bool,
+}
+
+impl ConnectOptions {
+    /// Options for `uri`, with the defaults.
+    pub fn new(uri: &str) -> Self {
+        ConnectOptions {
+            uri: uri.to_owned(),
+            timeout: None,
+            max_pool_size: None,
+            min_pool_size: None,
+            app_name: None,
+            use_db_cache: DEFAULT_USE_DB_CACHE,
+            verify: true,
+        }
+    }
+
+    /// How long to wait for a server to answer, for the connect and every later operation's server
+    /// selection. Overrides the URI's `serverSelectionTimeoutMS` and `connectTimeoutMS`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The most sockets the pool opens per server (the driver's default is 10).
+    pub fn max_pool_size(mut self, size: u32) -> Self {
+        self.max_pool_size = Some(size);
+        self
+    }
+
+    /// The sockets the pool keeps open per server even when idle.
+    pub fn min_pool_size(mut self, size: u32) -> Self {
+        self.min_pool_size = Some(size);
+        self
+    }
+
+    /// The application name the server logs for this client.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// How many database names [`Connection::use_db`] keeps interned ([`DEFAULT_USE_DB_CACHE`]).
+    pub fn use_db_cache(mut self, names: usize) -> Self {
+        self.use_db_cache = names.max(1);
+        self
+    }
+
+    /// Whether `connect` pings the server before returning (on by default). Off, the first operation finds
+    /// out whether the server answers.
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Builds the client and, unless [`verify(false)`](Self::verify), checks that the server answers.
+    pub async fn connect(self) -> Result<Connection> {
+        let mut options = ClientOptions::parse(&self.uri).await?;
+        if let Some(timeout) = self.timeout {
+            options.server_selection_timeout = Some(timeout);
+            options.connect_timeout = Some(timeout);
+        } else {
+            options
+                .server_selection_timeout
+                .get_or_insert(DEFAULT_TIMEOUT);
+            options.connect_timeout.get_or_insert(DEFAULT_TIMEOUT);
+        }
+        if self.max_pool_size.is_some() {
+            options.max_pool_size = self.max_pool_size;
+        }
+        if self.min_pool_size.is_some() {
+            options.min_pool_size = self.min_pool_size;
+        }
+        if self.app_name.is_some() {
+            options.app_name = self.app_name;
+        }
+        let db = options
+            .default_database
+            .clone()
+            .unwrap_or_else(|| "test".to_owned());
+        let client = Client::with_options(options)?;
+        let mut conn = Connection::from_client(client, &db)?;
+        Arc::get_mut(&mut conn.shared)
+            .expect("a new connection is not shared yet")
+            .names_capacity = self.use_db_cache;
+        if self.verify {
+            conn.ping().await?;
+        }
+        Ok(conn)
+    }
+}
+
+impl Connection {
+    /// Asks the server to answer a `ping`.
+    pub async fn ping(&self) -> Result<()> {
+        self.database()
+            .run_command(mongodb::bson::doc! { "ping": 1 })
+            .await
+            .map(drop)
+            .map_err(Error::from)
+    }
+}

@@ -1,0 +1,333 @@
+//! The one error type of the library, and the `Result` alias that carries it.
+
+use std::fmt;
+
+use mongodb::bson::{Bson, Document};
+
+use crate::validate::ValidationErrors;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+///
+/// Each variant's message says what happened and what to do about it. The driver's own error is kept as
+/// the source of [`Error::Driver`], so nothing the server said is lost.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A database or collection name breaks one of MongoDB's naming rules. Nothing was sent to the server.
+    #[error(
+        "invalid {kind} name {name:?}: {rule}; choose a name that follows MongoDB's naming rules"
+    )]
+    InvalidName {
+        /// What was being named.
+        kind: NameKind,
+        /// The name as given (lossily printable; it may hold any character).
+        name: String,
+        /// The rule it breaks.
+        rule: NameRule,
+    },
+
+    /// A tenant id breaks one of the rules of the tenant strategy. Nothing was sent to the server.
+    #[error("invalid tenant id {id:?}: {rule}")]
+    InvalidTenant {
+        /// The tenant id as given.
+        id: String,
+        /// The rule it breaks, in words, with the fix.
+        rule: String,
+    },
+
+    /// A write would have stored a second document with the same key in a unique index.
+    #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_ref(), message })]
+    DuplicateKey {
+        /// The name of the unique index, when the server reports it.
+        index: Option<String>,
+        /// The duplicated key, when the server reports it.
+        key: Option<Document>,
+        /// The server's own message.
+        message: String,
+    },
+
+    /// No document matched where one was required.
+    #[error("no document in `{collection}` matches {filter}; check the id or filter, or use the `find_one` form that returns `Option`")]
+    NotFound {
+        /// The collection that was searched.
+        collection: String,
+        /// The filter that matched nothing.
+        filter: Document,
+    },
+
+    /// One or more fields of a value break the model's rules. Nothing was written.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+
+    /// A `save` found that the stored document's version moved on since the value was read: another writer
+    /// saved first. Nothing was written; read the document again, apply the change, and save again.
+    #[error("version conflict in `{collection}` for _id {id}: the value was read at version {expected}, but the stored document is newer (or gone); reload it and apply the change again")]
+    VersionConflict {
+        /// The collection of the document.
+        collection: String,
+        /// The `_id` of the document.
+        id: Bson,
+        /// The version the value carried.
+        expected: i64,
+    },
+
+    /// A value could not be turned into BSON: a field's `Serialize` implementation failed, or the value is
+    /// not a document.
+    #[error("cannot encode a `{type_name}` as BSON: {source}")]
+    Serialization {
+        /// The Rust type being encoded.
+        type_name: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: mongodb::bson::ser::Error,
+    },
+
+    /// A stored document could not be read back as the model's type: the stored data does not match the
+    /// struct (a missing field, another type).
+    #[error("cannot decode a stored document as `{type_name}`: {source}; make the field optional or give it a `#[serde(default)]` if old documents lack it")]
+    Deserialization {
+        /// The Rust type being decoded.
+        type_name: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: mongodb::bson::de::Error,
+    },
+
+    /// A document is larger than the 16 MiB MongoDB stores. Nothing was sent to the server.
+    #[error("a `{type_name}` encodes to {size} bytes, over MongoDB's limit of {limit} bytes per document; split it or move large data to GridFS")]
+    DocumentTooLarge {
+        /// The Rust type being encoded.
+        type_name: &'static str,
+        /// The encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A write tried to change what the tenant strategy owns (the tenant field of a shared collection).
+    /// Nothing was written.
+    #[error("{0}")]
+    TenantViolation(String),
+
+    /// A model operation was given a session of another client than the model's connection, so it would run
+    /// outside the transaction. Bind the model from the connection that started the transaction.
+    #[error("the session belongs to another client than this model's connection: bind the model from the connection that runs the transaction, so the operation does not run outside it")]
+    ForeignSession,
+
+    /// A lifecycle hook refused the operation. Nothing was written by the operation it guarded.
+    #[error("hook `{hook}` of `{type_name}` aborted the operation: {source}")]
+    Hook {
+        /// The model's Rust type.
+        type_name: &'static str,
+        /// The hook that failed (`before_save`, ...).
+        hook: &'static str,
+        /// What the hook returned.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// An `insert_many` stopped part way (ordered semantics): the first `written` documents of the batch are
+    /// stored, the next `unknown` may or may not be (the connection broke while the server had them), and
+    /// the rest are not.
+    #[error("insert_many stopped part way: documents 0..{written} of {total} are stored, the next {unknown} may or may not be (check them by _id before retrying), the rest are not; {source}")]
+    PartialWrite {
+        /// How many documents at the head of the batch are known to be stored.
+        written: usize,
+        /// How many documents after those may or may not be stored.
+        unknown: usize,
+        /// How many documents the batch held.
+        total: usize,
+        /// What stopped it.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The operation cannot be done in the form asked; the message says which form works.
+    #[error("{0}")]
+    Unsupported(&'static str),
+
+    /// The driver or the server reported an error (network, timeout, server error). The driver's error is
+    /// the source; its labels say whether a retry can help.
+    #[error("{}", DriverDisplay(.0))]
+    Driver(#[source] mongodb::error::Error),
+}
+
+impl Error {
+    /// `true` when the server could not be reached or answered too late: a retry after the server is back
+    /// may succeed.
+    pub fn is_network(&self) -> bool {
+        match self {
+            Error::Driver(e) => matches!(
+                *e.kind,
+                mongodb::error::ErrorKind::Io(_)
+                    | mongodb::error::ErrorKind::ServerSelection { .. }
+                    | mongodb::error::ErrorKind::ConnectionPoolCleared { .. }
+            ),
+            Error::PartialWrite { source, .. } => source.is_network(),
+            _ => false,
+        }
+    }
+}
+
+impl From<mongodb::error::Error> for Error {
+    fn from(e: mongodb::error::Error) -> Self {
+        duplicate_key(&e).unwrap_or(Error::Driver(e))
+    }
+}
+
+/// Maps a server's duplicate key error (code 11000) to [`Error::DuplicateKey`], keeping the index and key
+/// when the server reports them.
+fn duplicate_key(e: &mongodb::error::Error) -> Option<Error> {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    let (code, message, details) = match &*e.kind {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => (w.code, &w.message, w.details.as_ref()),
+        ErrorKind::InsertMany(m) => {
+            let w = m.write_errors.as_ref()?.first()?;
+            (w.code, &w.message, w.details.as_ref())
+        }
+        ErrorKind::Command(c) => (c.code, &c.message, None),
+        _ => return None,
+    };
+    if code != 11000 {
+        return None;
+    }
+    let key = details
+        .and_then(|d| d.get_document("keyValue").ok())
+        .cloned();
+    Some(Error::DuplicateKey {
+        index: index_name_from_message(message),
+        key,
+        message: message.clone(),
+    })
+}
+
+/// MongoDB says `... index: email_1 dup key: { ... }`; some servers say `index 'email_1'`.
+fn index_name_from_message(message: &str) -> Option<String> {
+    let rest = &message[message.find("index")? + "index".len()..];
+    let rest = rest.trim_start_matches([':', ' ']);
+    let rest = rest.trim_start_matches(['\'', '"']);
+    let name: String = rest
+        .chars()
+        .take_while(|c| !matches!(c, ' ' | '\'' | '"' | ','))
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+struct DuplicateKeyDisplay<'a> {
+    index: Option<&'a str>,
+    key: Option<&'a Document>,
+    message: &'a String,
+}
+
+impl fmt::Display for DuplicateKeyDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("duplicate key")?;
+        if let Some(index) = self.index {
+            write!(f, " in unique index `{index}`")?;
+        }
+        if let Some(key) = self.key {
+            write!(f, " for {key}")?;
+        }
+        write!(
+            f,
+            ": a document with this key is already stored; use another value, or update the existing document ({})",
+            self.message
+        )
+    }
+}
+
+struct DriverDisplay<'a>(&'a mongodb::error::Error);
+
+impl fmt::Display for DriverDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use mongodb::error::ErrorKind;
+        match &*self.0.kind {
+            ErrorKind::ServerSelection { .. } => write!(
+                f,
+                "no server answered within the server selection timeout: check that the server is up and the URI ({}) is right, or raise the timeout",
+                self.0
+            ),
+            ErrorKind::Io(_) => write!(f, "network error talking to the server: {}", self.0),
+            _ => write!(f, "the server or driver reported an error: {}", self.0),
+        }
+    }
+}
+
+/// What a name names, in [`Error::InvalidName`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameKind {
+    /// A database name.
+    Database,
+    /// A collection name.
+    Collection,
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameKind::Database => "database",
+            NameKind::Collection => "collection",
+        })
+    }
+}
+
+/// The naming rule a name breaks, in [`Error::InvalidName`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameRule {
+    /// The name is empty.
+    Empty,
+    /// The name is too long; `max` is the largest allowed length in bytes.
+    TooLong {
+        /// The largest allowed length in bytes.
+        max: usize,
+        /// The name's length in bytes.
+        len: usize,
+    },
+    /// The name holds a character MongoDB forbids there.
+    ForbiddenChar(char),
+    /// The name starts with `system.`, which MongoDB reserves.
+    ReservedPrefix,
+}
+
+impl fmt::Display for NameRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameRule::Empty => f.write_str("it is empty"),
+            NameRule::TooLong { max, len } => {
+                write!(
+                    f,
+                    "it is {len} bytes long, and at most {max} bytes are allowed"
+                )
+            }
+            NameRule::ForbiddenChar('\0') => f.write_str("it holds a NUL character"),
+            NameRule::ForbiddenChar(c) => write!(f, "it holds the forbidden character {c:?}"),
+            NameRule::ReservedPrefix => f.write_str("names starting with `system.` are reserved"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_name_is_read_from_both_message_forms() {
+        assert_eq!(
+            index_name_from_message(
+                "E11000 duplicate key error collection: db.users index: email_1 dup key: { email: \"a\" }"
+            )
+            .as_deref(),
+            Some("email_1")
+        );
+        assert_eq!(
+            index_name_from_message("UNIQUE constraint failed: index 'idx_users_email'").as_deref(),
+            Some("idx_users_email")
+        );
+        assert_eq!(index_name_from_message("E11000 duplicate key error"), None);
+    }
+}

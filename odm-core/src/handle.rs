@@ -1,0 +1,812 @@
+//! [`ModelHandle`]: a model bound to a connection, and the operations on it.
+//!
+//! Every operation is a `#[must_use]` builder that runs when awaited, so options read in order:
+//! `users.find(filter).sort(order).limit(10).await`.
+
+use std::borrow::Cow;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
+use mongodb::options::{FindOneOptions, FindOptions};
+use mongodb::results::{DeleteResult, UpdateResult};
+use mongodb::Collection;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::query::{Filter, Sort, Update};
+use crate::scope::Scope;
+use crate::session::Session;
+
+/// MongoDB's largest document, in bytes.
+pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Model `T` bound to a connection's database (and, for a tenant handle, confined to the tenant).
+///
+/// Made by [`Connection::model`]; binding does no I/O and copies two pointers, so bind per request. The
+/// handle is cheap to clone, `Send + Sync`, and holds no state of its own besides where it points.
+pub struct ModelHandle<T> {
+    conn: Connection,
+    scope: Scope,
+    _model: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ModelHandle<T> {
+    fn clone(&self) -> Self {
+        ModelHandle {
+            conn: self.conn.clone(),
+            scope: self.scope.clone(),
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<T: Model> std::fmt::Debug for ModelHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelHandle")
+            .field("model", &T::SCHEMA.type_name)
+            .field("database", &self.conn.name())
+            .field("collection", &self.collection_name())
+            .finish()
+    }
+}
+
+impl<T: Model> ModelHandle<T> {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self::scoped(conn, Scope::None)
+    }
+
+    pub(crate) fn scoped(conn: Connection, scope: Scope) -> Self {
+        ModelHandle {
+            conn,
+            scope,
+            _model: PhantomData,
+        }
+    }
+
+    /// The connection the model is bound to.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The name of the collection the handle reads and writes.
+    pub fn collection_name(&self) -> Cow<'static, str> {
+        self.scope.collection_name(T::SCHEMA.collection)
+    }
+
+    /// The driver's typed collection, for anything the library does not wrap.
+    ///
+    /// It is not confined to a tenant: on a shared-collection tenant handle it sees every tenant's
+    /// documents.
+    pub fn collection(&self) -> Collection<T> {
+        self.conn.database().collection(&self.collection_name())
+    }
+
+    fn typed<U: Send + Sync>(&self) -> Collection<U> {
+        self.conn.database().collection(&self.collection_name())
+    }
+
+    /// Checks every rule of the model on `value`, without I/O.
+    pub fn validate(&self, value: &T) -> Result<()> {
+        value.validate().map_err(Error::Validation)
+    }
+
+    /// Inserts `value` and returns it as stored: `_id` generated when it has none, timestamps and version
+    /// set. Validates first; an invalid value writes nothing.
+    pub fn create(&self, value: T) -> Create<'_, T> {
+        Create {
+            handle: self,
+            value,
+            session: None,
+        }
+    }
+
+    /// Inserts every value, in order, and returns them as stored. Validates all of them first: one invalid
+    /// value writes none of the batch, and the error names its position.
+    pub fn insert_many(&self, values: impl IntoIterator<Item = T>) -> InsertMany<'_, T> {
+        InsertMany {
+            handle: self,
+            values: values.into_iter().collect(),
+            session: None,
+        }
+    }
+
+    /// The document whose `_id` is `id`, if any.
+    pub fn find_by_id(&self, id: impl Into<Bson>) -> FindOne<'_, T> {
+        self.find_one(doc! { "_id": id.into() })
+    }
+
+    /// The first document that matches `filter`, if any.
+    pub fn find_one(&self, filter: impl Into<Filter>) -> FindOne<'_, T> {
+        FindOne {
+            handle: self,
+            filter: filter.into().0,
+            options: FindOneOptions::default(),
+            session: None,
+        }
+    }
+
+    /// Every document that matches `filter`; add `sort`, `skip` and `limit`, then await for a `Vec`, or
+    /// call [`Find::stream`] for large reads.
+    pub fn find(&self, filter: impl Into<Filter>) -> Find<'_, T> {
+        Find {
+            handle: self,
+            filter: filter.into().0,
+            options: FindOptions::default(),
+            session: None,
+        }
+    }
+
+    /// How many documents match `filter`.
+    pub fn count(&self, filter: impl Into<Filter>) -> Count<'_, T> {
+        Count {
+            handle: self,
+            filter: filter.into().0,
+            session: None,
+        }
+    }
+
+    /// Whether any document matches `filter`.
+    pub fn exists(&self, filter: impl Into<Filter>) -> Exists<'_, T> {
+        Exists {
+            handle: self,
+            filter: filter.into().0,
+            session: None,
+        }
+    }
+
+    /// Updates the first document that matches `filter`. Moves `updated_at` forward with
+    /// `#[model(timestamps)]`.
+    pub fn update_one(
+        &self,
+        filter: impl Into<Filter>,
+        update: impl Into<Update>,
+    ) -> UpdateOp<'_, T> {
+        self.update(filter.into(), update.into(), false)
+    }
+
+    /// Updates every document that matches `filter`. Moves `updated_at` forward with
+    /// `#[model(timestamps)]`.
+    pub fn update_many(
+        &self,
+        filter: impl Into<Filter>,
+        update: impl Into<Update>,
+    ) -> UpdateOp<'_, T> {
+        self.update(filter.into(), update.into(), true)
+    }
+
+    fn update(&self, filter: Filter, update: Update, many: bool) -> UpdateOp<'_, T> {
+        UpdateOp {
+            handle: self,
+            filter: filter.0,
+            update,
+            many,
+            upsert: false,
+            session: None,
+        }
+    }
+
+    /// Replaces the first document that matches `filter` with `value`. Validates first; an invalid value
+    /// writes nothing.
+    pub fn replace_one(&self, filter: impl Into<Filter>, value: T) -> Replace<'_, T> {
+        Replace {
+            handle: self,
+            filter: filter.into().0,
+            value,
+            upsert: false,
+            session: None,
+        }
+    }
+
+    /// Deletes the first document that matches `filter`.
+    pub fn delete_one(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+        Delete {
+            handle: self,
+            filter: filter.into().0,
+            many: false,
+            session: None,
+        }
+    }
+
+    /// Deletes every document that matches `filter`.
+    pub fn delete_many(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+        Delete {
+            handle: self,
+            filter: filter.into().0,
+            many: true,
+            session: None,
+        }
+    }
+
+    /// Runs an aggregation pipeline and returns the resulting documents.
+    pub fn aggregate(&self, pipeline: impl IntoIterator<Item = Document>) -> Aggregate<'_, T> {
+        Aggregate {
+            handle: self,
+            pipeline: pipeline.into_iter().collect(),
+            session: None,
+        }
+    }
+
+    /// The distinct values of the stored field `field` among the documents that match `filter`.
+    pub fn distinct(&self, field: impl AsRef<str>, filter: impl Into<Filter>) -> Distinct<'_, T> {
+        Distinct {
+            handle: self,
+            field: field.as_ref().to_owned(),
+            filter: filter.into().0,
+            session: None,
+        }
+    }
+
+    /// Prepares a value for insertion: timestamps, version, validation, `_id`, encoding, tenant stamp.
+    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<RawDocumentBuf> {
+        value.touch(now, true);
+        if T::SCHEMA.version.is_some() && value.version().is_none() {
+            value.set_version(0);
+        }
+        value.validate()?;
+        if matches!(value.id()?, Bson::Null) {
+            value.set_id(Bson::ObjectId(ObjectId::new()))?;
+        }
+        self.encode(value)
+    }
+
+    /// Encodes a value, checks its size and stamps the tenant field.
+    fn encode(&self, value: &T) -> Result<RawDocumentBuf> {
+        let mut raw = bson::to_raw_document_buf(value).map_err(|source| Error::Serialization {
+            type_name: T::SCHEMA.type_name,
+            source,
+        })?;
+        self.scope.stamp(&mut raw)?;
+        let size = raw.as_bytes().len();
+        if size > MAX_DOCUMENT_SIZE {
+            return Err(Error::DocumentTooLarge {
+                type_name: T::SCHEMA.type_name,
+                size,
+                limit: MAX_DOCUMENT_SIZE,
+            });
+        }
+        Ok(raw)
+    }
+
+    fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
+        match session {
+            Some(s) if s.client_id() != self.conn.client_id() => Err(Error::ForeignSession),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Maps a driver error met while reading documents of `T`, naming the type when decoding failed.
+fn read_error<T: Model>(e: mongodb::error::Error) -> Error {
+    match &*e.kind {
+        mongodb::error::ErrorKind::BsonDeserialization(source) => Error::Deserialization {
+            type_name: T::SCHEMA.type_name,
+            source: source.clone(),
+        },
+        _ => Error::from(e),
+    }
+}
+
+/// Runs a driver action with the session when there is one.
+macro_rules! run {
+    ($action:expr, $session:expr) => {
+        match $session {
+            Some(s) => $action.session(s.inner()).await,
+            None => $action.await,
+        }
+    };
+}
+
+/// Adds `.session(&mut s)` to a builder.
+macro_rules! session_method {
+    () => {
+        /// Runs the operation in `session` (and its transaction, if one is open). A session of another
+        /// client is refused with [`Error::ForeignSession`].
+        pub fn session(mut self, session: &'a mut Session) -> Self {
+            self.session = Some(session);
+            self
+        }
+    };
+}
+
+/// Implements `IntoFuture` for a builder through its `run` method.
+macro_rules! into_future {
+    ($builder:ident, $output:ty) => {
+        impl<'a, T: Model> IntoFuture for $builder<'a, T> {
+            type Output = Result<$output>;
+            type IntoFuture = BoxFuture<'a, Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.run())
+            }
+        }
+    };
+}
+
+/// The `create` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Create<'a, T> {
+    handle: &'a ModelHandle<T>,
+    value: T,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Create<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<T> {
+        let Create {
+            handle,
+            mut value,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        let raw = handle.prepare_insert(&mut value, bson::DateTime::now())?;
+        run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
+        Ok(value)
+    }
+}
+into_future!(Create, T);
+
+/// The `insert_many` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct InsertMany<'a, T> {
+    handle: &'a ModelHandle<T>,
+    values: Vec<T>,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> InsertMany<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<Vec<T>> {
+        let InsertMany {
+            handle,
+            mut values,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        if values.is_empty() {
+            return Ok(values);
+        }
+        let now = bson::DateTime::now();
+        let mut docs = Vec::with_capacity(values.len());
+        for (i, value) in values.iter_mut().enumerate() {
+            match handle.prepare_insert(value, now) {
+                Ok(raw) => docs.push(raw),
+                Err(Error::Validation(mut errors)) => {
+                    errors.index = Some(i);
+                    return Err(Error::Validation(errors));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Sent in chunks so that a failure part way can say how much of the batch is known stored.
+        let total = docs.len();
+        let coll = handle.typed::<RawDocumentBuf>();
+        let mut written = 0;
+        let mut docs = docs.into_iter();
+        let mut session = session;
+        while written < total {
+            let chunk: Vec<_> = docs.by_ref().take(INSERT_CHUNK).collect();
+            let len = chunk.len();
+            if let Err(e) = run!(
+                coll.insert_many(chunk).ordered(true),
+                session.as_deref_mut()
+            ) {
+                return Err(partial_write(e, written, len, total));
+            }
+            written += len;
+        }
+        Ok(values)
+    }
+}
+into_future!(InsertMany, Vec<T>);
+
+/// How many documents one `insert` command of an `insert_many` carries.
+const INSERT_CHUNK: usize = 1000;
+
+/// Turns the error of one ordered chunk of an `insert_many` into [`Error::PartialWrite`]: `before`
+/// documents were stored by earlier chunks, and the failing chunk held `len`.
+fn partial_write(e: mongodb::error::Error, before: usize, len: usize, total: usize) -> Error {
+    // With a write error the server says where the ordered chunk stopped; after a network error nobody
+    // knows how much of the chunk the server applied.
+    let in_chunk = match &*e.kind {
+        mongodb::error::ErrorKind::InsertMany(m) => m
+            .write_errors
+            .as_ref()
+            .and_then(|w| w.iter().map(|w| w.index).min()),
+        _ => None,
+    };
+    let (written, unknown) = match in_chunk {
+        Some(i) => (before + i, 0),
+        None => (before, len),
+    };
+    let source = Error::from(e);
+    if written == 0 && unknown == 0 {
+        return source;
+    }
+    Error::PartialWrite {
+        written,
+        unknown,
+        total,
+        source: Box::new(source),
+    }
+}
+
+/// The `find_one` and `find_by_id` operations; await them for an `Option`.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct FindOne<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    options: FindOneOptions,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> FindOne<'a, T> {
+    session_method!();
+
+    /// Which document comes first when several match.
+    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
+        self.options.sort = Some(sort.into().0);
+        self
+    }
+
+    /// Awaits the document and turns "none" into [`Error::NotFound`].
+    pub async fn required(self) -> Result<T> {
+        let collection = self.handle.collection_name().into_owned();
+        let filter = self.filter.clone();
+        self.run()
+            .await?
+            .ok_or(Error::NotFound { collection, filter })
+    }
+
+    async fn run(self) -> Result<Option<T>> {
+        let FindOne {
+            handle,
+            filter,
+            options,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        let filter = handle.scope.filter(filter);
+        run!(
+            handle.typed::<T>().find_one(filter).with_options(options),
+            session
+        )
+        .map_err(read_error::<T>)
+    }
+}
+into_future!(FindOne, Option<T>);
+
+/// The `find` operation; await it for a `Vec`, or call [`Find::stream`].
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Find<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    options: FindOptions,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Find<'a, T> {
+    session_method!();
+
+    /// The order of the results.
+    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
+        self.options.sort = Some(sort.into().0);
+        self
+    }
+
+    /// Skips the first `n` results.
+    pub fn skip(mut self, n: u64) -> Self {
+        self.options.skip = Some(n);
+        self
+    }
+
+    /// Returns at most `n` results.
+    pub fn limit(mut self, n: i64) -> Self {
+        self.options.limit = Some(n);
+        self
+    }
+
+    /// How many documents the server sends per batch.
+    pub fn batch_size(mut self, n: u32) -> Self {
+        self.options.batch_size = Some(n);
+        self
+    }
+
+    /// Streams the results, a batch at a time, for reads too large to hold at once. Reads in a session
+    /// are awaited as a `Vec` instead.
+    pub async fn stream(self) -> Result<BoxStream<'static, Result<T>>> {
+        if self.session.is_some() {
+            return Err(Error::Unsupported(
+                "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
+            ));
+        }
+        let filter = self.handle.scope.filter(self.filter);
+        let cursor = self
+            .handle
+            .typed::<T>()
+            .find(filter)
+            .with_options(self.options)
+            .await
+            .map_err(read_error::<T>)?;
+        Ok(cursor.map_err(read_error::<T>).boxed())
+    }
+
+    async fn run(self) -> Result<Vec<T>> {
+        let Find {
+            handle,
+            filter,
+            options,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        let coll = handle.typed::<T>();
+        let action = coll.find(handle.scope.filter(filter)).with_options(options);
+        match session {
+            Some(s) => {
+                let mut cursor = action.session(s.inner()).await.map_err(read_error::<T>)?;
+                cursor
+                    .stream(s.inner())
+                    .try_collect()
+                    .await
+                    .map_err(read_error::<T>)
+            }
+            None => action
+                .await
+                .map_err(read_error::<T>)?
+                .try_collect()
+                .await
+                .map_err(read_error::<T>),
+        }
+    }
+}
+into_future!(Find, Vec<T>);
+
+/// The `count` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Count<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Count<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<u64> {
+        self.handle.check_session(&self.session)?;
+        let filter = self.handle.scope.filter(self.filter);
+        Ok(run!(
+            self.handle.typed::<Document>().count_documents(filter),
+            self.session
+        )?)
+    }
+}
+into_future!(Count, u64);
+
+/// The `exists` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Exists<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Exists<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<bool> {
+        self.handle.check_session(&self.session)?;
+        let filter = self.handle.scope.filter(self.filter);
+        let found = run!(
+            self.handle
+                .typed::<Document>()
+                .find_one(filter)
+                .projection(doc! { "_id": 1 }),
+            self.session
+        )?;
+        Ok(found.is_some())
+    }
+}
+into_future!(Exists, bool);
+
+/// The `update_one` and `update_many` operations; await them.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct UpdateOp<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    update: Update,
+    many: bool,
+    upsert: bool,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> UpdateOp<'a, T> {
+    session_method!();
+
+    /// Inserts a document built from the filter and the update when none matches.
+    pub fn upsert(mut self, upsert: bool) -> Self {
+        self.upsert = upsert;
+        self
+    }
+
+    async fn run(self) -> Result<UpdateResult> {
+        let UpdateOp {
+            handle,
+            filter,
+            mut update,
+            many,
+            upsert,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        handle.scope.check_update(&update)?;
+        if let Some(ts) = T::SCHEMA.timestamps {
+            touch_updated_at(&mut update, ts.updated_at);
+        }
+        let filter = handle.scope.filter(filter);
+        let coll = handle.typed::<Document>();
+        let update = match update {
+            Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
+            Update::Pipeline(p) => mongodb::options::UpdateModifications::Pipeline(p),
+        };
+        let result = if many {
+            run!(coll.update_many(filter, update).upsert(upsert), session)
+        } else {
+            run!(coll.update_one(filter, update).upsert(upsert), session)
+        };
+        Ok(result?)
+    }
+}
+into_future!(UpdateOp, UpdateResult);
+
+/// Adds "set `updated_at` to now" to an update, unless the update sets it itself.
+fn touch_updated_at(update: &mut Update, field: &str) {
+    match update {
+        Update::Document(doc) => {
+            let mentioned = doc.values().any(|args| match args {
+                Bson::Document(args) => args.contains_key(field),
+                _ => false,
+            });
+            if mentioned {
+                return;
+            }
+            // `$currentDate` takes the server's clock, like a `$$NOW` in a pipeline.
+            match doc.get_document_mut("$currentDate") {
+                Ok(current) => {
+                    current.insert(field, true);
+                }
+                Err(_) => {
+                    doc.insert("$currentDate", doc! { field: true });
+                }
+            }
+        }
+        Update::Pipeline(stages) => stages.push(doc! { "$set": { field: "$$NOW" } }),
+    }
+}
+
+/// The `replace_one` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Replace<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    value: T,
+    upsert: bool,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Replace<'a, T> {
+    session_method!();
+
+    /// Inserts `value` when no document matches.
+    pub fn upsert(mut self, upsert: bool) -> Self {
+        self.upsert = upsert;
+        self
+    }
+
+    async fn run(self) -> Result<UpdateResult> {
+        let Replace {
+            handle,
+            filter,
+            mut value,
+            upsert,
+            session,
+        } = self;
+        handle.check_session(&session)?;
+        value.touch(bson::DateTime::now(), false);
+        value.validate()?;
+        let raw = handle.encode(&value)?;
+        let filter = handle.scope.filter(filter);
+        let coll = handle.typed::<RawDocumentBuf>();
+        Ok(run!(coll.replace_one(filter, raw).upsert(upsert), session)?)
+    }
+}
+into_future!(Replace, UpdateResult);
+
+/// The `delete_one` and `delete_many` operations; await them.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Delete<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Document,
+    many: bool,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Delete<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<DeleteResult> {
+        self.handle.check_session(&self.session)?;
+        let filter = self.handle.scope.filter(self.filter);
+        let coll = self.handle.typed::<Document>();
+        let result = if self.many {
+            run!(coll.delete_many(filter), self.session)
+        } else {
+            run!(coll.delete_one(filter), self.session)
+        };
+        Ok(result?)
+    }
+}
+into_future!(Delete, DeleteResult);
+
+/// The `aggregate` operation; await it for the documents, or call [`Aggregate::stream`].
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Aggregate<'a, T> {
+    handle: &'a ModelHandle<T>,
+    pipeline: Vec<Document>,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Aggregate<'a, T> {
+    session_method!();
+
+    /// Streams the resulting documents. (Without a session.)
+    pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
+        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
+        Ok(cursor.map_err(Error::from).boxed())
+    }
+
+    async fn run(self) -> Result<Vec<Document>> {
+        self.handle.check_session(&self.session)?;
+        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let coll = self.handle.typed::<Document>();
+        let action = coll.aggregate(pipeline);
+        match self.session {
+            Some(s) => {
+                let mut cursor = action.session(s.inner()).await?;
+                Ok(cursor.stream(s.inner()).try_collect().await?)
+            }
+            None => Ok(action.await?.try_collect().await?),
+        }
+    }
+}
+into_future!(Aggregate, Vec<Document>);
+
+/// The `distinct` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Distinct<'a, T> {
+    handle: &'a ModelHandle<T>,
+    field: String,
+    filter: Document,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Distinct<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<Vec<Bson>> {
+        self.handle.check_session(&self.session)?;
+        let filter = self.handle.scope.filter(self.filter);
+        let coll = self.handle.typed::<Document>();
+        Ok(run!(coll.distinct(&self.field, filter), self.session)?)
+    }
+}
+into_future!(Distinct, Vec<Bson>);

@@ -1,0 +1,95 @@
+//! The [`Model`] trait: what `#[derive(Model)]` implements, and what a connection binds.
+
+use mongodb::bson::{Bson, DateTime};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::Result;
+use crate::schema::{FieldSchema, Schema};
+use crate::validate::ValidationErrors;
+
+/// A struct stored as a document in a collection.
+///
+/// Derive it; do not implement it by hand unless you must:
+///
+/// ```
+/// use odm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+/// #[model(collection = "users")]
+/// struct User {
+///     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+///     id: Option<ObjectId>,
+///     email: String,
+///     age: i32,
+/// }
+///
+/// assert_eq!(User::SCHEMA.collection, "users");
+/// ```
+///
+/// The derive computes the [`Schema`] once, at compile time: binding the model to a connection with
+/// [`Connection::model`](crate::Connection::model) reads it and does no I/O. The struct must have a field
+/// stored as `_id` (any serde type: `Option<ObjectId>` lets the library generate it on insert).
+pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 'static {
+    /// The model's schema: collection, fields, rules and indexes.
+    const SCHEMA: &'static Schema;
+
+    /// The typed field paths of the model (see [`Model::fields`]).
+    type Fields;
+
+    /// Typed paths to the stored fields, for filters, updates, sorts and projections:
+    /// `User::fields().age.gte(18)`.
+    fn fields() -> Self::Fields;
+
+    /// The value's `_id` as BSON (`Bson::Null` when it has none yet).
+    fn id(&self) -> Result<Bson>;
+
+    /// Sets the value's `_id`, after the library generated one on insert.
+    fn set_id(&mut self, id: Bson) -> Result<()>;
+
+    /// Checks the field rules of the value (and of embedded documents, recursively), adding every failure
+    /// to `errors` with its path below `path` (empty at the top level).
+    fn validate_into(&self, path: &str, errors: &mut ValidationErrors) {
+        let _ = (path, errors);
+    }
+
+    /// Sets the timestamp fields: `updated_at` always, `created_at` too when `created` is true. Does
+    /// nothing unless the model declares `#[model(timestamps)]`.
+    fn touch(&mut self, now: DateTime, created: bool) {
+        let _ = (now, created);
+    }
+
+    /// The value's version (`__v`), with `#[model(version)]`.
+    fn version(&self) -> Option<i64> {
+        None
+    }
+
+    /// Sets the value's version, with `#[model(version)]`.
+    fn set_version(&mut self, version: i64) {
+        let _ = version;
+    }
+
+    /// Checks every rule of the model and returns every failure, without I/O.
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new(Self::SCHEMA.type_name);
+        self.validate_into("", &mut errors);
+        errors.into_result()
+    }
+}
+
+/// A struct stored inside another document (an embedded document, a Mongoose sub-schema), with rules of
+/// its own that are checked wherever it is embedded. Derive it with `#[derive(Embedded)]`.
+pub trait Embedded: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The stored fields of the embedded document.
+    const FIELDS: &'static [FieldSchema];
+
+    /// The typed paths of the embedded fields, rooted at model `M`.
+    type Fields<M>;
+
+    /// Typed paths to the embedded fields below `prefix` (the stored path of the field that holds it).
+    fn fields_at<M>(prefix: &str) -> Self::Fields<M>;
+
+    /// Checks the rules of the embedded fields, with paths below `path`.
+    fn validate_into(&self, path: &str, errors: &mut ValidationErrors) {
+        let _ = (path, errors);
+    }
+}
