@@ -28,6 +28,7 @@
 mod connection;
 mod error;
 mod handle;
+pub mod hooks;
 mod model;
 mod name;
 mod query;
@@ -64,6 +65,7 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::hooks::DynHooks;
     pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};
     pub use crate::validate::{FieldError, ValidationErrors};
     pub use mongodb::bson;

@@ -68,6 +68,11 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
         let _ = version;
     }
 
+    /// The model's lifecycle hooks, with `#[model(hooks)]`.
+    fn hooks() -> Option<&'static dyn crate::hooks::DynHooks<Self>> {
+        None
+    }
+
     /// Checks every rule of the model and returns every failure, without I/O.
     fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new(Self::SCHEMA.type_name);
