@@ -28,6 +28,7 @@
 mod connection;
 mod error;
 mod handle;
+pub mod guide;
 pub mod hooks;
 mod indexes;
 mod model;
