@@ -39,12 +39,12 @@ pub enum Error {
     },
 
     /// A write would have stored a second document with the same key in a unique index.
-    #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_ref(), message })]
+    #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_deref(), message })]
     DuplicateKey {
         /// The name of the unique index, when the server reports it.
         index: Option<String>,
         /// The duplicated key, when the server reports it.
-        key: Option<Document>,
+        key: Option<Box<Document>>,
         /// The server's own message.
         message: String,
     },
@@ -69,7 +69,7 @@ pub enum Error {
         /// The collection of the document.
         collection: String,
         /// The `_id` of the document.
-        id: Bson,
+        id: Box<Bson>,
         /// The version the value carried.
         expected: i64,
     },
@@ -82,7 +82,7 @@ pub enum Error {
         type_name: &'static str,
         /// The encoder's error.
         #[source]
-        source: mongodb::bson::ser::Error,
+        source: Box<mongodb::bson::ser::Error>,
     },
 
     /// A stored document could not be read back as the model's type: the stored data does not match the
@@ -206,7 +206,7 @@ fn duplicate_key(e: &mongodb::error::Error) -> Option<Error> {
     }
     let key = details
         .and_then(|d| d.get_document("keyValue").ok())
-        .cloned();
+        .map(|key| Box::new(key.clone()));
     Some(Error::DuplicateKey {
         index: index_name_from_message(message),
         key,
@@ -339,5 +339,13 @@ mod tests {
             Some("idx_users_email")
         );
         assert_eq!(index_name_from_message("E11000 duplicate key error"), None);
+    }
+}
+
+#[cfg(test)]
+mod size {
+    #[test]
+    fn the_error_stays_small_enough_to_return_by_value() {
+        assert!(std::mem::size_of::<super::Error>() <= 128);
     }
 }

@@ -271,7 +271,7 @@ impl<T: Model> ModelHandle<T> {
     fn encode(&self, value: &T) -> Result<RawDocumentBuf> {
         let mut raw = bson::to_raw_document_buf(value).map_err(|source| Error::Serialization {
             type_name: T::SCHEMA.type_name,
-            source,
+            source: Box::new(source),
         })?;
         self.scope.stamp(&mut raw)?;
         let size = raw.as_bytes().len();
@@ -288,7 +288,7 @@ impl<T: Model> ModelHandle<T> {
     fn conflict(&self, id: Bson, expected: i64) -> Error {
         Error::VersionConflict {
             collection: self.collection_name().into_owned(),
-            id,
+            id: Box::new(id),
             expected,
         }
     }
