@@ -9,3 +9,6 @@ pub mod connections {}
 
 #[doc = include_str!("../../docs/errors.md")]
 pub mod errors {}
+
+#[doc = include_str!("../../docs/deploying.md")]
+pub mod deploying {}
