@@ -26,7 +26,7 @@ impl FieldError {
     ) -> Self {
         FieldError {
             path: path.into(),
-            rule: rule.into(),
+            rule,
             value: value.into(),
             message: message.into(),
         }
