@@ -69,8 +69,85 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::hooks::DynHooks;
+    pub use crate::query::Field;
     pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};
-    pub use crate::validate::{FieldError, ValidationErrors};
+    pub use crate::validate::{
+        check_custom, check_email, check_length, check_one_of, check_range, check_regex,
+        check_required, join_path, validate_embedded, validate_embedded_list, Describe,
+        DescribeAny, DescribeDebug, FieldError, ValidationErrors,
+    };
+    pub use crate::{Embedded, Error, Model, Result};
     pub use mongodb::bson;
+    pub use regex::Regex;
     pub use serde;
+    pub use std::sync::LazyLock;
+
+    use mongodb::bson::{Bson, DateTime};
+
+    /// The `_id` field's value as BSON.
+    pub fn id_to_bson<V: serde::Serialize + ?Sized>(
+        type_name: &'static str,
+        id: &V,
+    ) -> Result<Bson> {
+        bson::to_bson(id).map_err(|source| Error::Serialization { type_name, source })
+    }
+
+    /// A generated `_id` as the field's type.
+    pub fn id_from_bson<V: serde::de::DeserializeOwned>(
+        type_name: &'static str,
+        id: Bson,
+    ) -> Result<V> {
+        bson::from_bson(id).map_err(|source| Error::Deserialization { type_name, source })
+    }
+
+    /// A field `#[model(timestamps)]` can set: `DateTime` or `Option<DateTime>`.
+    pub trait TimestampField {
+        /// Stores `now`.
+        fn set_timestamp(&mut self, now: DateTime);
+    }
+
+    impl TimestampField for DateTime {
+        fn set_timestamp(&mut self, now: DateTime) {
+            *self = now;
+        }
+    }
+
+    impl TimestampField for Option<DateTime> {
+        fn set_timestamp(&mut self, now: DateTime) {
+            *self = Some(now);
+        }
+    }
+
+    /// A field `#[model(version)]` can hold: an integer or an `Option` of one.
+    pub trait VersionField {
+        /// The version, if set.
+        fn get_version(&self) -> Option<i64>;
+        /// Stores the version (saturating at the type's bounds).
+        fn put_version(&mut self, version: i64);
+    }
+
+    macro_rules! version_field {
+        ($($t:ty),*) => {$(
+            impl VersionField for $t {
+                fn get_version(&self) -> Option<i64> {
+                    i64::try_from(*self).ok()
+                }
+                fn put_version(&mut self, version: i64) {
+                    *self = <$t>::try_from(version)
+                        .unwrap_or(if version < 0 { <$t>::MIN } else { <$t>::MAX });
+                }
+            }
+            impl VersionField for Option<$t> {
+                fn get_version(&self) -> Option<i64> {
+                    self.as_ref().and_then(VersionField::get_version)
+                }
+                fn put_version(&mut self, version: i64) {
+                    let mut v: $t = 0;
+                    v.put_version(version);
+                    *self = Some(v);
+                }
+            }
+        )*};
+    }
+    version_field!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 }

@@ -73,6 +73,12 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
         None
     }
 
+    /// The model's `$jsonSchema` document, built from [`Model::SCHEMA`], for a collection validator:
+    /// `{"$jsonSchema": User::json_schema()}` (see [`crate::schema::json_schema`]).
+    fn json_schema() -> mongodb::bson::Document {
+        crate::schema::json_schema(Self::SCHEMA)
+    }
+
     /// Checks every rule of the model and returns every failure, without I/O.
     fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new(Self::SCHEMA.type_name);

@@ -92,8 +92,18 @@ pub struct FieldSchema {
     pub rust_type: &'static str,
     /// The rules checked before every write.
     pub rules: &'static [Rule],
-    /// The fields of an embedded document, when the field's type derives a schema of its own.
+    /// The fields of an embedded document, when the field's type derives a schema of its own (for a list
+    /// or an `Option` of embedded documents, those of the element).
     pub embedded: Option<fn() -> &'static [FieldSchema]>,
+    /// The BSON type the value is stored as (`"string"`, `"int"`, `"long"`, `"double"`, `"bool"`,
+    /// `"date"`, `"objectId"`, `"array"`, `"object"`), when the derive can tell from the Rust type.
+    pub bson_type: Option<&'static str>,
+    /// For an `"array"`, the BSON type of its elements, when known.
+    pub items: Option<&'static str>,
+    /// The Rust type is an `Option`: the stored value may be `null` (or absent).
+    pub optional: bool,
+    /// serde may leave the field out of the stored document (`skip_serializing_if`).
+    pub omittable: bool,
 }
 
 impl FieldSchema {
@@ -105,7 +115,41 @@ impl FieldSchema {
             rust_type,
             rules: &[],
             embedded: None,
+            bson_type: None,
+            items: None,
+            optional: false,
+            omittable: false,
         }
+    }
+
+    /// Declares the BSON type the value is stored as.
+    pub const fn with_bson_type(mut self, bson_type: &'static str) -> Self {
+        self.bson_type = Some(bson_type);
+        self
+    }
+
+    /// Declares the BSON type of an array's elements.
+    pub const fn with_items(mut self, items: &'static str) -> Self {
+        self.items = Some(items);
+        self
+    }
+
+    /// Declares the field optional (`Option<T>`): it may be `null`.
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// Declares that serde may leave the field out of the stored document.
+    pub const fn omittable(mut self) -> Self {
+        self.omittable = true;
+        self
+    }
+
+    /// `true` when every stored document has this field with a non-null value, unless a `required` rule
+    /// says so of an `Option`.
+    pub fn is_required(&self) -> bool {
+        (!self.optional && !self.omittable) || self.rules.contains(&Rule::Required)
     }
 
     /// Declares the field's rules.
@@ -143,7 +187,7 @@ pub enum Rule {
     },
     /// `regex = "..."`: a string matching the pattern.
     Regex(&'static str),
-    /// `one_of(...)`: one of the listed values, as written in the attribute.
+    /// `one_of(...)`: one of the listed values: a string's value without quotes, a number as written.
     OneOf(&'static [&'static str]),
     /// `email`: a string shaped like an e-mail address.
     Email,
@@ -238,4 +282,163 @@ impl IndexSchema {
         self.partial_filter = Some(json);
         self
     }
+}
+
+/// The pattern `$jsonSchema` uses for the `email` rule: one `@`, no spaces, a dot in the domain.
+pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+
+/// Builds the `$jsonSchema` document of a schema, for a collection validator
+/// (`{"$jsonSchema": User::json_schema()}`): the BSON type of every field whose type the derive knows,
+/// the fields every document has, and the rules MongoDB can check itself (`range`, `length`, `regex`,
+/// `email`, `one_of`). Custom `validate` functions run only in the library.
+pub fn json_schema(schema: &Schema) -> mongodb::bson::Document {
+    let mut doc = object_schema(schema.fields);
+    // Every stored document has an `_id`: the library or the server generates one on insert.
+    if schema.field("_id").is_some() {
+        if let Ok(required) = doc.get_array_mut("required") {
+            if !required.contains(&"_id".into()) {
+                required.insert(0, "_id".into());
+            }
+        } else {
+            doc.insert("required", vec![mongodb::bson::Bson::from("_id")]);
+        }
+        if let Ok(props) = doc.get_document_mut("properties") {
+            if let Ok(id) = props.get_document_mut("_id") {
+                // The stored `_id` is never null, whatever the Rust `Option` says.
+                if let Ok(types) = id.get_array("bsonType") {
+                    let first = types.first().cloned();
+                    if let Some(first) = first {
+                        id.insert("bsonType", first);
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+fn object_schema(fields: &[FieldSchema]) -> mongodb::bson::Document {
+    use mongodb::bson::{Bson, Document};
+
+    let mut properties = Document::new();
+    let mut required = Vec::new();
+    for field in fields {
+        properties.insert(field.stored, field_schema(field));
+        if field.is_required() {
+            required.push(Bson::from(field.stored));
+        }
+    }
+    let mut doc = Document::new();
+    doc.insert("bsonType", "object");
+    if !required.is_empty() {
+        doc.insert("required", required);
+    }
+    doc.insert("properties", properties);
+    doc
+}
+
+fn field_schema(field: &FieldSchema) -> mongodb::bson::Document {
+    use mongodb::bson::{Bson, Document};
+
+    let mut doc = match (field.bson_type, field.embedded) {
+        (Some("array"), Some(embedded)) => {
+            let mut doc = Document::new();
+            doc.insert("bsonType", "array");
+            doc.insert("items", object_schema(embedded()));
+            doc
+        }
+        (_, Some(embedded)) => object_schema(embedded()),
+        (bson_type, None) => {
+            let mut doc = Document::new();
+            if let Some(bson_type) = bson_type {
+                doc.insert("bsonType", bson_type);
+            }
+            if let (Some("array"), Some(items)) = (bson_type, field.items) {
+                doc.insert("items", mongodb::bson::doc! { "bsonType": items });
+            }
+            doc
+        }
+    };
+    if field.optional {
+        if let Some(Bson::String(t)) = doc.get("bsonType").cloned() {
+            doc.insert("bsonType", vec![Bson::String(t), Bson::from("null")]);
+        }
+    }
+    let is_array = field.bson_type == Some("array");
+    let is_string = field.bson_type == Some("string");
+    let mut has_pattern = false;
+    for rule in field.rules {
+        match *rule {
+            Rule::Range { min, max } => {
+                if let Some(min) = min {
+                    doc.insert("minimum", number(min));
+                }
+                if let Some(max) = max {
+                    doc.insert("maximum", number(max));
+                }
+            }
+            Rule::Length { min, max } => {
+                let (lo, hi) = if is_array {
+                    ("minItems", "maxItems")
+                } else if is_string {
+                    ("minLength", "maxLength")
+                } else if field.bson_type == Some("object") {
+                    ("minProperties", "maxProperties")
+                } else {
+                    continue;
+                };
+                if let Some(min) = min {
+                    doc.insert(lo, len(min));
+                }
+                if let Some(max) = max {
+                    doc.insert(hi, len(max));
+                }
+            }
+            Rule::Regex(pattern) => {
+                doc.insert("pattern", pattern);
+                has_pattern = true;
+            }
+            Rule::Email if !has_pattern => {
+                doc.insert("pattern", EMAIL_PATTERN);
+                has_pattern = true;
+            }
+            Rule::OneOf(values) => {
+                let mut list: Vec<Bson> = values
+                    .iter()
+                    .map(|v| typed_value(field.bson_type, v))
+                    .collect();
+                if field.optional {
+                    list.push(Bson::Null);
+                }
+                doc.insert("enum", list);
+            }
+            _ => {}
+        }
+    }
+    doc
+}
+
+fn number(x: f64) -> mongodb::bson::Bson {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        mongodb::bson::Bson::Int64(x as i64)
+    } else {
+        mongodb::bson::Bson::Double(x)
+    }
+}
+
+fn len(n: usize) -> mongodb::bson::Bson {
+    mongodb::bson::Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// A `one_of` value, as the BSON value the field stores.
+fn typed_value(bson_type: Option<&str>, value: &str) -> mongodb::bson::Bson {
+    use mongodb::bson::Bson;
+    let parsed = match bson_type {
+        Some("int") => value.parse().ok().map(Bson::Int32),
+        Some("long") => value.parse().ok().map(Bson::Int64),
+        Some("double") => value.parse().ok().map(Bson::Double),
+        Some("bool") => value.parse().ok().map(Bson::Boolean),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Bson::String(value.to_owned()))
 }

@@ -26,7 +26,7 @@ impl FieldError {
     ) -> Self {
         FieldError {
             path: path.into(),
-            rule: rule.into(),
+            rule,
             value: value.into(),
             message: message.into(),
         }
@@ -117,3 +117,483 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// The stored path of `name` below `prefix`: `address` and `zip` give `address.zip`; an empty prefix gives
+/// `name`.
+pub fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A value the `range` rule can check: a number, or an `Option` of one (`None` passes).
+pub trait AsNumber {
+    /// The value as an `f64`, or `None` when there is nothing to check.
+    fn as_number(&self) -> Option<f64>;
+}
+
+macro_rules! as_number {
+    ($($t:ty),*) => {$(
+        impl AsNumber for $t {
+            #[allow(clippy::cast_lossless, clippy::cast_precision_loss)]
+            fn as_number(&self) -> Option<f64> {
+                Some(*self as f64)
+            }
+        }
+    )*};
+}
+as_number!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+
+impl<T: AsNumber> AsNumber for Option<T> {
+    fn as_number(&self) -> Option<f64> {
+        self.as_ref().and_then(AsNumber::as_number)
+    }
+}
+
+impl<T: AsNumber + ?Sized> AsNumber for &T {
+    fn as_number(&self) -> Option<f64> {
+        (**self).as_number()
+    }
+}
+
+/// What the `length` rule counts in a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// A string's characters.
+    Chars(usize),
+    /// A list's or a set's elements.
+    Elements(usize),
+    /// A map's entries.
+    Entries(usize),
+}
+
+impl Measure {
+    /// The count, whatever is counted.
+    pub fn count(self) -> usize {
+        match self {
+            Measure::Chars(n) | Measure::Elements(n) | Measure::Entries(n) => n,
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Measure::Chars(_) => "characters",
+            Measure::Elements(_) => "elements",
+            Measure::Entries(_) => "entries",
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Measure::Chars(n) => format!("a string of {n} characters"),
+            Measure::Elements(n) => format!("a list of {n} elements"),
+            Measure::Entries(n) => format!("a map of {n} entries"),
+        }
+    }
+}
+
+/// A value the `length` rule can check: a string (in characters), a collection (in elements), or an
+/// `Option` of one (`None` passes).
+pub trait AsLength {
+    /// The value's length, or `None` when there is nothing to check.
+    fn as_length(&self) -> Option<Measure>;
+}
+
+impl AsLength for str {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Chars(self.chars().count()))
+    }
+}
+
+impl AsLength for String {
+    fn as_length(&self) -> Option<Measure> {
+        self.as_str().as_length()
+    }
+}
+
+impl AsLength for std::borrow::Cow<'_, str> {
+    fn as_length(&self) -> Option<Measure> {
+        (**self).as_length()
+    }
+}
+
+impl AsLength for Box<str> {
+    fn as_length(&self) -> Option<Measure> {
+        (**self).as_length()
+    }
+}
+
+macro_rules! as_length_elements {
+    ($($t:ident),*) => {$(
+        impl<T> AsLength for std::collections::$t<T> {
+            fn as_length(&self) -> Option<Measure> {
+                Some(Measure::Elements(self.len()))
+            }
+        }
+    )*};
+}
+as_length_elements!(VecDeque, BTreeSet, LinkedList, BinaryHeap);
+
+impl<T> AsLength for Vec<T> {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Elements(self.len()))
+    }
+}
+
+impl<T> AsLength for [T] {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Elements(self.len()))
+    }
+}
+
+impl<T, const N: usize> AsLength for [T; N] {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Elements(N))
+    }
+}
+
+impl<T, S> AsLength for std::collections::HashSet<T, S> {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Elements(self.len()))
+    }
+}
+
+impl<K, V, S> AsLength for std::collections::HashMap<K, V, S> {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Entries(self.len()))
+    }
+}
+
+impl<K, V> AsLength for std::collections::BTreeMap<K, V> {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Entries(self.len()))
+    }
+}
+
+impl AsLength for mongodb::bson::Document {
+    fn as_length(&self) -> Option<Measure> {
+        Some(Measure::Entries(self.len()))
+    }
+}
+
+impl<T: AsLength> AsLength for Option<T> {
+    fn as_length(&self) -> Option<Measure> {
+        self.as_ref().and_then(AsLength::as_length)
+    }
+}
+
+impl<T: AsLength + ?Sized> AsLength for &T {
+    fn as_length(&self) -> Option<Measure> {
+        (**self).as_length()
+    }
+}
+
+/// A value the `regex` and `email` rules can check: a string, or an `Option` of one (`None` passes).
+pub trait AsText {
+    /// The value as text, or `None` when there is nothing to check.
+    fn as_text(&self) -> Option<&str>;
+}
+
+impl AsText for str {
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsText for String {
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsText for std::borrow::Cow<'_, str> {
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsText for Box<str> {
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl<T: AsText> AsText for Option<T> {
+    fn as_text(&self) -> Option<&str> {
+        self.as_ref().and_then(AsText::as_text)
+    }
+}
+
+impl<T: AsText + ?Sized> AsText for &T {
+    fn as_text(&self) -> Option<&str> {
+        (**self).as_text()
+    }
+}
+
+/// Formats a bound without a useless `.0`.
+fn bound(x: f64) -> String {
+    format!("{x}")
+}
+
+/// A string as a short quoted value for [`FieldError::value`].
+fn quote_text(text: &str) -> String {
+    const MAX: usize = 64;
+    if text.chars().count() > MAX {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut:?}... ({} characters)", text.chars().count())
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// The `required` rule: `present` is `false` when the `Option` is `None`.
+pub fn check_required(errors: &mut ValidationErrors, path: &str, name: &str, present: bool) {
+    if !present {
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "required",
+            "none",
+            "is required",
+        ));
+    }
+}
+
+/// The `range` rule: `min <= value <= max` (either bound optional). `NaN` fails.
+pub fn check_range<V: AsNumber + ?Sized>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &V,
+    min: Option<f64>,
+    max: Option<f64>,
+) {
+    let Some(x) = value.as_number() else { return };
+    let below = min.is_some_and(|min| x.is_nan() || x < min);
+    let above = max.is_some_and(|max| x.is_nan() || x > max);
+    if below || above {
+        let message = match (min, max) {
+            (Some(min), Some(max)) => format!("must be between {} and {}", bound(min), bound(max)),
+            (Some(min), None) => format!("must be at least {}", bound(min)),
+            (None, Some(max)) => format!("must be at most {}", bound(max)),
+            (None, None) => unreachable!("a failing range has a bound"),
+        };
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "range",
+            bound(x),
+            message,
+        ));
+    }
+}
+
+/// The `length` rule: `min <= length <= max` (either bound optional), in characters for strings.
+pub fn check_length<V: AsLength + ?Sized>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &V,
+    min: Option<usize>,
+    max: Option<usize>,
+) {
+    let Some(measure) = value.as_length() else {
+        return;
+    };
+    let n = measure.count();
+    if min.is_some_and(|min| n < min) || max.is_some_and(|max| n > max) {
+        let unit = measure.unit();
+        let message = match (min, max) {
+            (Some(min), Some(max)) if min == max => format!("must have exactly {min} {unit}"),
+            (Some(min), Some(max)) => format!("must have between {min} and {max} {unit}"),
+            (Some(min), None) => format!("must have at least {min} {unit}"),
+            (None, Some(max)) => format!("must have at most {max} {unit}"),
+            (None, None) => unreachable!("a failing length has a bound"),
+        };
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "length",
+            measure.describe(),
+            message,
+        ));
+    }
+}
+
+/// The `regex` rule: the string matches `regex` (anywhere, unless the pattern anchors it).
+pub fn check_regex<V: AsText + ?Sized>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &V,
+    regex: &regex::Regex,
+) {
+    let Some(text) = value.as_text() else { return };
+    if !regex.is_match(text) {
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "regex",
+            quote_text(text),
+            format!("must match the pattern `{}`", regex.as_str()),
+        ));
+    }
+}
+
+/// `true` when `text` is shaped like an e-mail address: one `@` with something before it, a domain with a
+/// dot inside it after it, and no whitespace. Whether the address exists is not checked.
+pub fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !text.chars().any(char::is_whitespace)
+        && domain
+            .find('.')
+            .is_some_and(|dot| dot > 0 && !domain.ends_with('.'))
+}
+
+/// The `email` rule (see [`is_email`]).
+pub fn check_email<V: AsText + ?Sized>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &V,
+) {
+    let Some(text) = value.as_text() else { return };
+    if !is_email(text) {
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "email",
+            quote_text(text),
+            "must be an e-mail address",
+        ));
+    }
+}
+
+/// The `one_of` rule: `allowed_match` says whether `value` equals one of `allowed`.
+pub fn check_one_of<V: fmt::Debug + ?Sized>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &V,
+    allowed_match: bool,
+    allowed: &[&str],
+) {
+    if !allowed_match {
+        let list = allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let value = format!("{value:?}");
+        errors.push(FieldError::new(
+            join_path(path, name),
+            "one_of",
+            quote_or_plain(value),
+            format!("must be one of {list}"),
+        ));
+    }
+}
+
+fn quote_or_plain(debug: String) -> String {
+    const MAX: usize = 64;
+    if debug.chars().count() > MAX {
+        let cut: String = debug.chars().take(MAX).collect();
+        format!("{cut}...")
+    } else {
+        debug
+    }
+}
+
+/// A `validate = path` rule on a field (or on the document, with an empty `name`): records `message` when
+/// the function said no.
+pub fn check_custom(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    result: Result<(), String>,
+    value: impl FnOnce() -> String,
+) {
+    if let Err(message) = result {
+        let path = if name.is_empty() {
+            path.to_owned()
+        } else {
+            join_path(path, name)
+        };
+        errors.push(FieldError::new(path, "validate", value(), message));
+    }
+}
+
+/// Checks an embedded document held by field `name`, with paths below it.
+pub fn validate_embedded<E: crate::Embedded>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    value: &E,
+) {
+    value.validate_into(&join_path(path, name), errors);
+}
+
+/// Checks each embedded document of a list held by field `name`, with paths `name.0`, `name.1`, ...
+pub fn validate_embedded_list<'a, E: crate::Embedded>(
+    errors: &mut ValidationErrors,
+    path: &str,
+    name: &str,
+    values: impl IntoIterator<Item = &'a E>,
+) {
+    let base = join_path(path, name);
+    for (i, value) in values.into_iter().enumerate() {
+        value.validate_into(&format!("{base}.{i}"), errors);
+    }
+}
+
+/// Describes any value for [`FieldError::value`]: its `Debug` form when it has one (see [`DescribeDebug`]),
+/// else its type (see [`DescribeAny`]). Call as `(&Describe(&value)).describe_value()`.
+pub struct Describe<'a, T: ?Sized>(pub &'a T);
+
+/// The `Debug` form of a [`Describe`]d value, shortened.
+pub trait DescribeDebug {
+    /// The description.
+    fn describe_value(&self) -> String;
+}
+
+impl<T: fmt::Debug + ?Sized> DescribeDebug for Describe<'_, T> {
+    fn describe_value(&self) -> String {
+        quote_or_plain(format!("{:?}", self.0))
+    }
+}
+
+/// The fallback for a [`Describe`]d value without `Debug`: its type.
+pub trait DescribeAny {
+    /// The description.
+    fn describe_value(&self) -> String;
+}
+
+impl<T: ?Sized> DescribeAny for &Describe<'_, T> {
+    fn describe_value(&self) -> String {
+        format!("a `{}`", std::any::type_name::<T>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_shapes() {
+        for ok in ["a@b.co", "ann.lee+x@mail.acme.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "@b.co", "a@", "a@b", "a@.co", "a@b.", "a b@c.de", "a@b@c.de",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn join() {
+        assert_eq!(join_path("", "a"), "a");
+        assert_eq!(join_path("a.1", "b"), "a.1.b");
+    }
+}

@@ -1,0 +1,789 @@
+//! Code generation: the `Model`/`Embedded` impl, the typed field paths and their documentation.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{DeriveInput, Expr, ExprLit, Ident, Lit};
+
+use crate::ast::{Container, Derive, Field, Shape};
+use crate::attr::{Num, RuleKind};
+use crate::ctxt::Ctxt;
+use crate::ty::{self, type_string, Ty};
+use crate::valid;
+
+pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
+    let cx = Ctxt::new();
+    let cont = Container::from_ast(&cx, input, derive);
+    if let Some(cont) = &cont {
+        valid::check(&cx, cont);
+    }
+    match (cx.check(), cont) {
+        (Ok(()), Some(cont)) => match derive {
+            Derive::Model => expand_model(&cont),
+            Derive::Embedded => expand_embedded(&cont),
+        },
+        (Err(errors), _) => {
+            let errors = errors.into_compile_error();
+            let stub = fallback(input, derive);
+            quote!(#errors #stub)
+        }
+        (Ok(()), None) => unreachable!("a failed parse records an error"),
+    }
+}
+
+/// A minimal impl next to the errors, so uses of the trait elsewhere do not add errors of their own.
+fn fallback(input: &DeriveInput, derive: Derive) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let body = match derive {
+        Derive::Model => quote! {
+            #[automatically_derived]
+            impl ::odm_core::Model for #ident {
+                const SCHEMA: &'static ::odm_core::__private::Schema =
+                    &::odm_core::__private::Schema::new(#name, "", &[]);
+                type Fields = ();
+                fn fields() -> Self::Fields {}
+                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                    ::core::result::Result::Ok(::odm_core::__private::bson::Bson::Null)
+                }
+                fn set_id(&mut self, _: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                    ::core::result::Result::Ok(())
+                }
+            }
+        },
+        Derive::Embedded => quote! {
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[];
+                type Fields<M> = ();
+                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+            }
+        },
+    };
+    quote!(const _: () = { #body };)
+}
+
+fn expand_model(cont: &Container<'_>) -> TokenStream {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let type_name = ident.to_string();
+    let collection = cont.collection();
+    let fields_ident = format_ident!("{}Fields", ident);
+    let field_schemas = field_schemas(cont);
+    let indexes = indexes(cont);
+
+    let mut schema = quote!(::odm_core::__private::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
+    let mut extra = TokenStream::new();
+    if let Some(ts) = &cont.attrs.timestamps {
+        let (c, u) = (&ts.created_at, &ts.updated_at);
+        schema = quote!(#schema.with_timestamps(#c, #u));
+        let created = cont.stored_field(c).expect("checked").ident;
+        let updated = cont.stored_field(u).expect("checked").ident;
+        extra.extend(quote! {
+            fn touch(&mut self, now: ::odm_core::__private::bson::DateTime, created: bool) {
+                if created {
+                    ::odm_core::__private::TimestampField::set_timestamp(&mut self.#created, now);
+                }
+                ::odm_core::__private::TimestampField::set_timestamp(&mut self.#updated, now);
+            }
+        });
+    }
+    if cont.attrs.version.is_some() {
+        schema = quote!(#schema.with_version("__v"));
+        let v = cont.stored_field("__v").expect("checked").ident;
+        extra.extend(quote! {
+            fn version(&self) -> ::core::option::Option<i64> {
+                ::odm_core::__private::VersionField::get_version(&self.#v)
+            }
+            fn set_version(&mut self, version: i64) {
+                ::odm_core::__private::VersionField::put_version(&mut self.#v, version)
+            }
+        });
+    }
+    extra.extend(validate_into(cont));
+    let id = cont.stored_field("_id").expect("checked").ident;
+
+    let members = cont.stored().map(|f| {
+        let member = f.ident;
+        let doc = member_doc(f);
+        let ty = member_type(f, quote!(#ident));
+        quote!(#[doc = #doc] pub #member: #ty,)
+    });
+    let inits = cont.stored().map(|f| {
+        let member = f.ident;
+        let stored = &f.stored;
+        match nested_type(f) {
+            Some(elem) => {
+                quote!(#member: <#elem as ::odm_core::Embedded>::fields_at::<#ident>(#stored),)
+            }
+            None => quote!(#member: ::odm_core::Field::new(#stored),),
+        }
+    });
+    let doc = model_doc(cont, &collection);
+    let clone_debug = clone_debug(cont, &fields_ident, false);
+    let embedded_fns = embedded_fns(cont);
+
+    quote! {
+        #[doc = #doc]
+        #vis struct #fields_ident {
+            #(#members)*
+        }
+
+        const _: () = {
+            #clone_debug
+            #embedded_fns
+
+            const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+            const __INDEXES: &[::odm_core::__private::IndexSchema] = &[#(#indexes),*];
+
+            #[automatically_derived]
+            impl ::odm_core::Model for #ident {
+                const SCHEMA: &'static ::odm_core::__private::Schema = &#schema;
+
+                type Fields = #fields_ident;
+
+                fn fields() -> #fields_ident {
+                    #fields_ident { #(#inits)* }
+                }
+
+                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                    ::odm_core::__private::id_to_bson(#type_name, &self.#id)
+                }
+
+                fn set_id(&mut self, id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                    self.#id = ::odm_core::__private::id_from_bson(#type_name, id)?;
+                    ::core::result::Result::Ok(())
+                }
+
+                #extra
+            }
+        };
+    }
+}
+
+fn expand_embedded(cont: &Container<'_>) -> TokenStream {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let fields_ident = format_ident!("{}Fields", ident);
+    let field_schemas = field_schemas(cont);
+    let empty = cont.stored().next().is_none();
+
+    let mut members: Vec<TokenStream> = cont
+        .stored()
+        .map(|f| {
+            let member = f.ident;
+            let doc = member_doc(f);
+            let ty = member_type(f, quote!(M));
+            quote!(#[doc = #doc] pub #member: #ty,)
+        })
+        .collect();
+    let mut inits: Vec<TokenStream> = cont
+        .stored()
+        .map(|f| {
+            let member = f.ident;
+            let stored = &f.stored;
+            match nested_type(f) {
+                Some(elem) => quote! {
+                    #member: <#elem as ::odm_core::Embedded>::fields_at::<M>(
+                        &::odm_core::__private::join_path(prefix, #stored),
+                    ),
+                },
+                None => quote!(#member: ::odm_core::Field::nested(prefix, #stored),),
+            }
+        })
+        .collect();
+    let prefix = if empty {
+        members.push(quote!(__model: ::core::marker::PhantomData<fn() -> M>,));
+        inits.push(quote!(__model: ::core::marker::PhantomData,));
+        quote!(_prefix)
+    } else {
+        quote!(prefix)
+    };
+    let doc = embedded_doc(cont);
+    let clone_debug = clone_debug(cont, &fields_ident, true);
+    let embedded_fns = embedded_fns(cont);
+    let validate = validate_into(cont);
+
+    quote! {
+        #[doc = #doc]
+        #vis struct #fields_ident<M> {
+            #(#members)*
+        }
+
+        const _: () = {
+            #clone_debug
+            #embedded_fns
+
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+
+                type Fields<M> = #fields_ident<M>;
+
+                fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
+                    #fields_ident { #(#inits)* }
+                }
+
+                #validate
+            }
+        };
+    }
+}
+
+/// The type that derives `Embedded` for a `nested` field.
+fn nested_type<'a>(f: &Field<'a>) -> Option<&'a syn::Type> {
+    f.attrs.nested.as_ref()?;
+    f.embedded_type().map(|(t, _)| t)
+}
+
+fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
+    match nested_type(f) {
+        Some(elem) => quote!(<#elem as ::odm_core::Embedded>::Fields<#model>),
+        None => {
+            let ty = f.ty;
+            quote!(::odm_core::Field<#model, #ty>)
+        }
+    }
+}
+
+fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> TokenStream {
+    let name = fields_ident.to_string();
+    let members: Vec<&Ident> = cont.stored().map(|f| f.ident).collect();
+    let names: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    let (generics, phantom) = if generic {
+        (quote!(<M>), members.is_empty())
+    } else {
+        (TokenStream::new(), false)
+    };
+    let phantom_init = if phantom {
+        quote!(__model: ::core::marker::PhantomData,)
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #[automatically_derived]
+        impl #generics ::core::clone::Clone for #fields_ident #generics {
+            fn clone(&self) -> Self {
+                #fields_ident { #(#members: ::core::clone::Clone::clone(&self.#members),)* #phantom_init }
+            }
+        }
+
+        #[automatically_derived]
+        impl #generics ::core::fmt::Debug for #fields_ident #generics {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name)
+                    #(.field(#names, &self.#members))*
+                    .finish()
+            }
+        }
+    }
+}
+
+fn embedded_fn_ident(f: &Field<'_>) -> Ident {
+    let name = f.ident.to_string();
+    format_ident!("__embedded_{}", name.trim_start_matches("r#"))
+}
+
+/// One function per `nested` field returning the embedded type's fields (`FieldSchema::embedded`).
+fn embedded_fns(cont: &Container<'_>) -> TokenStream {
+    cont.stored()
+        .filter_map(|f| {
+            let elem = nested_type(f)?;
+            let fn_ident = embedded_fn_ident(f);
+            Some(quote! {
+                fn #fn_ident() -> &'static [::odm_core::__private::FieldSchema] {
+                    <#elem as ::odm_core::Embedded>::FIELDS
+                }
+            })
+        })
+        .collect()
+}
+
+fn f64_tokens(n: &Num) -> TokenStream {
+    let lit = Literal::f64_suffixed(n.value.abs());
+    if n.value < 0.0 {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
+fn opt<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// A `one_of` value as text: a string without quotes, a number as written.
+fn literal_text(e: &Expr) -> String {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s.value(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Char(c), ..
+        }) => c.value().to_string(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => b.value.to_string(),
+        other => crate::attr::number(other)
+            .map(|n| n.text)
+            .unwrap_or_else(|| quote!(#other).to_string()),
+    }
+}
+
+fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
+    cont.stored()
+        .map(|f| {
+            let ident = f.ident.to_string();
+            let ident = ident.trim_start_matches("r#");
+            let stored = &f.stored;
+            let rust_type = type_string(f.ty);
+            let mut out =
+                quote!(::odm_core::__private::FieldSchema::new(#ident, #stored, #rust_type));
+            let rules: Vec<TokenStream> =
+                f.attrs.rules.iter().map(|r| rule_tokens(&r.kind)).collect();
+            if !rules.is_empty() {
+                out = quote!(#out.with_rules(&[#(#rules),*]));
+            }
+            let nested = nested_type(f).is_some();
+            let base = f.base();
+            let bson_type = if f.attrs.custom_serde {
+                None
+            } else if nested && matches!(base, Ty::Other) {
+                Some("object")
+            } else {
+                base.bson_type()
+            };
+            if let Some(t) = bson_type {
+                out = quote!(#out.with_bson_type(#t));
+            }
+            if let (Some("array"), Ty::List(elem)) = (bson_type, base) {
+                if let Some(items) = ty::classify(elem).bson_type() {
+                    out = quote!(#out.with_items(#items));
+                } else if nested {
+                    out = quote!(#out.with_items("object"));
+                }
+            }
+            if f.is_option() {
+                out = quote!(#out.optional());
+            }
+            if f.attrs.skip_serializing_if {
+                out = quote!(#out.omittable());
+            }
+            if nested {
+                let fn_ident = embedded_fn_ident(f);
+                out = quote!(#out.with_embedded(#fn_ident));
+            }
+            out
+        })
+        .collect()
+}
+
+fn rule_tokens(kind: &RuleKind) -> TokenStream {
+    let rule = quote!(::odm_core::__private::Rule);
+    match kind {
+        RuleKind::Required => quote!(#rule::Required),
+        RuleKind::Range { min, max } => {
+            let min = opt(min.as_ref().map(f64_tokens));
+            let max = opt(max.as_ref().map(f64_tokens));
+            quote!(#rule::Range { min: #min, max: #max })
+        }
+        RuleKind::Length { min, max } => {
+            let min = opt(min.map(Literal::usize_suffixed));
+            let max = opt(max.map(Literal::usize_suffixed));
+            quote!(#rule::Length { min: #min, max: #max })
+        }
+        RuleKind::Regex(lit) => quote!(#rule::Regex(#lit)),
+        RuleKind::OneOf(values) => {
+            let texts = values.iter().map(literal_text);
+            quote!(#rule::OneOf(&[#(#texts),*]))
+        }
+        RuleKind::Email => quote!(#rule::Email),
+        RuleKind::Custom(path) => {
+            let text = crate::attr::path_name(path);
+            quote!(#rule::Custom(#text))
+        }
+    }
+}
+
+struct IndexDoc {
+    keys: String,
+    options: Vec<String>,
+}
+
+fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
+    let key = quote!(::odm_core::__private::IndexKey);
+    let mut out = Vec::new();
+    let mut text_keys = Vec::new();
+    for f in cont.stored() {
+        let ix = &f.attrs.index;
+        let stored = &f.stored;
+        if ix.text.is_some() {
+            text_keys.push(stored.clone());
+            continue;
+        }
+        if !ix.any() {
+            continue;
+        }
+        let desc = ix.index.as_ref().is_some_and(|(_, d)| *d);
+        let dir = if desc {
+            quote!(#key::Desc)
+        } else {
+            quote!(#key::Asc)
+        };
+        let mut tokens = quote!(::odm_core::__private::IndexSchema::new(&[(#stored, #dir)]));
+        let mut options = Vec::new();
+        if ix.unique.is_some() {
+            tokens = quote!(#tokens.unique());
+            options.push("unique".to_owned());
+        }
+        if ix.sparse.is_some() {
+            tokens = quote!(#tokens.sparse());
+            options.push("sparse".to_owned());
+        }
+        if let Some((_, secs)) = ix.ttl {
+            tokens = quote!(#tokens.expire_after_secs(#secs));
+            options.push(format!("expires {secs} s after the date"));
+        }
+        let keys = format!("{{ {stored}: {} }}", if desc { -1 } else { 1 });
+        out.push((tokens, IndexDoc { keys, options }));
+    }
+    if !text_keys.is_empty() {
+        let pairs = text_keys.iter().map(|k| quote!((#k, #key::Text)));
+        let tokens = quote!(::odm_core::__private::IndexSchema::new(&[#(#pairs),*]));
+        let keys = text_keys
+            .iter()
+            .map(|k| format!("{k}: \"text\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push((
+            tokens,
+            IndexDoc {
+                keys: format!("{{ {keys} }}"),
+                options: vec!["text".to_owned()],
+            },
+        ));
+    }
+    for index in &cont.attrs.indexes {
+        let mut pairs = Vec::new();
+        let mut doc_keys = Vec::new();
+        for lit in &index.fields {
+            let spec = lit.value();
+            let (name, desc) = match spec.strip_prefix('-') {
+                Some(rest) => (rest.to_owned(), true),
+                None => (spec.trim_start_matches('+').to_owned(), false),
+            };
+            let dir = if desc {
+                quote!(#key::Desc)
+            } else {
+                quote!(#key::Asc)
+            };
+            doc_keys.push(format!("{name}: {}", if desc { -1 } else { 1 }));
+            pairs.push(quote!((#name, #dir)));
+        }
+        let mut tokens = quote!(::odm_core::__private::IndexSchema::new(&[#(#pairs),*]));
+        let mut options = Vec::new();
+        if let Some(name) = &index.name {
+            tokens = quote!(#tokens.named(#name));
+            options.push(format!("named `{}`", name.value()));
+        }
+        if index.unique {
+            tokens = quote!(#tokens.unique());
+            options.push("unique".to_owned());
+        }
+        if index.sparse {
+            tokens = quote!(#tokens.sparse());
+            options.push("sparse".to_owned());
+        }
+        if let Some(partial) = &index.partial {
+            tokens = quote!(#tokens.partial_filter(#partial));
+            options.push(format!("partial: `{}`", partial.value()));
+        }
+        out.push((
+            tokens,
+            IndexDoc {
+                keys: format!("{{ {} }}", doc_keys.join(", ")),
+                options,
+            },
+        ));
+    }
+    out
+}
+
+fn indexes(cont: &Container<'_>) -> Vec<TokenStream> {
+    index_parts(cont).into_iter().map(|(t, _)| t).collect()
+}
+
+/// The generated body of `validate_into`, or nothing when the type has no rules.
+fn validate_into(cont: &Container<'_>) -> TokenStream {
+    let p = quote!(::odm_core::__private);
+    let mut checks = Vec::new();
+    for f in cont.stored() {
+        let member = f.ident;
+        let stored = &f.stored;
+        for rule in &f.attrs.rules {
+            let span = rule.key.segments[0].ident.span();
+            checks.push(match &rule.kind {
+                RuleKind::Required => quote_spanned! {span=>
+                    #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&self.#member));
+                },
+                RuleKind::Range { min, max } => {
+                    let min = opt(min.as_ref().map(f64_tokens));
+                    let max = opt(max.as_ref().map(f64_tokens));
+                    quote_spanned! {span=>
+                        #p::check_range(__errors, __path, #stored, &self.#member, #min, #max);
+                    }
+                }
+                RuleKind::Length { min, max } => {
+                    let min = opt(min.map(Literal::usize_suffixed));
+                    let max = opt(max.map(Literal::usize_suffixed));
+                    quote_spanned! {span=>
+                        #p::check_length(__errors, __path, #stored, &self.#member, #min, #max);
+                    }
+                }
+                RuleKind::Regex(lit) => quote_spanned! {span=>
+                    {
+                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
+                            #p::Regex::new(#lit).expect("the pattern was checked at compile time")
+                        });
+                        #p::check_regex(__errors, __path, #stored, &self.#member, &__RE);
+                    }
+                },
+                RuleKind::Email => quote_spanned! {span=>
+                    #p::check_email(__errors, __path, #stored, &self.#member);
+                },
+                RuleKind::OneOf(values) => {
+                    let texts = values.iter().map(literal_text);
+                    let check = quote_spanned! {span=>
+                        #p::check_one_of(__errors, __path, #stored, __v, #(*__v == #values)||*, &[#(#texts),*]);
+                    };
+                    if f.is_option() {
+                        quote!(if let ::core::option::Option::Some(__v) = &self.#member { #check })
+                    } else {
+                        quote!({ let __v = &self.#member; #check })
+                    }
+                }
+                RuleKind::Custom(path) => {
+                    let call = quote_spanned! {path_span(path)=>
+                        let __r: ::core::result::Result<(), ::std::string::String> = #path(&self.#member);
+                    };
+                    quote! {
+                        {
+                            #call
+                            #p::check_custom(__errors, __path, #stored, __r, || {
+                                #[allow(unused_imports)]
+                                use #p::{DescribeAny as _, DescribeDebug as _};
+                                (&#p::Describe(&self.#member)).describe_value()
+                            });
+                        }
+                    }
+                }
+            });
+        }
+        if let (Some(nested), Some((elem, shape))) = (&f.attrs.nested, f.embedded_type()) {
+            let span = nested.segments[0].ident.span();
+            let call = |value: TokenStream, list: bool| {
+                if list {
+                    quote_spanned!(span=> #p::validate_embedded_list::<#elem>(__errors, __path, #stored, #value);)
+                } else {
+                    quote_spanned!(span=> #p::validate_embedded::<#elem>(__errors, __path, #stored, #value);)
+                }
+            };
+            checks.push(match shape {
+                Shape::One => call(quote!(&self.#member), false),
+                Shape::List => call(quote!(&self.#member), true),
+                Shape::Option | Shape::OptionList => {
+                    let c = call(quote!(__v), shape == Shape::OptionList);
+                    quote!(if let ::core::option::Option::Some(__v) = &self.#member { #c })
+                }
+            });
+        }
+    }
+    if let Some(path) = &cont.attrs.validate {
+        let what = format!("the whole `{}`", cont.ident);
+        let call = quote_spanned! {path_span(path)=>
+            let __r: ::core::result::Result<(), ::std::string::String> = #path(self);
+        };
+        checks.push(quote! {
+            {
+                #call
+                #p::check_custom(__errors, __path, "", __r, || ::std::string::String::from(#what));
+            }
+        });
+    }
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn validate_into(&self, __path: &str, __errors: &mut #p::ValidationErrors) {
+            #(#checks)*
+        }
+    }
+}
+
+fn path_span(path: &syn::Path) -> Span {
+    path.segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+// ---- documentation ----
+
+fn code(text: &str) -> String {
+    // Inside a Markdown table, `|` ends a cell even within backticks.
+    format!("`{}`", text.replace('|', "\\|"))
+}
+
+fn num_text(n: &Num) -> String {
+    n.text.clone()
+}
+
+fn rule_doc(kind: &RuleKind) -> String {
+    let bounds = |min: Option<String>, max: Option<String>| {
+        let mut parts = Vec::new();
+        if let Some(min) = min {
+            parts.push(format!("min = {min}"));
+        }
+        if let Some(max) = max {
+            parts.push(format!("max = {max}"));
+        }
+        parts.join(", ")
+    };
+    match kind {
+        RuleKind::Required => "required".to_owned(),
+        RuleKind::Range { min, max } => {
+            format!(
+                "range({})",
+                bounds(min.as_ref().map(num_text), max.as_ref().map(num_text))
+            )
+        }
+        RuleKind::Length { min, max } => {
+            format!(
+                "length({})",
+                bounds(min.map(|n| n.to_string()), max.map(|n| n.to_string()))
+            )
+        }
+        RuleKind::Regex(lit) => format!("regex {}", code(&lit.value())),
+        RuleKind::OneOf(values) => {
+            let list: Vec<String> = values.iter().map(|v| code(&literal_text(v))).collect();
+            format!("one of {}", list.join(", "))
+        }
+        RuleKind::Email => "email".to_owned(),
+        RuleKind::Custom(path) => format!("validate = {}", code(&crate::attr::path_name(path))),
+    }
+}
+
+fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
+    let mut out: Vec<String> = f.attrs.rules.iter().map(|r| rule_doc(&r.kind)).collect();
+    if let Some(elem) = nested_type(f) {
+        out.push(format!("nested {}", code(&type_string(elem))));
+    }
+    let ix = &f.attrs.index;
+    if ix.text.is_some() {
+        out.push("text index".to_owned());
+    } else if ix.any() {
+        let mut index = String::from(if ix.unique.is_some() {
+            "unique index"
+        } else {
+            "index"
+        });
+        if ix.index.as_ref().is_some_and(|(_, d)| *d) {
+            index.push_str(" (descending)");
+        }
+        if ix.sparse.is_some() {
+            index.push_str(", sparse");
+        }
+        if let Some((_, secs)) = ix.ttl {
+            index.push_str(&format!(", expires {secs} s after the date"));
+        }
+        out.push(index);
+    }
+    out
+}
+
+fn member_doc(f: &Field<'_>) -> String {
+    let mut doc = format!(
+        "`{}`, stored as `{}`: `{}`",
+        f.ident,
+        f.stored,
+        type_string(f.ty)
+    );
+    let rules = field_rules_doc(f);
+    if !rules.is_empty() {
+        doc.push_str(&format!("; {}", rules.join(", ")));
+    }
+    doc.push('.');
+    doc
+}
+
+fn fields_table(cont: &Container<'_>) -> String {
+    let mut doc =
+        String::from("| Field | Stored as | Type | Rules and indexes |\n|---|---|---|---|\n");
+    for f in cont.stored() {
+        doc.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            f.ident,
+            f.stored,
+            code(&type_string(f.ty)),
+            field_rules_doc(f).join(", ")
+        ));
+    }
+    doc
+}
+
+fn model_doc(cont: &Container<'_>, collection: &str) -> String {
+    let ident = cont.ident;
+    let mut doc = format!(
+        "Typed paths to the stored fields of `{ident}`, from `{ident}::fields()`: filters, updates, sorts and projections.\n\n\
+         # Schema of `{ident}`\n\n\
+         Stored in the collection `{collection}`.\n\n"
+    );
+    doc.push_str(&fields_table(cont));
+    if let Some(ts) = &cont.attrs.timestamps {
+        doc.push_str(&format!(
+            "\nTimestamps: `{}` is set on insert, `{}` on insert and on every update.\n",
+            ts.created_at, ts.updated_at
+        ));
+    }
+    if cont.attrs.version.is_some() {
+        doc.push_str("\nVersioned: `__v` holds the document's version.\n");
+    }
+    if let Some(path) = &cont.attrs.validate {
+        doc.push_str(&format!(
+            "\nWhole-document rule: {}.\n",
+            code(&crate::attr::path_name(path))
+        ));
+    }
+    let indexes = index_parts(cont);
+    if !indexes.is_empty() {
+        doc.push_str("\n## Indexes\n\n| Keys | Options |\n|---|---|\n");
+        for (_, ix) in indexes {
+            doc.push_str(&format!(
+                "| {} | {} |\n",
+                code(&ix.keys),
+                ix.options.join(", ")
+            ));
+        }
+    }
+    doc
+}
+
+fn embedded_doc(cont: &Container<'_>) -> String {
+    let ident = cont.ident;
+    let mut doc = format!(
+        "Typed paths to the fields of the embedded document `{ident}`, below the field of model `M` that holds it.\n\n\
+         # Schema of `{ident}`\n\n"
+    );
+    doc.push_str(&fields_table(cont));
+    if let Some(path) = &cont.attrs.validate {
+        doc.push_str(&format!(
+            "\nWhole-document rule: {}.\n",
+            code(&crate::attr::path_name(path))
+        ));
+    }
+    doc
+}

@@ -1,0 +1,90 @@
+//! The names of every attribute and key the derive reads, in one place.
+
+use std::fmt;
+
+use syn::{Ident, Path};
+
+/// An attribute or key name.
+#[derive(Copy, Clone)]
+pub struct Symbol(pub &'static str);
+
+pub const MODEL: Symbol = Symbol("model");
+pub const FIELD: Symbol = Symbol("field");
+pub const SERDE: Symbol = Symbol("serde");
+
+// #[model(...)]
+pub const COLLECTION: Symbol = Symbol("collection");
+pub const TIMESTAMPS: Symbol = Symbol("timestamps");
+pub const CREATED_AT: Symbol = Symbol("created_at");
+pub const UPDATED_AT: Symbol = Symbol("updated_at");
+pub const VERSION: Symbol = Symbol("version");
+pub const HOOKS: Symbol = Symbol("hooks");
+pub const VALIDATE: Symbol = Symbol("validate");
+pub const INDEX: Symbol = Symbol("index");
+pub const FIELDS: Symbol = Symbol("fields");
+pub const NAME: Symbol = Symbol("name");
+pub const PARTIAL: Symbol = Symbol("partial");
+
+// #[field(...)]
+pub const REQUIRED: Symbol = Symbol("required");
+pub const RANGE: Symbol = Symbol("range");
+pub const LENGTH: Symbol = Symbol("length");
+pub const MIN: Symbol = Symbol("min");
+pub const MAX: Symbol = Symbol("max");
+pub const REGEX: Symbol = Symbol("regex");
+pub const ONE_OF: Symbol = Symbol("one_of");
+pub const EMAIL: Symbol = Symbol("email");
+pub const NESTED: Symbol = Symbol("nested");
+pub const UNIQUE: Symbol = Symbol("unique");
+pub const SPARSE: Symbol = Symbol("sparse");
+pub const TTL: Symbol = Symbol("ttl");
+pub const TEXT: Symbol = Symbol("text");
+
+// #[serde(...)]
+pub const RENAME: Symbol = Symbol("rename");
+pub const RENAME_ALL: Symbol = Symbol("rename_all");
+pub const SERIALIZE: Symbol = Symbol("serialize");
+pub const SKIP: Symbol = Symbol("skip");
+pub const SKIP_SERIALIZING: Symbol = Symbol("skip_serializing");
+pub const SKIP_SERIALIZING_IF: Symbol = Symbol("skip_serializing_if");
+pub const FLATTEN: Symbol = Symbol("flatten");
+pub const WITH: Symbol = Symbol("with");
+pub const SERIALIZE_WITH: Symbol = Symbol("serialize_with");
+
+/// The keys `#[model(...)]` accepts.
+pub const MODEL_KEYS: &[Symbol] = &[COLLECTION, TIMESTAMPS, VERSION, HOOKS, VALIDATE, INDEX];
+/// The keys `#[model(timestamps(...))]` accepts.
+pub const TIMESTAMPS_KEYS: &[Symbol] = &[CREATED_AT, UPDATED_AT];
+/// The keys `#[model(index(...))]` accepts.
+pub const INDEX_KEYS: &[Symbol] = &[FIELDS, UNIQUE, SPARSE, NAME, PARTIAL];
+/// The keys `#[field(...)]` accepts.
+pub const FIELD_KEYS: &[Symbol] = &[
+    REQUIRED, RANGE, LENGTH, REGEX, ONE_OF, EMAIL, VALIDATE, NESTED, INDEX, UNIQUE, SPARSE, TTL,
+    TEXT,
+];
+/// The keys of `range(...)` and `length(...)`.
+pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];
+
+impl PartialEq<Symbol> for Ident {
+    fn eq(&self, word: &Symbol) -> bool {
+        self == word.0
+    }
+}
+
+impl PartialEq<Symbol> for Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl PartialEq<Symbol> for &Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}

@@ -1,0 +1,158 @@
+//! What the derive can tell about a field from its Rust type, as written.
+//!
+//! Types are recognised by their last path segment (`String`, `Vec<T>`, `Option<T>`, `DateTime`, ...).
+//! A type the derive does not recognise (an alias, a type of the user's) is `Other`: rules on it are
+//! checked by the compiler through the runtime's traits instead, with the error on the attribute.
+
+use syn::{GenericArgument, PathArguments, Type};
+
+#[derive(Clone, Copy)]
+pub enum Ty<'a> {
+    Text,
+    Char,
+    /// An integer, and the BSON type it is stored as.
+    Int(&'static str),
+    Float,
+    Bool,
+    DateTime,
+    ObjectId,
+    /// A list or set, and its element type.
+    List(&'a Type),
+    /// A map or a document.
+    Map,
+    Option(&'a Type),
+    Other,
+}
+
+/// The single generic argument of `ty`'s last segment when it is named `name`s, e.g. `T` of `Vec<T>`.
+fn last_segment(ty: &Type) -> Option<(&syn::Ident, Vec<&Type>)> {
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let seg = p.path.segments.last()?;
+    let args = match &seg.arguments {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        PathArguments::Parenthesized(_) => return None,
+    };
+    Some((&seg.ident, args))
+}
+
+pub fn classify(ty: &Type) -> Ty<'_> {
+    match ty {
+        Type::Paren(p) => return classify(&p.elem),
+        Type::Group(g) => return classify(&g.elem),
+        Type::Reference(r) => return classify(&r.elem),
+        Type::Array(a) => return Ty::List(&a.elem),
+        Type::Slice(s) => return Ty::List(&s.elem),
+        _ => {}
+    }
+    let Some((ident, args)) = last_segment(ty) else {
+        return Ty::Other;
+    };
+    let name = ident.to_string();
+    match (name.as_str(), args.as_slice()) {
+        ("String" | "str", []) => Ty::Text,
+        ("Cow", [t]) | ("Box" | "Rc" | "Arc", [t]) if is_str(t) => Ty::Text,
+        ("Box", [t]) => classify(t),
+        ("char", []) => Ty::Char,
+        ("i8" | "i16" | "i32" | "u8" | "u16", []) => Ty::Int("int"),
+        ("i64" | "i128" | "isize" | "u32" | "u64" | "u128" | "usize", []) => Ty::Int("long"),
+        ("f32" | "f64", []) => Ty::Float,
+        ("bool", []) => Ty::Bool,
+        ("DateTime", []) => Ty::DateTime,
+        ("ObjectId", []) => Ty::ObjectId,
+        ("Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "LinkedList" | "BinaryHeap", [t, ..]) => {
+            Ty::List(t)
+        }
+        ("HashMap" | "BTreeMap" | "IndexMap", [_, ..]) | ("Document", []) => Ty::Map,
+        ("Option", [t]) => Ty::Option(t),
+        _ => Ty::Other,
+    }
+}
+
+fn is_str(ty: &Type) -> bool {
+    matches!(classify(ty), Ty::Text)
+}
+
+impl<'a> Ty<'a> {
+    /// The type inside an `Option`, or the type itself.
+    pub fn base(ty: &'a Type) -> Ty<'a> {
+        match classify(ty) {
+            Ty::Option(inner) => classify(inner),
+            other => other,
+        }
+    }
+
+    pub fn is_number(self) -> bool {
+        matches!(self, Ty::Int(_) | Ty::Float)
+    }
+
+    /// The BSON type a value of this type is stored as, when known.
+    pub fn bson_type(self) -> Option<&'static str> {
+        Some(match self {
+            Ty::Text | Ty::Char => "string",
+            Ty::Int(t) => t,
+            Ty::Float => "double",
+            Ty::Bool => "bool",
+            Ty::DateTime => "date",
+            Ty::ObjectId => "objectId",
+            Ty::List(_) => "array",
+            Ty::Map => "object",
+            Ty::Option(inner) => return classify(inner).bson_type(),
+            Ty::Other => return None,
+        })
+    }
+
+    /// A short name of the kind of type, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ty::Text => "a string",
+            Ty::Char => "a `char`",
+            Ty::Int(_) => "an integer",
+            Ty::Float => "a float",
+            Ty::Bool => "a `bool`",
+            Ty::DateTime => "a `DateTime`",
+            Ty::ObjectId => "an `ObjectId`",
+            Ty::List(_) => "a collection",
+            Ty::Map => "a map",
+            Ty::Option(_) => "an `Option`",
+            Ty::Other => "a value",
+        }
+    }
+}
+
+/// The Rust type as text without token spacing: `Option<Vec<String>>`.
+pub fn type_string(ty: &Type) -> String {
+    let raw = quote::quote!(#ty).to_string();
+    let mut out = String::with_capacity(raw.len());
+    let chars: Vec<char> = raw.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let prev = if i > 0 { chars[i - 1] } else { ' ' };
+            let next = chars.get(i + 1).copied().unwrap_or(' ');
+            let glue = |ch: char| {
+                matches!(
+                    ch,
+                    '<' | '>' | ':' | '&' | '(' | ')' | '[' | ']' | ',' | ';'
+                )
+            };
+            if (glue(prev) && prev != ',' && prev != ';')
+                || matches!(next, '<' | '>' | ':' | ',' | ')' | ']' | ';')
+                || (prev == '&')
+            {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}

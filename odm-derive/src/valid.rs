@@ -1,0 +1,431 @@
+//! Checks that need the whole struct: rules against field types, required fields, index keys.
+
+use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
+
+use crate::ast::{Container, Derive, Field};
+use crate::attr::RuleKind;
+use crate::ctxt::{list, suggest, Ctxt};
+use crate::symbol::{COLLECTION, HOOKS, INDEX, TIMESTAMPS, VERSION};
+use crate::ty::{type_string, Ty};
+
+pub fn check(cx: &Ctxt, cont: &Container<'_>) {
+    check_generics(cx, cont);
+    check_container_keys(cx, cont);
+    check_stored_names(cx, cont);
+    for field in &cont.fields {
+        check_field(cx, cont, field);
+    }
+    if cont.derive == Derive::Model {
+        check_id(cx, cont);
+        check_timestamps(cx, cont);
+        check_version(cx, cont);
+        check_indexes(cx, cont);
+        check_collection(cx, cont);
+    }
+}
+
+fn check_generics(cx: &Ctxt, cont: &Container<'_>) {
+    let generics = &cont.input.generics;
+    if !generics.params.is_empty() {
+        cx.error_spanned_by(
+            generics,
+            format!(
+                "`#[derive({})]` does not support generic parameters: a model's schema is computed once, for one concrete type",
+                cont.derive.name()
+            ),
+        );
+    }
+}
+
+fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
+    if cont.derive != Derive::Embedded {
+        return;
+    }
+    for key in &cont.attrs.keys {
+        for model_only in [COLLECTION, TIMESTAMPS, VERSION, HOOKS, INDEX] {
+            if *key == model_only {
+                cx.error_spanned_by(
+                    key,
+                    format!("`{model_only}` applies to `#[derive(Model)]`; an embedded document is stored inside its model's documents"),
+                );
+            }
+        }
+    }
+}
+
+fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
+    let stored: Vec<&Field<'_>> = cont.stored().collect();
+    for (i, field) in stored.iter().enumerate() {
+        if let Some(first) = stored[..i].iter().find(|f| f.stored == field.stored) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "`{}` and `{}` are both stored as `{}`; rename one with `#[serde(rename = \"...\")]`",
+                    first.ident, field.ident, field.stored
+                ),
+            );
+        }
+    }
+}
+
+fn rust_type(field: &Field<'_>) -> String {
+    type_string(field.ty)
+}
+
+fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
+    let attrs = &field.attrs;
+    if !field.is_stored() {
+        if let Some(attr) = &attrs.field_attr {
+            let why = if attrs.flatten {
+                "`#[serde(flatten)]` merges it into the document"
+            } else {
+                "serde skips it"
+            };
+            cx.error_spanned_by(
+                attr,
+                format!("`{}` is not stored ({why}), so `#[field]` rules and indexes cannot apply to it", field.ident),
+            );
+        }
+        return;
+    }
+    let base = field.base();
+    let ty = rust_type(field);
+    let name = field.ident;
+    for rule in &attrs.rules {
+        let key = &rule.key;
+        match &rule.kind {
+            RuleKind::Required => {
+                if !field.is_option() {
+                    cx.error_spanned_by(
+                        key,
+                        format!("`required` applies to `Option` fields; `{name}` is a `{ty}`, which is always present"),
+                    );
+                }
+            }
+            RuleKind::Range { min, max } => {
+                if !(base.is_number() || matches!(base, Ty::Other)) {
+                    cx.error_spanned_by(
+                        key,
+                        format!(
+                            "`range` applies to numbers, but `{name}` is {} (`{ty}`){}",
+                            base.describe(),
+                            hint_for_range(base)
+                        ),
+                    );
+                }
+                check_min_max(
+                    cx,
+                    key,
+                    "range",
+                    min.as_ref().map(|n| (n.value, n.text.clone())),
+                    max.as_ref().map(|n| (n.value, n.text.clone())),
+                );
+            }
+            RuleKind::Length { min, max } => {
+                if !matches!(base, Ty::Text | Ty::List(_) | Ty::Map | Ty::Other) {
+                    cx.error_spanned_by(
+                        key,
+                        format!("`length` applies to strings and collections, but `{name}` is {} (`{ty}`){}", base.describe(), if base.is_number() { "; use `range(min = .., max = ..)` for numbers" } else { "" }),
+                    );
+                }
+                check_min_max(
+                    cx,
+                    key,
+                    "length",
+                    min.map(|n| (n as f64, n.to_string())),
+                    max.map(|n| (n as f64, n.to_string())),
+                );
+            }
+            RuleKind::Regex(_) | RuleKind::Email => {
+                if !matches!(base, Ty::Text | Ty::Other) {
+                    let rule_name = crate::attr::path_name(key);
+                    cx.error_spanned_by(
+                        key,
+                        format!(
+                            "`{rule_name}` applies to strings, but `{name}` is {} (`{ty}`)",
+                            base.describe()
+                        ),
+                    );
+                }
+            }
+            RuleKind::OneOf(values) => check_one_of(cx, key, field, base, values),
+            RuleKind::Custom(_) => {}
+        }
+    }
+    if let Some(nested) = &attrs.nested {
+        if field.embedded_type().is_none() {
+            cx.error_spanned_by(
+                nested,
+                format!(
+                    "`nested` applies to a type that derives `Embedded` (or an `Option` or list of one), but `{name}` is {} (`{ty}`)",
+                    field.classify().describe()
+                ),
+            );
+        }
+    }
+    let index = &attrs.index;
+    if cont.derive == Derive::Embedded {
+        if let Some(key) = index.first_key() {
+            cx.error_spanned_by(
+                key,
+                "indexes of an embedded document are declared on the model, with the dotted path: `#[model(index(fields(\"address.city\")))]`",
+            );
+        }
+        return;
+    }
+    if let Some((key, _)) = &index.ttl {
+        if !matches!(base, Ty::DateTime) {
+            cx.error_spanned_by(
+                key,
+                format!("`ttl` applies to `DateTime` fields (MongoDB expires a document a time after the date it holds), but `{name}` is a `{ty}`"),
+            );
+        }
+    }
+    if let Some(text) = &index.text {
+        if index.index.is_some() || index.unique.is_some() || index.ttl.is_some() {
+            cx.error_spanned_by(
+                text,
+                "`text` makes the field part of the model's text index; it does not combine with `index`, `unique` or `ttl`",
+            );
+        }
+    }
+}
+
+fn hint_for_range(base: Ty<'_>) -> &'static str {
+    match base {
+        Ty::Text | Ty::List(_) | Ty::Map => "; use `length(min = .., max = ..)` for sizes",
+        _ => "",
+    }
+}
+
+fn check_min_max(
+    cx: &Ctxt,
+    key: &syn::Path,
+    rule: &str,
+    min: Option<(f64, String)>,
+    max: Option<(f64, String)>,
+) {
+    if let (Some((lo, lo_text)), Some((hi, hi_text))) = (min, max) {
+        if lo > hi {
+            cx.error_spanned_by(
+                key,
+                format!(
+                    "`{rule}` has min {lo_text} greater than max {hi_text}: nothing could pass"
+                ),
+            );
+        }
+    }
+}
+
+fn check_one_of(cx: &Ctxt, key: &syn::Path, field: &Field<'_>, base: Ty<'_>, values: &[Expr]) {
+    let ty = rust_type(field);
+    let name = field.ident;
+    let expected: fn(&Expr) -> bool = match base {
+        Ty::Text => |e| {
+            matches!(
+                e,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(_),
+                    ..
+                })
+            )
+        },
+        Ty::Char => |e| {
+            matches!(
+                e,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Char(_),
+                    ..
+                })
+            )
+        },
+        Ty::Bool => |e| {
+            matches!(
+                e,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(_),
+                    ..
+                })
+            )
+        },
+        Ty::Int(_) => |e| is_int(e),
+        Ty::Float => |e| crate::attr::number(e).is_some(),
+        Ty::Other => |_| true,
+        _ => {
+            cx.error_spanned_by(
+                key,
+                format!("`one_of` applies to strings, numbers, `char`s and `bool`s, but `{name}` is {} (`{ty}`)", base.describe()),
+            );
+            return;
+        }
+    };
+    for value in values {
+        if !expected(value) {
+            cx.error_spanned_by(
+                value,
+                format!(
+                    "this `one_of` value is not {} like `{name}` (`{ty}`)",
+                    base.describe()
+                ),
+            );
+        }
+    }
+}
+
+fn is_int(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(_), ..
+        }) => true,
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => is_int(expr),
+        _ => false,
+    }
+}
+
+fn check_id(cx: &Ctxt, cont: &Container<'_>) {
+    if cont.stored_field("_id").is_none() {
+        cx.error_spanned_by(
+            cont.ident,
+            format!(
+                "`{}` has no field stored as `_id`, MongoDB's primary key; add one, e.g. `#[serde(rename = \"_id\", skip_serializing_if = \"Option::is_none\")] id: Option<ObjectId>`",
+                cont.ident
+            ),
+        );
+    }
+}
+
+fn check_timestamps(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(ts) = &cont.attrs.timestamps else {
+        return;
+    };
+    let mut missing = Vec::new();
+    for stored in [&ts.created_at, &ts.updated_at] {
+        match cont.stored_field(stored) {
+            None => missing.push(stored.as_str()),
+            Some(field) => {
+                if !matches!(field.base(), Ty::DateTime) {
+                    cx.error_spanned_by(
+                        field.ty,
+                        format!("the timestamp field `{}` must be a `DateTime` or `Option<DateTime>` (bson's), not `{}`", field.ident, rust_type(field)),
+                    );
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        cx.error_spanned_by(
+            &ts.key,
+            format!(
+                "`timestamps` needs fields stored as `{}` and `{}` (of type `DateTime` or `Option<DateTime>`); `{}` has no field stored as {}",
+                ts.created_at,
+                ts.updated_at,
+                cont.ident,
+                list(&missing)
+            ),
+        );
+    }
+}
+
+fn check_version(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(key) = &cont.attrs.version else {
+        return;
+    };
+    match cont.stored_field("__v") {
+        None => cx.error_spanned_by(
+            key,
+            format!(
+                "`version` needs a field stored as `__v`; `{}` has none: add `#[serde(rename = \"__v\", default)] version: i64`",
+                cont.ident
+            ),
+        ),
+        Some(field) => {
+            if !matches!(field.base(), Ty::Int(_)) {
+                cx.error_spanned_by(
+                    field.ty,
+                    format!("the version field `{}` must be an integer or an `Option` of one, not `{}`", field.ident, rust_type(field)),
+                );
+            }
+        }
+    }
+}
+
+fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
+    let stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
+    for index in &cont.attrs.indexes {
+        if index.fields.is_empty() {
+            cx.error_spanned_by(
+                &index.key,
+                "`index` needs at least one field in `fields(...)`",
+            );
+        }
+        let mut keys: Vec<String> = Vec::new();
+        for lit in &index.fields {
+            let spec = lit.value();
+            let name = spec.strip_prefix(['-', '+']).unwrap_or(&spec);
+            let head = name.split('.').next().unwrap_or_default();
+            if name.is_empty() || head.is_empty() {
+                cx.error_spanned_by(lit, "an index field is a stored name, with `-` in front for descending: `\"-created_at\"`");
+                continue;
+            }
+            if keys.iter().any(|k| k == name) {
+                cx.error_spanned_by(lit, format!("`{name}` appears twice in this index"));
+            }
+            keys.push(name.to_owned());
+            if !stored.contains(&head) {
+                let mut msg = format!("`{}` has no stored field `{head}` to index", cont.ident);
+                if let Some(field) = cont.stored().find(|f| f.ident == head && f.stored != head) {
+                    msg.push_str(&format!(
+                        "; the field `{head}` is stored as `{}`, and indexes use stored names",
+                        field.stored
+                    ));
+                } else if let Some(best) = suggest(head, &stored) {
+                    msg.push_str(&format!("; did you mean `{best}`?"));
+                } else {
+                    msg.push_str(&format!("; stored fields are {}", list(&stored)));
+                }
+                cx.error_spanned_by(lit, msg);
+            }
+        }
+        if let Some(partial) = &index.partial {
+            match serde_json::from_str::<serde_json::Value>(&partial.value()) {
+                Ok(serde_json::Value::Object(_)) => {}
+                Ok(_) => cx.error_spanned_by(
+                    partial,
+                    "`partial` must be a JSON object: a filter like `{\"age\": {\"$gt\": 18}}`",
+                ),
+                Err(e) => cx.error_spanned_by(partial, format!("`partial` is not valid JSON: {e}")),
+            }
+        }
+        if let Some(name) = &index.name {
+            if name.value().is_empty() {
+                cx.error_spanned_by(name, "an index name cannot be empty");
+            }
+        }
+    }
+}
+
+fn check_collection(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(lit) = &cont.attrs.collection else {
+        return;
+    };
+    let name = lit.value();
+    let problem = if name.is_empty() {
+        Some("is empty".to_owned())
+    } else if let Some(c) = name.chars().find(|c| matches!(c, '$' | '\0')) {
+        Some(format!("contains `{}`", c.escape_default()))
+    } else if name.starts_with("system.") {
+        Some("starts with `system.`, which MongoDB reserves".to_owned())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        cx.error_spanned_by(
+            lit,
+            format!("invalid collection name `{name}`: it {problem}"),
+        );
+    }
+}
