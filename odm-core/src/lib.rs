@@ -89,7 +89,10 @@ pub mod __private {
         type_name: &'static str,
         id: &V,
     ) -> Result<Bson> {
-        bson::to_bson(id).map_err(|source| Error::Serialization { type_name, source })
+        bson::to_bson(id).map_err(|source| Error::Serialization {
+            type_name,
+            source: Box::new(source),
+        })
     }
 
     /// A generated `_id` as the field's type.
