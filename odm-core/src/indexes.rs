@@ -278,6 +278,38 @@ impl<T: Model> ModelHandle<T> {
     }
 }
 
+impl<T: Model> ModelHandle<T> {
+    /// Applies the model's `$jsonSchema` ([`Model::json_schema`]) to the collection as its validator, so
+    /// writes that bypass the library are checked by the server too: `collMod` on an existing collection,
+    /// else `create` with the validator.
+    pub async fn sync_schema(&self) -> Result<()> {
+        let validator = mongodb::bson::doc! { "$jsonSchema": T::json_schema() };
+        let db = self.connection().database();
+        let name = self.collection_name();
+        let exists = !db
+            .list_collection_names()
+            .filter(mongodb::bson::doc! { "name": name.as_ref() })
+            .await?
+            .is_empty();
+        if exists {
+            let coll_mod = mongodb::bson::doc! {
+                "collMod": name.as_ref(),
+                "validator": validator,
+                "validationLevel": "strict",
+                "validationAction": "error",
+            };
+            db.run_command(coll_mod).await?;
+        } else {
+            db.create_collection(name.as_ref())
+                .validator(validator)
+                .validation_level(mongodb::options::ValidationLevel::Strict)
+                .validation_action(mongodb::options::ValidationAction::Error)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 fn is_namespace_not_found(e: &mongodb::error::Error) -> bool {
     matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == 26)
 }
