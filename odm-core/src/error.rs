@@ -160,6 +160,16 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A declared index cannot be built (a hand-written schema with a malformed option; the derive checks
+    /// these at compile time).
+    #[error("the index on {keys} cannot be built: {reason}; fix its declaration")]
+    InvalidIndex {
+        /// The index's keys.
+        keys: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The operation cannot be done in the form asked; the message says which form works.
     #[error("{0}")]
     Unsupported(&'static str),

@@ -87,7 +87,7 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
-    fn typed<U: Send + Sync>(&self) -> Collection<U> {
+    pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
         self.conn.database().collection(&self.collection_name())
     }
 
@@ -100,6 +100,18 @@ impl<T: Model> ModelHandle<T> {
     /// set. Validates first; an invalid value writes nothing.
     pub fn create(&self, value: T) -> Create<'_, T> {
         Create {
+            handle: self,
+            value,
+            session: None,
+        }
+    }
+
+    /// Stores `value`: inserts it when it has no `_id`, else replaces the stored document with that `_id`
+    /// (inserting it when there is none). Sets timestamps and, with `#[model(version)]`, bumps the version
+    /// and refuses with [`Error::VersionConflict`] when the stored document's version moved on since the
+    /// value was read, so a stale copy never overwrites a newer one.
+    pub fn save<'a>(&'a self, value: &'a mut T) -> Save<'a, T> {
+        Save {
             handle: self,
             value,
             session: None,
@@ -273,6 +285,14 @@ impl<T: Model> ModelHandle<T> {
         Ok(raw)
     }
 
+    fn conflict(&self, id: Bson, expected: i64) -> Error {
+        Error::VersionConflict {
+            collection: self.collection_name().into_owned(),
+            id,
+            expected,
+        }
+    }
+
     fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
         match session {
             Some(s) if s.client_id() != self.conn.client_id() => Err(Error::ForeignSession),
@@ -352,6 +372,84 @@ impl<'a, T: Model> Create<'a, T> {
     }
 }
 into_future!(Create, T);
+
+/// The `save` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Save<'a, T> {
+    handle: &'a ModelHandle<T>,
+    value: &'a mut T,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Save<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<()> {
+        let Save {
+            handle,
+            value,
+            mut session,
+        } = self;
+        handle.check_session(&session)?;
+        let now = bson::DateTime::now();
+        let id = value.id()?;
+        if matches!(id, Bson::Null) {
+            let raw = handle.prepare_insert(value, now)?;
+            run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
+            return Ok(());
+        }
+        value.touch(now, false);
+        let coll = handle.typed::<RawDocumentBuf>();
+        let Some(version_field) = T::SCHEMA.version else {
+            value.validate()?;
+            let raw = handle.encode(value)?;
+            let filter = handle.scope.filter(doc! { "_id": id });
+            run!(coll.replace_one(filter, raw).upsert(true), session)?;
+            return Ok(());
+        };
+        let expected = value.version().unwrap_or(0);
+        value.validate()?;
+        value.set_version(expected + 1);
+        let replaced = handle.encode(value).map(|raw| {
+            let filter = handle
+                .scope
+                .filter(doc! { "_id": id.clone(), version_field: expected });
+            coll.replace_one(filter, raw)
+        });
+        let matched = match replaced {
+            Ok(action) => run!(action, session.as_deref_mut()).map(|r| r.matched_count),
+            Err(e) => {
+                value.set_version(expected);
+                return Err(e);
+            }
+        };
+        match matched {
+            Ok(1..) => Ok(()),
+            Ok(0) if expected == 0 => {
+                // Never stored: insert it, unless someone else stored this `_id` meanwhile.
+                value.set_version(0);
+                value.touch(now, true);
+                let raw = handle.encode(value)?;
+                match run!(coll.insert_one(raw), session) {
+                    Ok(_) => Ok(()),
+                    Err(e) => match Error::from(e) {
+                        Error::DuplicateKey { .. } => Err(handle.conflict(id, expected)),
+                        e => Err(e),
+                    },
+                }
+            }
+            Ok(_) => {
+                value.set_version(expected);
+                Err(handle.conflict(id, expected))
+            }
+            Err(e) => {
+                value.set_version(expected);
+                Err(e.into())
+            }
+        }
+    }
+}
+into_future!(Save, ());
 
 /// The `insert_many` operation; await it.
 #[must_use = "an operation does nothing until it is awaited"]

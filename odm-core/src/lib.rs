@@ -28,7 +28,9 @@
 mod connection;
 mod error;
 mod handle;
+pub mod guide;
 pub mod hooks;
+mod indexes;
 mod model;
 mod name;
 mod query;
@@ -43,8 +45,9 @@ pub use connection::{ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB
 pub use error::{Error, NameKind, NameRule, Result};
 pub use handle::{
     Aggregate, Count, Create, Delete, Distinct, Exists, Find, FindOne, InsertMany, ModelHandle,
-    Replace, UpdateOp, MAX_DOCUMENT_SIZE,
+    Replace, Save, UpdateOp, MAX_DOCUMENT_SIZE,
 };
+pub use indexes::{IndexDiff, IndexSpec, IndexSync};
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
 pub use query::{Field, Filter, Projection, Sort, Update};
