@@ -27,8 +27,8 @@
 
 mod connection;
 mod error;
-mod handle;
 pub mod guide;
+mod handle;
 pub mod hooks;
 mod indexes;
 mod model;

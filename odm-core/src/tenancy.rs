@@ -51,8 +51,9 @@ pub enum Strategy {
     CollectionPerTenant {
         /// Put before the tenant id (may be empty).
         prefix: String,
-        /// Put between the tenant id and the model's collection name. Its first character must be one a
-        /// tenant id cannot hold (e.g. `.`), so that a collection name tells its tenant unambiguously.
+        /// Put between the tenant id and the model's collection name (not empty). When it is made of
+        /// characters a tenant id can hold (`__`), an id that contains it, or ends with the start of it, is
+        /// refused, so that a collection name always tells its tenant.
         separator: String,
     },
     /// One collection per model, shared by every tenant; each document carries the tenant id in `field`.
@@ -110,11 +111,10 @@ impl Strategy {
                 }
             }
             Strategy::CollectionPerTenant { prefix, separator } => {
-                let first = separator.chars().next();
-                if first.is_none_or(is_tenant_char) {
-                    return bad(format!(
-                        "the collection separator {separator:?} must start with a character a tenant id cannot hold (not a letter, digit, `_` or `-`), so that a collection name tells its tenant; use `.` or `:`"
-                    ));
+                if separator.is_empty() {
+                    return bad(
+                        "the collection separator is empty, so a collection name cannot tell its tenant; use `.` (or `__` where collection names must be identifiers)".into(),
+                    );
                 }
                 if let Some(c) = prefix
                     .chars()
@@ -342,7 +342,23 @@ impl Tenants {
 
     /// Checks `id` against every rule of this strategy, without building anything.
     pub fn check(&self, id: &str) -> Result<()> {
-        check_id(id, self.inner.max_id_len, &self.inner.why_max)
+        check_id(id, self.inner.max_id_len, &self.inner.why_max)?;
+        if let Strategy::CollectionPerTenant { separator, .. } = &self.inner.strategy {
+            // `{id}{separator}` must hold the separator first right after the id.
+            let overlaps = id.contains(separator.as_str())
+                || (1..separator.len())
+                    .filter(|k| separator.is_char_boundary(*k))
+                    .any(|k| id.ends_with(&separator[..k]));
+            if overlaps {
+                return Err(Error::InvalidTenant {
+                    id: id.to_owned(),
+                    rule: format!(
+                        "it holds (or ends with the start of) the collection separator {separator:?}, so its collection names would not tell its tenant; use an id without it, or another separator"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The longest tenant id this strategy accepts, in bytes.
@@ -584,7 +600,7 @@ mod tests {
             Strategy::database_per_tenant("x".repeat(63)),
             Strategy::CollectionPerTenant {
                 prefix: String::new(),
-                separator: "_".into(),
+                separator: String::new(),
             },
             Strategy::CollectionPerTenant {
                 prefix: "$".into(),
