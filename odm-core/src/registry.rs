@@ -301,7 +301,8 @@ impl std::fmt::Debug for Connections {
 
 impl ConnectionsBuilder {
     /// Maps a tenant id (already checked) to the URI of its cluster. The URI's path names the database
-    /// the strategy works in (for collection per tenant and shared collection), else `test`.
+    /// the strategy works in (for collection per tenant and shared collection), else `test`. The registry
+    /// keeps one client per distinct URI string, so return the same string for every tenant of a cluster.
     pub fn resolver<F>(mut self, resolve: F) -> Self
     where
         F: Fn(&str) -> Result<String> + Send + Sync + 'static,

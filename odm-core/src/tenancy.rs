@@ -218,6 +218,9 @@ impl Tenant {
 
     /// Binds model `T` to the tenant: every operation of the handle reaches only this tenant's documents.
     /// Does no I/O.
+    ///
+    /// With a collection per tenant, the tenant id's bound leaves [`COLLECTION_NAME_BUDGET`] bytes for the
+    /// model's collection name; a longer one can make a namespace the server refuses.
     pub fn model<T: Model>(&self) -> ModelHandle<T> {
         ModelHandle::scoped(self.conn.clone(), self.scope.clone())
     }
