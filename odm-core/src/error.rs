@@ -38,6 +38,21 @@ pub enum Error {
         rule: String,
     },
 
+    /// A tenant strategy or registry is configured in a way that cannot work (a prefix that makes invalid
+    /// names, a tenant field that is a path). Nothing was sent to the server.
+    #[error("invalid tenancy configuration: {0}")]
+    InvalidStrategy(String),
+
+    /// A [`Connections`](crate::Connections) registry needed room for another client, and every open
+    /// client stayed in use for the whole wait.
+    #[error("all {max_clients} clients of the registry are in use (each has handles alive) and none became idle within {waited:?}; raise `max_clients`, or drop tenant and model handles when a request ends")]
+    RegistryFull {
+        /// The registry's bound.
+        max_clients: usize,
+        /// How long it waited for a client to become idle.
+        waited: std::time::Duration,
+    },
+
     /// A write would have stored a second document with the same key in a unique index.
     #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_deref(), message })]
     DuplicateKey {

@@ -749,6 +749,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
+        handle.scope.finish_update(&mut update, upsert);
         let filter = handle.scope.filter(filter);
         let coll = handle.typed::<Document>();
         let update = match update {

@@ -34,9 +34,11 @@ mod indexes;
 mod model;
 mod name;
 mod query;
+mod registry;
 pub mod schema;
 mod scope;
 mod session;
+mod tenancy;
 pub mod validate;
 
 pub use connection::{ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE};
@@ -49,7 +51,15 @@ pub use indexes::{IndexDiff, IndexSpec, IndexSync};
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
 pub use query::{Field, Filter, Projection, Sort, Update};
+pub use registry::{
+    Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT, DEFAULT_MAX_CLIENTS,
+    DEFAULT_POOL_SIZE,
+};
 pub use session::Session;
+pub use tenancy::{
+    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, COLLECTION_NAME_BUDGET,
+    DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,
+};
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
 #[cfg(feature = "derive")]
