@@ -17,7 +17,7 @@ use mongodb::Collection;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::query::{Filter, Sort, Update};
+use crate::query::{Filter, IntoUpdate, Sort, Update};
 use crate::scope::Scope;
 use crate::session::Session;
 
@@ -122,10 +122,10 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The first document that matches `filter`, if any.
-    pub fn find_one(&self, filter: impl Into<Filter>) -> FindOne<'_, T> {
+    pub fn find_one(&self, filter: impl Into<Filter<T>>) -> FindOne<'_, T> {
         FindOne {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             options: FindOneOptions::default(),
             session: None,
         }
@@ -133,29 +133,29 @@ impl<T: Model> ModelHandle<T> {
 
     /// Every document that matches `filter`; add `sort`, `skip` and `limit`, then await for a `Vec`, or
     /// call [`Find::stream`] for large reads.
-    pub fn find(&self, filter: impl Into<Filter>) -> Find<'_, T> {
+    pub fn find(&self, filter: impl Into<Filter<T>>) -> Find<'_, T> {
         Find {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             options: FindOptions::default(),
             session: None,
         }
     }
 
     /// How many documents match `filter`.
-    pub fn count(&self, filter: impl Into<Filter>) -> Count<'_, T> {
+    pub fn count(&self, filter: impl Into<Filter<T>>) -> Count<'_, T> {
         Count {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
 
     /// Whether any document matches `filter`.
-    pub fn exists(&self, filter: impl Into<Filter>) -> Exists<'_, T> {
+    pub fn exists(&self, filter: impl Into<Filter<T>>) -> Exists<'_, T> {
         Exists {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
@@ -164,26 +164,26 @@ impl<T: Model> ModelHandle<T> {
     /// `#[model(timestamps)]`.
     pub fn update_one(
         &self,
-        filter: impl Into<Filter>,
-        update: impl Into<Update>,
+        filter: impl Into<Filter<T>>,
+        update: impl IntoUpdate<T>,
     ) -> UpdateOp<'_, T> {
-        self.update(filter.into(), update.into(), false)
+        self.update(filter.into(), update.into_update(), false)
     }
 
     /// Updates every document that matches `filter`. Moves `updated_at` forward with
     /// `#[model(timestamps)]`.
     pub fn update_many(
         &self,
-        filter: impl Into<Filter>,
-        update: impl Into<Update>,
+        filter: impl Into<Filter<T>>,
+        update: impl IntoUpdate<T>,
     ) -> UpdateOp<'_, T> {
-        self.update(filter.into(), update.into(), true)
+        self.update(filter.into(), update.into_update(), true)
     }
 
-    fn update(&self, filter: Filter, update: Update, many: bool) -> UpdateOp<'_, T> {
+    fn update(&self, filter: Filter<T>, update: Result<Update>, many: bool) -> UpdateOp<'_, T> {
         UpdateOp {
             handle: self,
-            filter: filter.0,
+            filter,
             update,
             many,
             upsert: false,
@@ -193,10 +193,10 @@ impl<T: Model> ModelHandle<T> {
 
     /// Replaces the first document that matches `filter` with `value`. Validates first; an invalid value
     /// writes nothing.
-    pub fn replace_one(&self, filter: impl Into<Filter>, value: T) -> Replace<'_, T> {
+    pub fn replace_one(&self, filter: impl Into<Filter<T>>, value: T) -> Replace<'_, T> {
         Replace {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             value,
             upsert: false,
             session: None,
@@ -204,20 +204,20 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Deletes the first document that matches `filter`.
-    pub fn delete_one(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+    pub fn delete_one(&self, filter: impl Into<Filter<T>>) -> Delete<'_, T> {
         Delete {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             many: false,
             session: None,
         }
     }
 
     /// Deletes every document that matches `filter`.
-    pub fn delete_many(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+    pub fn delete_many(&self, filter: impl Into<Filter<T>>) -> Delete<'_, T> {
         Delete {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             many: true,
             session: None,
         }
@@ -233,11 +233,11 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The distinct values of the stored field `field` among the documents that match `filter`.
-    pub fn distinct(&self, field: impl AsRef<str>, filter: impl Into<Filter>) -> Distinct<'_, T> {
+    pub fn distinct(&self, field: impl AsRef<str>, filter: impl Into<Filter<T>>) -> Distinct<'_, T> {
         Distinct {
             handle: self,
             field: field.as_ref().to_owned(),
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
@@ -443,7 +443,7 @@ fn partial_write(e: mongodb::error::Error, before: usize, len: usize, total: usi
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct FindOne<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     options: FindOneOptions,
     session: Option<&'a mut Session>,
 }
@@ -452,15 +452,15 @@ impl<'a, T: Model> FindOne<'a, T> {
     session_method!();
 
     /// Which document comes first when several match.
-    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
-        self.options.sort = Some(sort.into().0);
+    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
+        self.options.sort = Some(sort.into().into_document());
         self
     }
 
     /// Awaits the document and turns "none" into [`Error::NotFound`].
     pub async fn required(self) -> Result<T> {
         let collection = self.handle.collection_name().into_owned();
-        let filter = self.filter.clone();
+        let filter = self.filter.as_document().clone();
         self.run()
             .await?
             .ok_or(Error::NotFound { collection, filter })
@@ -474,7 +474,7 @@ impl<'a, T: Model> FindOne<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let filter = handle.scope.filter(filter);
+        let filter = handle.scope.filter(filter.into_document()?);
         run!(
             handle.typed::<T>().find_one(filter).with_options(options),
             session
@@ -488,7 +488,7 @@ into_future!(FindOne, Option<T>);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Find<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     options: FindOptions,
     session: Option<&'a mut Session>,
 }
@@ -497,8 +497,8 @@ impl<'a, T: Model> Find<'a, T> {
     session_method!();
 
     /// The order of the results.
-    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
-        self.options.sort = Some(sort.into().0);
+    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
+        self.options.sort = Some(sort.into().into_document());
         self
     }
 
@@ -528,7 +528,7 @@ impl<'a, T: Model> Find<'a, T> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let cursor = self
             .handle
             .typed::<T>()
@@ -548,7 +548,7 @@ impl<'a, T: Model> Find<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
-        let action = coll.find(handle.scope.filter(filter)).with_options(options);
+        let action = coll.find(handle.scope.filter(filter.into_document()?)).with_options(options);
         match session {
             Some(s) => {
                 let mut cursor = action.session(s.inner()).await.map_err(read_error::<T>)?;
@@ -573,7 +573,7 @@ into_future!(Find, Vec<T>);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Count<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -582,7 +582,7 @@ impl<'a, T: Model> Count<'a, T> {
 
     async fn run(self) -> Result<u64> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         Ok(run!(
             self.handle.typed::<Document>().count_documents(filter),
             self.session
@@ -595,7 +595,7 @@ into_future!(Count, u64);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Exists<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -604,7 +604,7 @@ impl<'a, T: Model> Exists<'a, T> {
 
     async fn run(self) -> Result<bool> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let found = run!(
             self.handle
                 .typed::<Document>()
@@ -621,8 +621,8 @@ into_future!(Exists, bool);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct UpdateOp<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
-    update: Update,
+    filter: Filter<T>,
+    update: Result<Update>,
     many: bool,
     upsert: bool,
     session: Option<&'a mut Session>,
@@ -641,17 +641,18 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         let UpdateOp {
             handle,
             filter,
-            mut update,
+            update,
             many,
             upsert,
             session,
         } = self;
         handle.check_session(&session)?;
+        let mut update = update?;
         handle.scope.check_update(&update)?;
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
-        let filter = handle.scope.filter(filter);
+        let filter = handle.scope.filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
         let update = match update {
             Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
@@ -696,7 +697,7 @@ fn touch_updated_at(update: &mut Update, field: &str) {
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Replace<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     value: T,
     upsert: bool,
     session: Option<&'a mut Session>,
@@ -723,7 +724,7 @@ impl<'a, T: Model> Replace<'a, T> {
         value.touch(bson::DateTime::now(), false);
         value.validate()?;
         let raw = handle.encode(&value)?;
-        let filter = handle.scope.filter(filter);
+        let filter = handle.scope.filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
         Ok(run!(coll.replace_one(filter, raw).upsert(upsert), session)?)
     }
@@ -734,7 +735,7 @@ into_future!(Replace, UpdateResult);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Delete<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     many: bool,
     session: Option<&'a mut Session>,
 }
@@ -744,7 +745,7 @@ impl<'a, T: Model> Delete<'a, T> {
 
     async fn run(self) -> Result<DeleteResult> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
@@ -795,7 +796,7 @@ into_future!(Aggregate, Vec<Document>);
 pub struct Distinct<'a, T> {
     handle: &'a ModelHandle<T>,
     field: String,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -804,7 +805,7 @@ impl<'a, T: Model> Distinct<'a, T> {
 
     async fn run(self) -> Result<Vec<Bson>> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         Ok(run!(coll.distinct(&self.field, filter), self.session)?)
     }

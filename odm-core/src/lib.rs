@@ -45,7 +45,10 @@ pub use handle::{
 };
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
-pub use query::{Field, Filter, Projection, Sort, Update};
+pub use query::{
+    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projection, Sort, TextField,
+    Update, UpdateBuilder,
+};
 pub use session::Session;
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
