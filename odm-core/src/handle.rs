@@ -16,6 +16,7 @@ use mongodb::Collection;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::hooks::{self, HookContext};
 use crate::model::Model;
 use crate::query::{Filter, IntoUpdate, Sort, Update};
 use crate::scope::Scope;
@@ -242,8 +243,13 @@ impl<T: Model> ModelHandle<T> {
         }
     }
 
-    /// Prepares a value for insertion: timestamps, version, validation, `_id`, encoding, tenant stamp.
-    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<RawDocumentBuf> {
+    /// The model's hooks with the context of an operation on this handle; `None` without hooks.
+    pub(crate) fn hooks(&self) -> hooks::Bound<T> {
+        T::hooks().map(|h| (h, HookContext::new(self.conn.clone(), self.collection_name())))
+    }
+
+    /// Prepares a value for insertion: timestamps, version, validation, `_id`.
+    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<()> {
         value.touch(now, true);
         if T::SCHEMA.version.is_some() && value.version().is_none() {
             value.set_version(0);
@@ -252,7 +258,7 @@ impl<T: Model> ModelHandle<T> {
         if matches!(value.id()?, Bson::Null) {
             value.set_id(Bson::ObjectId(ObjectId::new()))?;
         }
-        self.encode(value)
+        Ok(())
     }
 
     /// Encodes a value, checks its size and stamps the tenant field.
@@ -346,8 +352,19 @@ impl<'a, T: Model> Create<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let raw = handle.prepare_insert(&mut value, bson::DateTime::now())?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
+        }
+        handle.prepare_insert(&mut value, bson::DateTime::now())?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
+        }
+        let raw = handle.encode(&value)?;
         run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+        }
         Ok(value)
     }
 }
@@ -375,16 +392,24 @@ impl<'a, T: Model> InsertMany<'a, T> {
             return Ok(values);
         }
         let now = bson::DateTime::now();
+        let hooks = handle.hooks();
         let mut docs = Vec::with_capacity(values.len());
         for (i, value) in values.iter_mut().enumerate() {
+            if let Some((h, ctx)) = &hooks {
+                hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
+            }
             match handle.prepare_insert(value, now) {
-                Ok(raw) => docs.push(raw),
+                Ok(()) => {}
                 Err(Error::Validation(mut errors)) => {
                     errors.index = Some(i);
                     return Err(Error::Validation(errors));
                 }
                 Err(e) => return Err(e),
             }
+            if let Some((h, ctx)) = &hooks {
+                hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
+            }
+            docs.push(handle.encode(value)?);
         }
         // Sent in chunks so that a failure part way can say how much of the batch is known stored.
         let total = docs.len();
@@ -402,6 +427,11 @@ impl<'a, T: Model> InsertMany<'a, T> {
                 return Err(partial_write(e, written, len, total));
             }
             written += len;
+        }
+        if let Some((h, ctx)) = &hooks {
+            for value in &values {
+                hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
+            }
         }
         Ok(values)
     }
@@ -721,12 +751,25 @@ impl<'a, T: Model> Replace<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
+        }
         value.touch(bson::DateTime::now(), false);
         value.validate()?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
+        }
         let raw = handle.encode(&value)?;
         let filter = handle.scope.filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
-        Ok(run!(coll.replace_one(filter, raw).upsert(upsert), session)?)
+        let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
+        if let Some((h, ctx)) = &hooks {
+            if result.matched_count > 0 || result.upserted_id.is_some() {
+                hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+            }
+        }
+        Ok(result)
     }
 }
 into_future!(Replace, UpdateResult);
@@ -745,14 +788,25 @@ impl<'a, T: Model> Delete<'a, T> {
 
     async fn run(self) -> Result<DeleteResult> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.filter.into_document()?;
+        let hooks = self.handle.hooks();
+        // The caller's filter is kept for `after_delete` only when there are hooks to give it to.
+        let kept = hooks.as_ref().map(|_| filter.clone());
+        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
+            hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
+        }
+        let filter = self.handle.scope.filter(filter);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
         } else {
             run!(coll.delete_one(filter), self.session)
-        };
-        Ok(result?)
+        }?;
+        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
+            let deleted = result.deleted_count;
+            hooks::call::<T>("after_delete", h.after_delete(filter, deleted, ctx)).await?;
+        }
+        Ok(result)
     }
 }
 into_future!(Delete, DeleteResult);

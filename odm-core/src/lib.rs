@@ -68,7 +68,7 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::hooks::DynHooks;
+    pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};
     pub use crate::validate::{FieldError, ValidationErrors};
     pub use mongodb::bson;
