@@ -88,7 +88,11 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
-    fn typed<U: Send + Sync>(&self) -> Collection<U> {
+    pub(crate) fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
         self.conn.database().collection(&self.collection_name())
     }
 
@@ -279,7 +283,7 @@ impl<T: Model> ModelHandle<T> {
         Ok(raw)
     }
 
-    fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
+    pub(crate) fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
         match session {
             Some(s) if s.client_id() != self.conn.client_id() => Err(Error::ForeignSession),
             _ => Ok(()),
@@ -544,6 +548,10 @@ impl<'a, T: Model> Find<'a, T> {
         self
     }
 
+    pub(crate) fn into_parts(self) -> FindParts<'a, T> {
+        (self.handle, self.filter, self.options, self.session)
+    }
+
     /// How many documents the server sends per batch.
     pub fn batch_size(mut self, n: u32) -> Self {
         self.options.batch_size = Some(n);
@@ -598,6 +606,13 @@ impl<'a, T: Model> Find<'a, T> {
     }
 }
 into_future!(Find, Vec<T>);
+
+pub(crate) type FindParts<'a, T> = (
+    &'a ModelHandle<T>,
+    Filter<T>,
+    FindOptions,
+    Option<&'a mut Session>,
+);
 
 /// The `count` operation; await it.
 #[must_use = "an operation does nothing until it is awaited"]

@@ -31,6 +31,7 @@ mod handle;
 pub mod hooks;
 mod model;
 mod name;
+mod populate;
 mod query;
 pub mod schema;
 mod scope;
@@ -46,9 +47,10 @@ pub use handle::{
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
 pub use query::{
-    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projection, Sort, TextField,
-    Update, UpdateBuilder,
+    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projected, Projection, Sort,
+    TextField, Update, UpdateBuilder,
 };
+pub use populate::{Populate, Populated, Ref, RefField, Unresolved};
 pub use session::Session;
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
