@@ -36,7 +36,9 @@ mod query;
 pub mod schema;
 mod scope;
 mod session;
+mod transaction;
 pub mod validate;
+mod watch;
 
 pub use connection::{ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE};
 pub use error::{Error, NameKind, NameRule, Result};
@@ -52,6 +54,8 @@ pub use query::{
 };
 pub use populate::{Populate, Populated, Ref, RefField, Unresolved};
 pub use session::Session;
+pub use watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
+pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
 #[cfg(feature = "derive")]
