@@ -190,3 +190,80 @@ fn convert<T: Model>(event: ChangeStreamEvent<Document>) -> Result<ChangeEvent<T
         other => ChangeEvent::Other(other),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::{doc, oid::ObjectId};
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::schema::Schema;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Item {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        n: i32,
+    }
+
+    impl Model for Item {
+        const SCHEMA: &'static Schema = &Schema::new("Item", "items", &[]);
+        type Fields = ();
+        fn fields() {}
+        fn id(&self) -> Result<Bson> {
+            Ok(Bson::ObjectId(self.id))
+        }
+        fn set_id(&mut self, _: Bson) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn event(doc: Document) -> Result<ChangeEvent<Item>> {
+        convert(bson::from_document(doc).unwrap())
+    }
+
+    #[test]
+    fn server_events_become_typed_events() {
+        let id = ObjectId::new();
+        let token = doc! { "_data": "t1" };
+        let item = Item { id, n: 3 };
+        assert_eq!(
+            event(doc! { "_id": token.clone(), "operationType": "insert",
+                "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
+            .unwrap(),
+            ChangeEvent::Insert(item.clone())
+        );
+        assert_eq!(
+            event(doc! { "_id": token.clone(), "operationType": "update", "documentKey": { "_id": id },
+                "updateDescription": { "updatedFields": { "n": 4 }, "removedFields": ["old"] } })
+            .unwrap(),
+            ChangeEvent::Update {
+                id: Bson::ObjectId(id),
+                updated_fields: doc! { "n": 4 },
+                removed_fields: vec!["old".to_owned()],
+                full_document: None,
+            }
+        );
+        assert_eq!(
+            event(doc! { "_id": token.clone(), "operationType": "replace",
+                "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
+            .unwrap(),
+            ChangeEvent::Replace(item)
+        );
+        assert_eq!(
+            event(doc! { "_id": token.clone(), "operationType": "delete", "documentKey": { "_id": id } })
+                .unwrap(),
+            ChangeEvent::Delete {
+                id: Bson::ObjectId(id)
+            }
+        );
+        assert_eq!(
+            event(doc! { "_id": token.clone(), "operationType": "invalidate" }).unwrap(),
+            ChangeEvent::Invalidate
+        );
+        let err = event(doc! { "_id": token, "operationType": "insert",
+            "fullDocument": { "_id": id, "n": "three" }, "documentKey": { "_id": id } })
+        .unwrap_err();
+        assert!(matches!(err, Error::Deserialization { type_name: "Item", .. }), "{err}");
+    }
+}
