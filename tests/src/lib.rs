@@ -2,6 +2,10 @@
 
 use odm_core::Connection;
 
+pub mod server;
+
+pub use server::TestServer;
+
 /// The server the tests use: `MONGODB_URI`, else a local one on the default port.
 pub fn uri() -> String {
     std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned())
@@ -14,7 +18,10 @@ pub async fn connect(db: &str) -> Connection {
         .await
         .unwrap_or_else(|e| panic!("cannot reach the test server at {}: {e}", uri()));
     let conn = conn.use_db(db).expect("test database name");
-    conn.database().drop().await.expect("drop the test database");
+    conn.database()
+        .drop()
+        .await
+        .expect("drop the test database");
     conn
 }
 
