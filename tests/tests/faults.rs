@@ -22,8 +22,18 @@ type BoxFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = odm_core::Result<()>> + Send + 'a>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_during_insert_many_loses_nothing_it_confirmed() {
-    let Some(mut server) = TestServer::start_or_skip("faults::insert_many_kill").await else {
+async fn a_server_killed_after_the_first_chunk_of_insert_many_loses_nothing_it_confirmed() {
+    kill_during_insert_many("faults_kill_early", 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_in_the_middle_of_a_chunk_of_insert_many_loses_nothing_it_confirmed() {
+    kill_during_insert_many("faults_kill_mid", 5_500).await;
+}
+
+/// Inserts a batch of [`BATCH`] items and kills the server once `kill_at` of them are seen stored.
+async fn kill_during_insert_many(db: &str, kill_at: u64) {
+    let Some(mut server) = TestServer::start_or_skip(db).await else {
         return;
     };
     let conn = Connection::options(&server.uri())
@@ -31,7 +41,7 @@ async fn a_server_killed_during_insert_many_loses_nothing_it_confirmed() {
         .connect()
         .await
         .unwrap()
-        .use_db("faults_kill")
+        .use_db(db)
         .unwrap();
     let items = conn.model::<Item>();
     // A second client watches the batch land, so the kill falls after the first chunk and before the last.
@@ -40,7 +50,7 @@ async fn a_server_killed_during_insert_many_loses_nothing_it_confirmed() {
         .connect()
         .await
         .unwrap()
-        .use_db("faults_kill")
+        .use_db(db)
         .unwrap()
         .model::<Item>();
 
@@ -57,7 +67,7 @@ async fn a_server_killed_during_insert_many_loses_nothing_it_confirmed() {
             !inserting.is_finished(),
             "the batch finished before the kill ({n} seen); make the documents larger"
         );
-        if n >= 1_000 {
+        if n >= kill_at {
             break n;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -74,12 +84,23 @@ async fn a_server_killed_during_insert_many_loses_nothing_it_confirmed() {
              {BATCH} were stored",
             stored.len()
         ),
-        Err(Error::PartialWrite {
-            written,
-            unknown,
-            total,
-            source,
-        }) => {
+        Err(
+            e @ Error::PartialWrite {
+                written,
+                unknown,
+                total,
+                ..
+            },
+        ) => {
+            let Error::PartialWrite { source, .. } = &e else {
+                unreachable!()
+            };
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("documents 0..{written} of {BATCH} are stored"))
+                    && message.contains(&format!("the next {unknown} may or may not be")),
+                "the message says what is known: {message}"
+            );
             assert_eq!(total, BATCH);
             assert!(
                 source.is_network(),
