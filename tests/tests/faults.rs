@@ -161,7 +161,7 @@ async fn kill_during_insert_many(db: &str, kill_at: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_server_fails_operations_within_the_timeout_and_recovers() {
-    let Some(server) = TestServer::start_or_skip("faults::sigstop").await else {
+    let Some(server) = TestServer::start_or_skip("faults_stop").await else {
         return;
     };
     let timeout = Duration::from_secs(2);
