@@ -289,33 +289,20 @@ mod tests {
 
     #[test]
     fn default_names_follow_mongodb() {
-        assert_eq!(
-            default_name(&doc! { "org": 1, "rank": -1 }),
-            "org_1_rank_-1"
-        );
+        assert_eq!(default_name(&doc! { "org": 1, "rank": -1 }), "org_1_rank_-1");
         assert_eq!(default_name(&doc! { "bio": "text" }), "bio_text");
     }
 
     #[test]
     fn keys_compare_by_order_and_direction() {
-        assert!(same_keys(
-            &doc! { "a": 1, "b": -1 },
-            &doc! { "a": 1i64, "b": -1.0 }
-        ));
-        assert!(!same_keys(
-            &doc! { "a": 1, "b": -1 },
-            &doc! { "a": 1, "b": 1 }
-        ));
-        assert!(!same_keys(
-            &doc! { "a": 1, "b": 1 },
-            &doc! { "b": 1, "a": 1 }
-        ));
+        assert!(same_keys(&doc! { "a": 1, "b": -1 }, &doc! { "a": 1i64, "b": -1.0 }));
+        assert!(!same_keys(&doc! { "a": 1, "b": -1 }, &doc! { "a": 1, "b": 1 }));
+        assert!(!same_keys(&doc! { "a": 1, "b": 1 }, &doc! { "b": 1, "a": 1 }));
     }
 
     #[test]
     fn declared_spec_reads_options() {
-        static KEYS: &[(&str, IndexKey)] =
-            &[("org", IndexKey::Asc), ("created_at", IndexKey::Desc)];
+        static KEYS: &[(&str, IndexKey)] = &[("org", IndexKey::Asc), ("created_at", IndexKey::Desc)];
         let index = IndexSchema::new(KEYS)
             .unique()
             .partial_filter(r#"{"age": {"$gt": 18}}"#);

@@ -39,9 +39,7 @@ async fn main() -> Result<()> {
     // Two tenants over one pool, and a second connection (its own pool) to a third database.
     let acme = conn.use_db("example_tenant_acme")?;
     let globex = conn.use_db("example_tenant_globex")?;
-    let other = Connection::connect(&uri)
-        .await?
-        .use_db("example_reporting")?;
+    let other = Connection::connect(&uri).await?.use_db("example_reporting")?;
 
     let tenants = [("acme", &acme), ("globex", &globex), ("reporting", &other)];
     for (_, db) in &tenants {
@@ -53,21 +51,12 @@ async fn main() -> Result<()> {
     acme.model::<User>()
         .insert_many([User::new("ann@acme.io", 30), User::new("bob@acme.io", 17)])
         .await?;
-    globex
-        .model::<User>()
-        .create(User::new("cid@globex.com", 44))
-        .await?;
-    other
-        .model::<User>()
-        .create(User::new("dee@report.org", 52))
-        .await?;
+    globex.model::<User>().create(User::new("cid@globex.com", 44)).await?;
+    other.model::<User>().create(User::new("dee@report.org", 52)).await?;
 
     for (name, db) in &tenants {
         let users = db.model::<User>();
-        let adults = users
-            .find(doc! { "age": { "$gte": 18 } })
-            .sort(doc! { "age": -1 })
-            .await?;
+        let adults = users.find(doc! { "age": { "$gte": 18 } }).sort(doc! { "age": -1 }).await?;
         let emails: Vec<&str> = adults.iter().map(|u| u.email.as_str()).collect();
         println!(
             "{name:>9} (database {:<22}) sees {} user(s), adults: {emails:?}",
@@ -77,20 +66,12 @@ async fn main() -> Result<()> {
     }
 
     // A rule broken on the way in is reported per field, and nothing is written.
-    match acme
-        .model::<User>()
-        .create(User::new("not-an-email", 200))
-        .await
-    {
+    match acme.model::<User>().create(User::new("not-an-email", 200)).await {
         Err(Error::Validation(errors)) => println!("rejected: {errors}"),
         other => println!("unexpected: {other:?}"),
     }
     // A unique index refuses a second document with the same e-mail.
-    match acme
-        .model::<User>()
-        .create(User::new("ann@acme.io", 31))
-        .await
-    {
+    match acme.model::<User>().create(User::new("ann@acme.io", 31)).await {
         Err(e @ Error::DuplicateKey { .. }) => println!("rejected: {e}"),
         other => println!("unexpected: {other:?}"),
     }

@@ -84,10 +84,7 @@ async fn find_sorts_skips_and_limits() {
         .unwrap()
         .unwrap();
     assert_eq!(first.age, 2);
-    assert_eq!(
-        people.count(doc! { "age": { "$lt": 10 } }).await.unwrap(),
-        10
-    );
+    assert_eq!(people.count(doc! { "age": { "$lt": 10 } }).await.unwrap(), 10);
     assert_eq!(people.count(()).await.unwrap(), 20);
     assert!(people.exists(doc! { "name": "p07" }).await.unwrap());
     assert!(!people.exists(doc! { "name": "nobody" }).await.unwrap());
@@ -140,46 +137,22 @@ async fn updates_replace_and_deletes() {
         .await
         .unwrap();
     assert_eq!((r.matched_count, r.modified_count), (1, 1));
-    assert_eq!(
-        people
-            .find_one(doc! { "name": "a" })
-            .await
-            .unwrap()
-            .unwrap()
-            .age,
-        11
-    );
+    assert_eq!(people.find_one(doc! { "name": "a" }).await.unwrap().unwrap().age, 11);
 
     let r = people
-        .update_many(
-            doc! { "age": { "$lt": 5 } },
-            doc! { "$push": { "tags": "young" } },
-        )
+        .update_many(doc! { "age": { "$lt": 5 } }, doc! { "$push": { "tags": "young" } })
         .await
         .unwrap();
     assert_eq!(r.modified_count, 2);
     assert_eq!(people.count(doc! { "tags": "young" }).await.unwrap(), 2);
 
-    let b = people
-        .find_one(doc! { "name": "b" })
-        .await
-        .unwrap()
-        .unwrap();
+    let b = people.find_one(doc! { "name": "b" }).await.unwrap().unwrap();
     let r = people
-        .replace_one(
-            doc! { "_id": b.id },
-            Person {
-                age: 99,
-                ..b.clone()
-            },
-        )
+        .replace_one(doc! { "_id": b.id }, Person { age: 99, ..b.clone() })
         .await
         .unwrap();
     assert_eq!(r.modified_count, 1);
-    assert_eq!(
-        people.find_by_id(b.id.unwrap()).await.unwrap().unwrap().age,
-        99
-    );
+    assert_eq!(people.find_by_id(b.id.unwrap()).await.unwrap().unwrap().age, 99);
 
     let r = people.delete_one(doc! { "name": "a" }).await.unwrap();
     assert_eq!(r.deleted_count, 1);
@@ -199,15 +172,7 @@ async fn upsert_inserts_when_nothing_matches() {
         .await
         .unwrap();
     assert!(r.upserted_id.is_some());
-    assert_eq!(
-        people
-            .find_one(doc! { "name": "zed" })
-            .await
-            .unwrap()
-            .unwrap()
-            .age,
-        5
-    );
+    assert_eq!(people.find_one(doc! { "name": "zed" }).await.unwrap().unwrap().age, 5);
 }
 
 #[tokio::test]
@@ -245,15 +210,8 @@ async fn aggregate_and_distinct() {
 async fn required_turns_none_into_not_found() {
     let conn = connect("crud_required").await;
     let people = conn.model::<Person>();
-    let err = people
-        .find_by_id(ObjectId::new())
-        .required()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::NotFound { ref collection, .. } if collection == "people"),
-        "{err}"
-    );
+    let err = people.find_by_id(ObjectId::new()).required().await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { ref collection, .. } if collection == "people"), "{err}");
 }
 
 #[tokio::test]
@@ -265,16 +223,7 @@ async fn a_document_that_does_not_fit_the_struct_is_a_decoding_error() {
         .await
         .unwrap();
     let err = conn.model::<Person>().find(()).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Deserialization {
-                type_name: "Person",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Deserialization { type_name: "Person", .. }), "{err}");
 }
 
 #[tokio::test]
@@ -309,49 +258,21 @@ async fn tenant_databases_do_not_see_each_other() {
     for db in [&a, &b] {
         db.database().drop().await.unwrap();
     }
-    let in_a = a
-        .model::<Person>()
-        .create(person("only-in-a", 1))
-        .await
-        .unwrap();
+    let in_a = a.model::<Person>().create(person("only-in-a", 1)).await.unwrap();
     let id = in_a.id.unwrap();
     let pb = b.model::<Person>();
     assert_eq!(pb.find_by_id(id).await.unwrap(), None);
-    assert_eq!(
-        pb.find_one(doc! { "name": "only-in-a" }).await.unwrap(),
-        None
-    );
+    assert_eq!(pb.find_one(doc! { "name": "only-in-a" }).await.unwrap(), None);
     assert!(pb.find(()).await.unwrap().is_empty());
-    assert!(pb
-        .find(())
-        .stream()
-        .await
-        .unwrap()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(pb.find(()).stream().await.unwrap().try_collect::<Vec<_>>().await.unwrap().is_empty());
     assert_eq!(pb.count(()).await.unwrap(), 0);
     assert!(!pb.exists(()).await.unwrap());
     assert!(pb.distinct("name", ()).await.unwrap().is_empty());
-    assert!(pb
-        .aggregate([doc! { "$match": {} }])
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(pb.aggregate([doc! { "$match": {} }]).await.unwrap().is_empty());
     // Writes through B do not reach A's document.
-    assert_eq!(
-        pb.update_many((), doc! { "$set": { "age": 9 } })
-            .await
-            .unwrap()
-            .matched_count,
-        0
-    );
+    assert_eq!(pb.update_many((), doc! { "$set": { "age": 9 } }).await.unwrap().matched_count, 0);
     assert_eq!(pb.delete_many(()).await.unwrap().deleted_count, 0);
-    assert_eq!(
-        a.model::<Person>().find_by_id(id).await.unwrap().unwrap(),
-        in_a
-    );
+    assert_eq!(a.model::<Person>().find_by_id(id).await.unwrap().unwrap(), in_a);
 }
 
 #[tokio::test]

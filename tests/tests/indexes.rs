@@ -94,14 +94,8 @@ async fn an_index_with_changed_options_is_rebuilt() {
         .await
         .unwrap();
     let diff = accounts.diff_indexes().await.unwrap();
-    assert!(diff
-        .to_drop
-        .iter()
-        .any(|i| i.keys == doc! { "email": 1 } && !i.unique));
-    assert!(diff
-        .to_create
-        .iter()
-        .any(|i| i.keys == doc! { "email": 1 } && i.unique));
+    assert!(diff.to_drop.iter().any(|i| i.keys == doc! { "email": 1 } && !i.unique));
+    assert!(diff.to_create.iter().any(|i| i.keys == doc! { "email": 1 } && i.unique));
     accounts.sync_indexes().await.unwrap();
     let email = accounts
         .list_indexes()
@@ -119,25 +113,16 @@ async fn a_unique_index_rejects_a_duplicate() {
     let accounts = conn.model::<Account>();
     accounts.sync_indexes().await.unwrap();
     accounts.create(account("ann@x.io", "x", 1)).await.unwrap();
-    let err = accounts
-        .create(account("ann@x.io", "x", 2))
-        .await
-        .unwrap_err();
+    let err = accounts.create(account("ann@x.io", "x", 2)).await.unwrap_err();
     match &err {
         Error::DuplicateKey { message, .. } => assert!(!message.is_empty()),
         other => panic!("expected DuplicateKey, got {other:?}"),
     }
     assert!(err.to_string().contains("duplicate key"), "{err}");
-    assert_eq!(
-        accounts.count(doc! { "email": "ann@x.io" }).await.unwrap(),
-        1
-    );
+    assert_eq!(accounts.count(doc! { "email": "ann@x.io" }).await.unwrap(), 1);
 
     // The compound unique index too.
-    let err = accounts
-        .create(account("bob@x.io", "x", 1))
-        .await
-        .unwrap_err();
+    let err = accounts.create(account("bob@x.io", "x", 1)).await.unwrap_err();
     assert!(matches!(err, Error::DuplicateKey { .. }), "{err:?}");
 }
 

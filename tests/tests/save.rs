@@ -64,10 +64,7 @@ async fn two_concurrent_saves_of_one_version_one_wins() {
         (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
         other => panic!("expected exactly one save to win: {other:?}"),
     };
-    assert!(
-        matches!(loser, Error::VersionConflict { expected: 0, .. }),
-        "{loser:?}"
-    );
+    assert!(matches!(loser, Error::VersionConflict { expected: 0, .. }), "{loser:?}");
     let stored = docs.find_by_id(id).await.unwrap().unwrap();
     assert_eq!(stored.title, winner.title);
     assert_eq!(stored.version, 1);
@@ -86,10 +83,7 @@ async fn a_stale_copy_never_overwrites_a_newer_one() {
     let err = docs.save(&mut stale).await.unwrap_err();
     assert!(matches!(err, Error::VersionConflict { .. }), "{err:?}");
     assert!(err.to_string().contains("reload"), "{err}");
-    assert_eq!(
-        stale.version, 0,
-        "a refused save leaves the value's version as it was"
-    );
+    assert_eq!(stale.version, 0, "a refused save leaves the value's version as it was");
     let stored = docs.find_by_id(fresh.id.unwrap()).await.unwrap().unwrap();
     assert_eq!((stored.title.as_str(), stored.version), ("v1", 1));
 }
@@ -105,12 +99,9 @@ async fn timestamps_are_set_on_create_and_move_forward_on_update() {
     assert_eq!(stored.created_at, Some(c0));
 
     tokio::time::sleep(Duration::from_millis(20)).await;
-    docs.update_one(
-        doc! { "_id": created.id },
-        doc! { "$set": { "title": "u" } },
-    )
-    .await
-    .unwrap();
+    docs.update_one(doc! { "_id": created.id }, doc! { "$set": { "title": "u" } })
+        .await
+        .unwrap();
     let updated = docs.find_by_id(created.id.unwrap()).await.unwrap().unwrap();
     assert_eq!(updated.created_at, Some(c0));
     assert!(updated.updated_at.unwrap() > u0, "{updated:?}");
@@ -124,9 +115,7 @@ async fn timestamps_are_set_on_create_and_move_forward_on_update() {
     assert!(saved.updated_at.unwrap() > updated.updated_at.unwrap());
 
     tokio::time::sleep(Duration::from_millis(20)).await;
-    docs.update_many((), doc! { "$set": { "title": "many" } })
-        .await
-        .unwrap();
+    docs.update_many((), doc! { "$set": { "title": "many" } }).await.unwrap();
     let many = docs.find_by_id(created.id.unwrap()).await.unwrap().unwrap();
     assert!(many.updated_at.unwrap() > saved.updated_at.unwrap());
 }
