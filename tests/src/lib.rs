@@ -18,10 +18,7 @@ pub async fn connect(db: &str) -> Connection {
         .await
         .unwrap_or_else(|e| panic!("cannot reach the test server at {}: {e}", uri()));
     let conn = conn.use_db(db).expect("test database name");
-    conn.database()
-        .drop()
-        .await
-        .expect("drop the test database");
+    conn.database().drop().await.expect("drop the test database");
     conn
 }
 
