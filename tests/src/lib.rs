@@ -2,6 +2,10 @@
 
 use odm_core::Connection;
 
+pub mod server;
+
+pub use server::TestServer;
+
 /// The server the tests use: `MONGODB_URI`, else a local one on the default port.
 pub fn uri() -> String {
     std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".to_owned())
