@@ -55,7 +55,9 @@ fn bind(c: &mut Criterion) {
     });
 
     let acme = conn.use_db("tenant_acme").expect("valid name");
-    group.bench_function("model_only", |b| b.iter(|| black_box(&acme).model::<User>()));
+    group.bench_function("model_only", |b| {
+        b.iter(|| black_box(&acme).model::<User>())
+    });
     group.finish();
 }
 

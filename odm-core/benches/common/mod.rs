@@ -228,11 +228,13 @@ impl Model for User {
                 self.id = Some(oid);
                 Ok(())
             }
-            other => Err(odm_core::Error::Unsupported(if matches!(other, Bson::Null) {
-                "`_id` of `User` cannot be null"
-            } else {
-                "`_id` of `User` is an ObjectId"
-            })),
+            other => Err(odm_core::Error::Unsupported(
+                if matches!(other, Bson::Null) {
+                    "`_id` of `User` cannot be null"
+                } else {
+                    "`_id` of `User` is an ObjectId"
+                },
+            )),
         }
     }
 
@@ -267,8 +269,7 @@ impl Model for User {
         if prefix.is_empty() {
             self.address.validate_into("address", errors);
         } else {
-            self.address
-                .validate_into(&path(prefix, "address"), errors);
+            self.address.validate_into(&path(prefix, "address"), errors);
         }
     }
 
