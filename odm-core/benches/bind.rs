@@ -54,6 +54,17 @@ fn bind(c: &mut Criterion) {
         })
     });
 
+    // The raw driver's own per-request handle, for comparison: `Database` and `Collection` are built
+    // (and their names and options copied) on every call.
+    let client = conn.client().clone();
+    group.bench_function("raw_driver", |b| {
+        b.iter(|| {
+            client
+                .database(black_box("tenant_0000042"))
+                .collection::<User>("users")
+        })
+    });
+
     let acme = conn.use_db("tenant_acme").expect("valid name");
     group.bench_function("model_only", |b| {
         b.iter(|| black_box(&acme).model::<User>())
