@@ -38,7 +38,7 @@ pub(crate) struct Shared {
     id: u64,
     /// Interned database names, so `use_db` of a name seen before allocates nothing. Bounded: when full it
     /// starts over, which costs one allocation per name on its next use and keeps memory flat.
-    names: RwLock<HashSet<Arc<str>>>,
+    names: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
     names_capacity: usize,
 }
 
@@ -66,7 +66,7 @@ impl Connection {
             shared: Arc::new(Shared {
                 client,
                 id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
-                names: RwLock::new(HashSet::new()),
+                names: RwLock::new(HashSet::default()),
                 names_capacity: DEFAULT_USE_DB_CACHE,
             }),
             db: Arc::from(db),

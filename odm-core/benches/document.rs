@@ -1,0 +1,62 @@
+//! Work on one document on the client, no server: build + validate + encode a `User` the way `create`
+//! does (timestamps, every rule, a generated `_id`, BSON encoding), against encoding the same struct with
+//! `bson` alone; and decoding a stored one (the ODM reads through the driver's `Collection<T>`, which
+//! decodes with `bson`, so the two are one code path).
+
+mod common;
+
+use std::hint::black_box;
+
+use common::{user, User};
+use criterion::Criterion;
+use odm_core::bson::{self, oid::ObjectId, DateTime};
+use odm_core::Model;
+
+fn document(c: &mut Criterion) {
+    let mut group = c.benchmark_group("document");
+    let template = user(7);
+    let now = DateTime::now();
+
+    group.bench_function("odm_build_validate_encode", |b| {
+        b.iter(|| {
+            let mut value = black_box(&template).clone();
+            value.touch(now, true);
+            value.validate().expect("a valid user");
+            if value.id.is_none() {
+                value
+                    .set_id(bson::Bson::ObjectId(ObjectId::new()))
+                    .expect("an ObjectId");
+            }
+            bson::to_raw_document_buf(&value).expect("encodes")
+        })
+    });
+
+    group.bench_function("raw_build_encode", |b| {
+        b.iter(|| {
+            let mut value = black_box(&template).clone();
+            value.created_at = Some(now);
+            value.updated_at = Some(now);
+            value.id = Some(ObjectId::new());
+            bson::to_raw_document_buf(&value).expect("encodes")
+        })
+    });
+
+    group.bench_function("validate_only", |b| {
+        b.iter(|| black_box(&template).validate().expect("a valid user"))
+    });
+
+    let mut stored = template.clone();
+    stored.touch(now, true);
+    stored.id = Some(ObjectId::new());
+    let bytes = bson::to_vec(&stored).expect("encodes");
+    group.bench_function("decode", |b| {
+        b.iter(|| bson::from_slice::<User>(black_box(&bytes)).expect("decodes"))
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    document(&mut c);
+    c.final_summary();
+}
