@@ -976,3 +976,43 @@ async fn fleet_index_sync_over_200_tenant_databases() {
         BTreeSet::from(["t007"])
     );
 }
+
+#[tokio::test]
+async fn discovery_finds_tenants_under_every_strategy() {
+    let conn = connect("tenancy_discover").await;
+    let by_coll = Tenants::new(conn.clone(), by_collection()).unwrap();
+    let shared = Tenants::new(conn.clone(), Strategy::shared_collection_field("org")).unwrap();
+    for id in ["acme", "globex"] {
+        for tenants in [&by_coll, &shared] {
+            tenants
+                .get(id)
+                .unwrap()
+                .model::<Doc>()
+                .create(Doc {
+                    id: None,
+                    owner: id.into(),
+                    n: 1,
+                })
+                .await
+                .unwrap();
+        }
+    }
+    // Neither a tenant collection nor a tenant field value.
+    conn.database()
+        .collection::<Document>("settings")
+        .insert_one(doc! { "org": "bad.id" })
+        .await
+        .unwrap();
+
+    assert_eq!(by_coll.discover().await.unwrap(), ["acme", "globex"]);
+    assert_eq!(shared.discover().await.unwrap(), ["acme", "globex"]);
+    let counts = shared
+        .for_each(2, |t| async move { t.model::<Doc>().count(doc! {}).await })
+        .await
+        .unwrap();
+    assert!(counts.is_ok());
+    assert_eq!(
+        counts.succeeded,
+        vec![("acme".to_owned(), 1), ("globex".to_owned(), 1)]
+    );
+}
