@@ -17,7 +17,7 @@ pub struct Container {
     pub timestamps: Option<Timestamps>,
     /// The `version` key, for spans.
     pub version: Option<Path>,
-    /// `#[model(hooks)]`: recorded; the generated code does not use it yet.
+    /// `#[model(hooks)]`: the model implements `odm_core::hooks::Hooks`.
     pub hooks: bool,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,

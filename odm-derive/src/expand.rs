@@ -102,6 +102,13 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             }
         });
     }
+    if cont.attrs.hooks {
+        extra.extend(quote! {
+            fn hooks() -> ::core::option::Option<&'static dyn ::odm_core::__private::DynHooks<Self>> {
+                ::core::option::Option::Some(::odm_core::__private::hooks_of::<Self>())
+            }
+        });
+    }
     extra.extend(validate_into(cont));
     let id = cont.stored_field("_id").expect("checked").ident;
 
