@@ -56,14 +56,29 @@ impl HookContext {
 /// A model's lifecycle hooks. Every method has a default that does nothing; implement the ones you need,
 /// and mark the model `#[model(hooks)]`.
 ///
-/// ```ignore
+/// ```
+/// use odm_core::hooks::{BoxError, HookContext, Hooks};
+/// use odm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+/// #[model(hooks)]
+/// struct User {
+///     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+///     id: Option<ObjectId>,
+///     email: String,
+/// }
+///
 /// impl Hooks for User {
 ///     async fn before_save(&mut self, _ctx: &HookContext) -> Result<(), BoxError> {
 ///         self.email = self.email.trim().to_lowercase();
 ///         Ok(())
 ///     }
 /// }
+///
+/// assert!(User::hooks().is_some());
 /// ```
+///
+/// The [hooks chapter](crate::guide::hooks) of the guide shows them at work.
 pub trait Hooks: Model {
     /// Runs before the model's rules are checked; may change the value.
     fn before_validate(
