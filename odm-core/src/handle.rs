@@ -367,7 +367,7 @@ macro_rules! into_future {
     };
 }
 
-/// The `create` operation; await it.
+/// The `create` operation; await it for the value as stored (`_id`, timestamps and version set).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Create<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -442,7 +442,7 @@ impl<T: Model> ModelHandle<T> {
     }
 }
 
-/// The `save` operation; await it.
+/// The `save` operation; await it. The value is updated in place (`_id`, timestamps, version).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Save<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -515,7 +515,7 @@ impl<'a, T: Model> Save<'a, T> {
 }
 into_future!(Save, ());
 
-/// The `insert_many` operation; await it.
+/// The `insert_many` operation; await it for the values as stored.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct InsertMany<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -757,7 +757,7 @@ pub(crate) type FindParts<'a, T> = (
     Option<&'a mut Session>,
 );
 
-/// The `count` operation; await it.
+/// The `count` operation; await it for the number of matching documents.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Count<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -779,7 +779,7 @@ impl<'a, T: Model> Count<'a, T> {
 }
 into_future!(Count, u64);
 
-/// The `exists` operation; await it.
+/// The `exists` operation; await it for `true` when a document matches.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Exists<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -805,7 +805,8 @@ impl<'a, T: Model> Exists<'a, T> {
 }
 into_future!(Exists, bool);
 
-/// The `update_one` and `update_many` operations; await them.
+/// The `update_one` and `update_many` operations; await them for the driver's `UpdateResult` (matched,
+/// modified and upserted).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct UpdateOp<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -882,7 +883,7 @@ fn touch_updated_at(update: &mut Update, field: &str) {
     }
 }
 
-/// The `replace_one` operation; await it.
+/// The `replace_one` operation; await it for the driver's `UpdateResult`.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Replace<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -933,7 +934,7 @@ impl<'a, T: Model> Replace<'a, T> {
 }
 into_future!(Replace, UpdateResult);
 
-/// The `delete_one` and `delete_many` operations; await them.
+/// The `delete_one` and `delete_many` operations; await them for the driver's `DeleteResult`.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Delete<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -1004,7 +1005,7 @@ impl<'a, T: Model> Aggregate<'a, T> {
 }
 into_future!(Aggregate, Vec<Document>);
 
-/// The `distinct` operation; await it.
+/// The `distinct` operation; await it for the distinct values, as BSON.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Distinct<'a, T> {
     handle: &'a ModelHandle<T>,
