@@ -31,6 +31,9 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// Made by [`Connection::model`]; binding does no I/O and copies two pointers, so bind per request. The
 /// handle is cheap to clone, `Send + Sync`, and holds no state of its own besides where it points.
+///
+/// The guide's [queries](crate::guide::queries) chapter shows the operations at work, with typed and raw
+/// filters and updates.
 pub struct ModelHandle<T> {
     conn: Connection,
     scope: Scope,

@@ -25,7 +25,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A reference to a document of model `T`: stores the referenced `_id` (as its BSON value; serde sees
 /// the id itself), like a Mongoose `ObjectId` with `ref`.
 ///
-/// Resolve references with [`Find::populate`].
+/// Resolve references with [`Find::populate`]; the guide's [populate](crate::guide::populate) chapter
+/// shows both at work.
 pub struct Ref<T> {
     id: Bson,
     _target: PhantomData<fn() -> T>,

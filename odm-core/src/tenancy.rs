@@ -265,6 +265,9 @@ impl fmt::Debug for Tenant {
 /// [`Tenants::with_cache`] says otherwise), so a process that serves a million tenants keeps at most that
 /// many handles; an evicted tenant's handle is rebuilt on its next use, which costs a check of the id and
 /// a few small allocations. Cloning a `Tenants` shares the cache.
+///
+/// The guide's [tenancy](crate::guide::tenancy) chapter compares the strategies and says when to pick
+/// each.
 #[derive(Clone)]
 pub struct Tenants {
     inner: Arc<Inner>,
