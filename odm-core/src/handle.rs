@@ -361,10 +361,35 @@ macro_rules! into_future {
             type IntoFuture = BoxFuture<'a, Result<$output>>;
 
             fn into_future(self) -> Self::IntoFuture {
+                let deadline = self.handle.conn.operation_timeout();
+                Box::pin(with_deadline(deadline, self.run()))
+            }
+        }
+    };
+    // For operations that apply the deadline to each of their round trips themselves.
+    ($builder:ident, $output:ty, deadline_inside) => {
+        impl<'a, T: Model> IntoFuture for $builder<'a, T> {
+            type Output = Result<$output>;
+            type IntoFuture = BoxFuture<'a, Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.run())
             }
         }
     };
+}
+
+/// Runs `op`, failing with [`Error::Timeout`] when it has not finished within `deadline`.
+pub(crate) async fn with_deadline<O>(
+    deadline: Option<std::time::Duration>,
+    op: impl Future<Output = Result<O>>,
+) -> Result<O> {
+    match deadline {
+        None => op.await,
+        Some(after) => tokio::time::timeout(after, op)
+            .await
+            .unwrap_or(Err(Error::Timeout { after })),
+    }
 }
 
 /// The `create` operation; await it.
@@ -559,19 +584,32 @@ impl<'a, T: Model> InsertMany<'a, T> {
         // Sent in chunks so that a failure part way can say how much of the batch is known stored.
         let total = docs.len();
         let coll = handle.typed::<RawDocumentBuf>();
+        let deadline = handle.conn.operation_timeout();
         let mut written = 0;
         let mut docs = docs.into_iter();
         let mut session = session;
         while written < total {
             let chunk: Vec<_> = docs.by_ref().take(INSERT_CHUNK).collect();
             let len = chunk.len();
-            if let Err(e) = run!(
-                coll.insert_many(chunk).ordered(true),
-                session.as_deref_mut()
-            ) {
-                return Err(partial_write(e, written, len, total));
+            let sent = with_deadline(deadline, async {
+                run!(
+                    coll.insert_many(chunk).ordered(true),
+                    session.as_deref_mut()
+                )
+                .map_err(|e| partial_write(e, written, len, total))
+            });
+            match sent.await {
+                Ok(_) => written += len,
+                Err(e @ Error::Timeout { .. }) => {
+                    return Err(Error::PartialWrite {
+                        written,
+                        unknown: len,
+                        total,
+                        source: Box::new(e),
+                    })
+                }
+                Err(e) => return Err(e),
             }
-            written += len;
         }
         if let Some((h, ctx)) = &hooks {
             for value in &values {
@@ -581,7 +619,7 @@ impl<'a, T: Model> InsertMany<'a, T> {
         Ok(values)
     }
 }
-into_future!(InsertMany, Vec<T>);
+into_future!(InsertMany, Vec<T>, deadline_inside);
 
 /// How many documents one `insert` command of an `insert_many` carries.
 const INSERT_CHUNK: usize = 1000;

@@ -446,7 +446,7 @@ pub fn is_email(text: &str) -> bool {
     };
     !local.is_empty()
         && !domain.contains('@')
-        && !text.chars().any(char::is_whitespace)
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
         && domain
             .find('.')
             .is_some_and(|dot| dot > 0 && !domain.ends_with('.'))
