@@ -238,7 +238,11 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The distinct values of the stored field `field` among the documents that match `filter`.
-    pub fn distinct(&self, field: impl AsRef<str>, filter: impl Into<Filter<T>>) -> Distinct<'_, T> {
+    pub fn distinct(
+        &self,
+        field: impl AsRef<str>,
+        filter: impl Into<Filter<T>>,
+    ) -> Distinct<'_, T> {
         Distinct {
             handle: self,
             field: field.as_ref().to_owned(),
@@ -249,7 +253,12 @@ impl<T: Model> ModelHandle<T> {
 
     /// The model's hooks with the context of an operation on this handle; `None` without hooks.
     pub(crate) fn hooks(&self) -> hooks::Bound<T> {
-        T::hooks().map(|h| (h, HookContext::new(self.conn.clone(), self.collection_name())))
+        T::hooks().map(|h| {
+            (
+                h,
+                HookContext::new(self.conn.clone(), self.collection_name()),
+            )
+        })
     }
 
     /// Prepares a value for insertion: timestamps, version, validation, `_id`.
@@ -586,7 +595,9 @@ impl<'a, T: Model> Find<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
-        let action = coll.find(handle.scope.filter(filter.into_document()?)).with_options(options);
+        let action = coll
+            .find(handle.scope.filter(filter.into_document()?))
+            .with_options(options);
         match session {
             Some(s) => {
                 let mut cursor = action.session(s.inner()).await.map_err(read_error::<T>)?;

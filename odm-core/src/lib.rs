@@ -48,14 +48,14 @@ pub use handle::{
 };
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
-pub use query::{
-    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projected, Projection, Sort,
-    TextField, Update, UpdateBuilder,
-};
 pub use populate::{Populate, Populated, Ref, RefField, Unresolved};
+pub use query::{
+    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projected, Projection,
+    Sort, TextField, Update, UpdateBuilder,
+};
 pub use session::Session;
-pub use watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};
+pub use watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
 #[cfg(feature = "derive")]

@@ -355,7 +355,12 @@ impl<'a, T: Model> Populate<'a, T> {
                 continue;
             }
             let found = loader
-                .load(handle.connection(), handle.scope(), ids.clone(), session.as_deref_mut())
+                .load(
+                    handle.connection(),
+                    handle.scope(),
+                    ids.clone(),
+                    session.as_deref_mut(),
+                )
                 .await?;
             for id in ids {
                 if !found.contains_key(&key(&id)) {

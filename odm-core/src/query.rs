@@ -589,13 +589,25 @@ impl<M> UpdateBuilder<M> {
     }
 
     /// Appends `value` to an array field (`$push`).
-    pub fn push<V: ArrayField, A: Operand<V::Item>>(mut self, field: &Field<M, V>, value: A) -> Self {
+    pub fn push<V: ArrayField, A: Operand<V::Item>>(
+        mut self,
+        field: &Field<M, V>,
+        value: A,
+    ) -> Self {
         let value = self.value::<V::Item, A>(&value);
-        self.put("$push", field.path(), Bson::Document(doc! { "$each": [value] }))
+        self.put(
+            "$push",
+            field.path(),
+            Bson::Document(doc! { "$each": [value] }),
+        )
     }
 
     /// Removes every element equal to `value` from an array field (`$pullAll`).
-    pub fn pull<V: ArrayField, A: Operand<V::Item>>(mut self, field: &Field<M, V>, value: A) -> Self {
+    pub fn pull<V: ArrayField, A: Operand<V::Item>>(
+        mut self,
+        field: &Field<M, V>,
+        value: A,
+    ) -> Self {
         let value = self.value::<V::Item, A>(&value);
         self.put("$pullAll", field.path(), Bson::Array(vec![value]))
     }

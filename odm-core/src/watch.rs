@@ -229,7 +229,7 @@ mod tests {
         let item = Item { id, n: 3 };
         assert_eq!(
             event(doc! { "_id": token.clone(), "operationType": "insert",
-                "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
+            "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
             .unwrap(),
             ChangeEvent::Insert(item.clone())
         );
@@ -246,7 +246,7 @@ mod tests {
         );
         assert_eq!(
             event(doc! { "_id": token.clone(), "operationType": "replace",
-                "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
+            "fullDocument": { "_id": id, "n": 3 }, "documentKey": { "_id": id } })
             .unwrap(),
             ChangeEvent::Replace(item)
         );
@@ -262,8 +262,17 @@ mod tests {
             ChangeEvent::Invalidate
         );
         let err = event(doc! { "_id": token, "operationType": "insert",
-            "fullDocument": { "_id": id, "n": "three" }, "documentKey": { "_id": id } })
+        "fullDocument": { "_id": id, "n": "three" }, "documentKey": { "_id": id } })
         .unwrap_err();
-        assert!(matches!(err, Error::Deserialization { type_name: "Item", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Deserialization {
+                    type_name: "Item",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

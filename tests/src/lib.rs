@@ -11,6 +11,9 @@ pub async fn connect(db: &str) -> odm_core::Connection {
         .await
         .expect("connect to MONGODB_URI");
     let conn = conn.use_db(db).expect("a valid test database name");
-    conn.database().drop().await.expect("drop the test database");
+    conn.database()
+        .drop()
+        .await
+        .expect("drop the test database");
     conn
 }

@@ -135,7 +135,11 @@ impl Hooks for Note {
         Ok(())
     }
 
-    async fn after_delete(_filter: &Document, deleted: u64, ctx: &HookContext) -> Result<(), BoxError> {
+    async fn after_delete(
+        _filter: &Document,
+        deleted: u64,
+        ctx: &HookContext,
+    ) -> Result<(), BoxError> {
         log(ctx, format!("after_delete {deleted}"));
         Ok(())
     }
@@ -149,10 +153,17 @@ async fn hooks_run_in_order_around_create() {
     assert_eq!(saved.text, "hello");
     assert_eq!(
         calls(db),
-        ["before_validate   hello ", "before_save   hello ", "after_save hello"]
+        [
+            "before_validate   hello ",
+            "before_save   hello ",
+            "after_save hello"
+        ]
     );
     let stored = notes.find_by_id(saved.id.unwrap()).await.unwrap().unwrap();
-    assert_eq!(stored.text, "hello", "before_save's change is what is stored");
+    assert_eq!(
+        stored.text, "hello",
+        "before_save's change is what is stored"
+    );
 
     let fixed = notes.create(Note::new("untitled")).await.unwrap();
     assert_eq!(fixed.text, "(untitled)");
@@ -166,7 +177,9 @@ async fn a_failing_before_save_aborts_with_the_error_inside_and_writes_nothing()
     match &err {
         Error::Hook { hook, source, .. } => {
             assert_eq!(*hook, "before_save");
-            let refused = source.downcast_ref::<Refused>().expect("the hook's own error");
+            let refused = source
+                .downcast_ref::<Refused>()
+                .expect("the hook's own error");
             assert_eq!(refused.0, "forbidden word");
         }
         other => panic!("expected Error::Hook, got {other:?}"),
@@ -174,7 +187,10 @@ async fn a_failing_before_save_aborts_with_the_error_inside_and_writes_nothing()
     assert_eq!(notes.count(()).await.unwrap(), 0);
     assert_eq!(
         calls(db),
-        ["before_validate forbidden text", "before_save forbidden text"]
+        [
+            "before_validate forbidden text",
+            "before_save forbidden text"
+        ]
     );
 
     // In a batch: one refused value writes none of them.
@@ -182,7 +198,16 @@ async fn a_failing_before_save_aborts_with_the_error_inside_and_writes_nothing()
         .insert_many([Note::new("a"), Note::new("b forbidden"), Note::new("c")])
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Hook { hook: "before_save", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_save",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(notes.count(()).await.unwrap(), 0);
 
     // `replace_one` runs the same hooks.
@@ -191,7 +216,16 @@ async fn a_failing_before_save_aborts_with_the_error_inside_and_writes_nothing()
         .replace_one(doc! { "_id": kept.id }, Note::new("forbidden"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Hook { hook: "before_save", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_save",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let stored = notes.find_by_id(kept.id.unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.text, "kept");
 }
@@ -217,7 +251,16 @@ async fn delete_hooks_see_the_filter_and_can_refuse() {
     let before = calls(db).len();
 
     let err = notes.delete_one(doc! { "text": "keep" }).await.unwrap_err();
-    assert!(matches!(err, Error::Hook { hook: "before_delete", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_delete",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(notes.count(doc! { "text": "keep" }).await.unwrap(), 1);
 
     let deleted = notes

@@ -219,7 +219,10 @@ async fn refs_store_the_bare_id_and_filter_by_it() {
     // The typed filter finds what the raw one MongoDB users write finds: the post, on MongoDB.
     // (NX-27017 matches an ObjectId outside `_id` only against its hex string, so there both find
     // nothing.)
-    let by_raw = posts.count(doc! { "author": ann.id.unwrap() }).await.unwrap();
+    let by_raw = posts
+        .count(doc! { "author": ann.id.unwrap() })
+        .await
+        .unwrap();
     assert_eq!(posts.count(typed).await.unwrap(), by_raw);
     assert!(Ref::<User>::to(&User::new("no-id@acme.io", 1)).is_err());
 }

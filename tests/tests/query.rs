@@ -64,7 +64,11 @@ async fn every_filter_operator_matches_on_the_server() {
         e(&["ann@acme.io", "bob@acme.io"])
     );
     assert_eq!(
-        emails(&users, f.email.in_(["bob@acme.io", "cat@acme.io", "nobody"])).await,
+        emails(
+            &users,
+            f.email.in_(["bob@acme.io", "cat@acme.io", "nobody"])
+        )
+        .await,
         e(&["bob@acme.io", "cat@acme.io"])
     );
     assert_eq!(
@@ -72,18 +76,27 @@ async fn every_filter_operator_matches_on_the_server() {
         e(&["ann@acme.io"])
     );
     // `nick` is an `Option<String>`: the filter takes a `String`/`&str`.
-    assert_eq!(emails(&users, f.nick.eq("annie")).await, e(&["ann@acme.io"]));
+    assert_eq!(
+        emails(&users, f.nick.eq("annie")).await,
+        e(&["ann@acme.io"])
+    );
     // Only cat lacks `nick` after the unset. (A `None` is stored as null, which MongoDB's `$exists`
     // counts as present and NX-27017's does not, so the test does not rely on either.)
     users
-        .update_one(f.email.eq("cat@acme.io"), UpdateBuilder::new().unset(&f.nick))
+        .update_one(
+            f.email.eq("cat@acme.io"),
+            UpdateBuilder::new().unset(&f.nick),
+        )
         .await
         .unwrap();
     assert_eq!(
         emails(&users, f.nick.exists(true)).await,
         e(&["ann@acme.io", "bob@acme.io"])
     );
-    assert_eq!(emails(&users, f.nick.exists(false)).await, e(&["cat@acme.io"]));
+    assert_eq!(
+        emails(&users, f.nick.exists(false)).await,
+        e(&["cat@acme.io"])
+    );
     assert_eq!(
         emails(&users, f.email.regex("^(ann|cat)@", "")).await,
         e(&["ann@acme.io", "cat@acme.io"])
@@ -152,7 +165,9 @@ async fn user_values_never_become_operators() {
     let f = User::fields();
     // A string that looks like an operator or a query is compared as a string.
     assert!(emails(&users, f.email.eq("$where")).await.is_empty());
-    assert!(emails(&users, f.email.eq(r#"{"$gt": ""}"#)).await.is_empty());
+    assert!(emails(&users, f.email.eq(r#"{"$gt": ""}"#))
+        .await
+        .is_empty());
     assert!(emails(&users, f.email.gt("$")).await.len() == 3);
     assert!(emails(&users, f.email.in_(["$where", "$ne"]))
         .await
@@ -177,7 +192,10 @@ async fn raw_documents_work_beside_typed_forms() {
     let ages: Vec<i32> = found.iter().map(|u| u.age).collect();
     assert_eq!(ages, [65, 30]);
     users
-        .update_one(doc! { "email": "bob@acme.io" }, doc! { "$set": { "years": 18 } })
+        .update_one(
+            doc! { "email": "bob@acme.io" },
+            doc! { "$set": { "years": 18 } },
+        )
         .await
         .unwrap();
     assert_eq!(

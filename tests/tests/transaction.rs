@@ -14,8 +14,14 @@ async fn a_transaction_commits_and_returns_the_closures_value() {
             let users = &users;
             async move {
                 let mut s = tx.session().await;
-                let a = users.create(User::new("a@acme.io", 1)).session(&mut s).await?;
-                let b = users.create(User::new("b@acme.io", 2)).session(&mut s).await?;
+                let a = users
+                    .create(User::new("a@acme.io", 1))
+                    .session(&mut s)
+                    .await?;
+                let b = users
+                    .create(User::new("b@acme.io", 2))
+                    .session(&mut s)
+                    .await?;
                 // Reads in the session see the transaction's own writes.
                 let seen = users.count(()).session(&mut s).await?;
                 Ok((a.email, b.email, seen))
@@ -46,7 +52,10 @@ async fn a_transaction_that_fails_half_way_leaves_nothing_behind() {
                     .session(&mut s)
                     .await?;
                 users
-                    .update_many((), odm_core::UpdateBuilder::new().inc(&User::fields().age, 10))
+                    .update_many(
+                        (),
+                        odm_core::UpdateBuilder::new().inc(&User::fields().age, 10),
+                    )
                     .session(&mut s)
                     .await?;
                 Err::<(), _>(Error::Unsupported("the second step failed"))
@@ -54,7 +63,10 @@ async fn a_transaction_that_fails_half_way_leaves_nothing_behind() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unsupported("the second step failed")), "{err}");
+    assert!(
+        matches!(err, Error::Unsupported("the second step failed")),
+        "{err}"
+    );
     assert_eq!(attempts, 1, "an error that is not transient is not retried");
     assert_eq!(users.count(()).await.unwrap(), 0);
 }
@@ -77,11 +89,7 @@ async fn an_operation_with_another_clients_session_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ForeignSession), "{err}");
-    let err = foreign
-        .find(())
-        .session(&mut session)
-        .await
-        .unwrap_err();
+    let err = foreign.find(()).session(&mut session).await.unwrap_err();
     assert!(matches!(err, Error::ForeignSession), "{err}");
 
     // Inside a transaction, the refusal aborts it: the write made before it does not stay.
@@ -91,8 +99,14 @@ async fn an_operation_with_another_clients_session_is_refused() {
             let (users, foreign) = (&users, &foreign);
             async move {
                 let mut s = tx.session().await;
-                users.create(User::new("in@acme.io", 1)).session(&mut s).await?;
-                foreign.create(User::new("out@acme.io", 2)).session(&mut s).await?;
+                users
+                    .create(User::new("in@acme.io", 1))
+                    .session(&mut s)
+                    .await?;
+                foreign
+                    .create(User::new("out@acme.io", 2))
+                    .session(&mut s)
+                    .await?;
                 Ok(())
             }
         })

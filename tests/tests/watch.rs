@@ -79,7 +79,10 @@ async fn a_change_stream_sees_an_insert_made_after_it_opened() {
         other => panic!("expected an update, got {other:?}"),
     }
 
-    users.delete_one(User::fields().email.eq("ann@acme.io")).await.unwrap();
+    users
+        .delete_one(User::fields().email.eq("ann@acme.io"))
+        .await
+        .unwrap();
     match next(&mut stream).await {
         ChangeEvent::Delete { id } => assert!(same_id(&id, ann.id.unwrap()), "{id:?}"),
         other => panic!("expected a delete, got {other:?}"),
