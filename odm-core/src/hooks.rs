@@ -57,6 +57,17 @@ impl HookContext {
 /// and mark the model `#[model(hooks)]`.
 ///
 /// ```ignore
+/// use odm_core::hooks::{BoxError, HookContext, Hooks};
+/// use odm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+/// #[model(collection = "users", hooks)]
+/// struct User {
+///     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+///     id: Option<ObjectId>,
+///     email: String,
+/// }
+///
 /// impl Hooks for User {
 ///     async fn before_save(&mut self, _ctx: &HookContext) -> Result<(), BoxError> {
 ///         self.email = self.email.trim().to_lowercase();

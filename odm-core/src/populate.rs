@@ -16,7 +16,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::handle::{Find, ModelHandle};
 use crate::model::Model;
-use crate::query::{Field, Filter};
+use crate::query::{Field, Filter, Operand};
 use crate::scope::Scope;
 use crate::session::Session;
 
@@ -66,6 +66,19 @@ impl<T: Model> Ref<T> {
 impl<T> From<ObjectId> for Ref<T> {
     fn from(id: ObjectId) -> Self {
         Ref::new(id)
+    }
+}
+
+/// A bare `ObjectId` is accepted where a typed filter or update expects a reference.
+impl<T> Operand<Ref<T>> for ObjectId {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        Ok(Bson::ObjectId(*self))
+    }
+}
+
+impl<T> Operand<Option<Ref<T>>> for ObjectId {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        Ok(Bson::ObjectId(*self))
     }
 }
 
@@ -295,6 +308,7 @@ impl<'a, T: Model> Find<'a, T> {
         Populate {
             find: self,
             loaders: Vec::new(),
+            session: None,
         }
         .populate(path)
     }
@@ -305,9 +319,17 @@ impl<'a, T: Model> Find<'a, T> {
 pub struct Populate<'a, T> {
     find: Find<'a, T>,
     loaders: Vec<Box<dyn Loader>>,
+    session: Option<&'a mut Session>,
 }
 
 impl<'a, T: Model> Populate<'a, T> {
+    /// Runs the find and every populate query in `session` (and its transaction, if one is open). A
+    /// session of another client is refused with [`Error::ForeignSession`].
+    pub fn session(mut self, session: &'a mut Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
     /// Resolves the references at one more path.
     pub fn populate<P: RefField>(mut self, path: Field<T, P>) -> Self {
         self.loaders.push(Box::new(LoaderOf::<P::Target> {
@@ -318,8 +340,9 @@ impl<'a, T: Model> Populate<'a, T> {
     }
 
     async fn run(self) -> Result<Populated<T>> {
-        let (handle, filter, options, mut session): (_, Filter<T>, FindOptions, _) =
+        let (handle, filter, options, session): (_, Filter<T>, FindOptions, _) =
             self.find.into_parts();
+        let mut session = self.session.or(session);
         handle.check_session(&session)?;
         let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
