@@ -275,6 +275,16 @@ fn bounds(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<(Bound, Bound)> 
         skip_value(meta)?;
         return Ok((None, None));
     }
+    let fork = meta.input.fork();
+    let content;
+    syn::parenthesized!(content in fork);
+    if content.is_empty() {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` needs `min`, `max` or both: `{key}(min = 1, max = 10)`"),
+        );
+        return skip_value(meta).map(|()| (None, None));
+    }
     let mut seen = Seen(Vec::new());
     meta.parse_nested_meta(|inner| {
         let slot = if inner.path == MIN {

@@ -527,6 +527,9 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
         let stored = &f.stored;
         for rule in &f.attrs.rules {
             let span = rule.key.segments[0].ident.span();
+            // The member takes the rule's span too, so a type error underlines the rule alone.
+            let mut member = member.clone();
+            member.set_span(span);
             checks.push(match &rule.kind {
                 RuleKind::Required => quote_spanned! {span=>
                     #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&self.#member));
@@ -568,6 +571,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
                     }
                 }
                 RuleKind::Custom(path) => {
+                    member.set_span(path_span(path));
                     let call = quote_spanned! {path_span(path)=>
                         let __r: ::core::result::Result<(), ::std::string::String> = #path(&self.#member);
                     };
