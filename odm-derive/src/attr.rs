@@ -141,6 +141,14 @@ pub fn path_name(path: &Path) -> String {
         .join("::")
 }
 
+/// The expression without the invisible groups macro_rules! puts around a `$x:literal`.
+fn ungroup(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(g) => ungroup(*g.expr),
+        other => other,
+    }
+}
+
 /// Consumes the value of a key the parser does not know, so parsing can go on after it.
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
@@ -180,7 +188,7 @@ fn string_value(
         return Ok(None);
     }
     let expr: Expr = meta.value()?.parse()?;
-    match expr {
+    match ungroup(expr) {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => Ok(Some(s)),
@@ -206,7 +214,7 @@ fn path_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Path>
         return Ok(None);
     }
     let expr: Expr = meta.value()?.parse()?;
-    match expr {
+    match ungroup(expr) {
         Expr::Path(p) if p.qself.is_none() => Ok(Some(p.path)),
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -448,7 +456,7 @@ fn compound_index(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<C
             syn::parenthesized!(content in inner.input);
             let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
             for expr in list {
-                match expr {
+                match ungroup(expr) {
                     Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => index.fields.push(s),
                     other => cx.error_spanned_by(
                         other,
@@ -485,7 +493,7 @@ fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
         let expr: Expr = meta.value()?.parse()?;
         if let Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) = expr
+        }) = ungroup(expr)
         {
             return Ok(Some(s.value()));
         }
@@ -498,7 +506,7 @@ fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
                 let expr: Expr = inner.value()?.parse()?;
                 if let Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
-                }) = expr
+                }) = ungroup(expr)
                 {
                     name = Some(s.value());
                 }
@@ -657,7 +665,7 @@ impl Field {
                 }
             }
             if ok {
-                rule(RuleKind::OneOf(values.into_iter().collect()));
+                rule(RuleKind::OneOf(values.into_iter().map(ungroup).collect()));
             }
         } else if meta.path == VALIDATE {
             if let Some(p) = path_value(cx, &meta)? {
@@ -703,6 +711,7 @@ impl Field {
 
 fn is_literal(expr: &Expr) -> bool {
     match expr {
+        Expr::Group(g) => is_literal(&g.expr),
         Expr::Lit(ExprLit { lit, .. }) => matches!(
             lit,
             Lit::Str(_) | Lit::Int(_) | Lit::Float(_) | Lit::Bool(_) | Lit::Char(_)
