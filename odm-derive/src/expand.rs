@@ -489,7 +489,7 @@ fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
         let mut options = Vec::new();
         if let Some(name) = &index.name {
             tokens = quote!(#tokens.named(#name));
-            options.push(format!("named `{}`", name.value()));
+            options.push(format!("named {}", code(&name.value())));
         }
         if index.unique {
             tokens = quote!(#tokens.unique());
@@ -501,7 +501,7 @@ fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
         }
         if let Some(partial) = &index.partial {
             tokens = quote!(#tokens.partial_filter(#partial));
-            options.push(format!("partial: `{}`", partial.value()));
+            options.push(format!("partial {}", code(&partial.value())));
         }
         out.push((
             tokens,
@@ -718,7 +718,8 @@ fn member_doc(f: &Field<'_>) -> String {
     );
     let rules = field_rules_doc(f);
     if !rules.is_empty() {
-        doc.push_str(&format!("; {}", rules.join(", ")));
+        // Outside a table, `|` needs no escape.
+        doc.push_str(&format!("; {}", rules.join(", ").replace("\\|", "|")));
     }
     doc.push('.');
     doc
