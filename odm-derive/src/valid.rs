@@ -183,7 +183,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
         if !matches!(base, Ty::DateTime) {
             cx.error_spanned_by(
                 key,
-                format!("`ttl` applies to `DateTime` fields (MongoDB expires a document a time after the date it holds), not to `{name}: {ty}`"),
+                format!("`ttl` applies to bson `DateTime` fields (or an `Option` of one): MongoDB expires a document a time after the date it holds; not to `{name}: {ty}`"),
             );
         }
     }
