@@ -114,10 +114,8 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     let inits = cont.stored().map(|f| {
         let member = f.ident;
         let stored = &f.stored;
-        match nested_type(f) {
-            Some(elem) => {
-                quote!(#member: <#elem as ::odm_core::Embedded>::fields_at::<#ident>(#stored),)
-            }
+        match as_embedded(f) {
+            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
             None => quote!(#member: ::odm_core::Field::new(#stored),),
         }
     });
@@ -184,9 +182,9 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         .map(|f| {
             let member = f.ident;
             let stored = &f.stored;
-            match nested_type(f) {
+            match as_embedded(f) {
                 Some(elem) => quote! {
-                    #member: <#elem as ::odm_core::Embedded>::fields_at::<M>(
+                    #member: #elem::fields_at::<M>(
                         &::odm_core::__private::join_path(prefix, #stored),
                     ),
                 },
@@ -238,9 +236,22 @@ fn nested_type<'a>(f: &Field<'a>) -> Option<&'a syn::Type> {
     f.embedded_type().map(|(t, _)| t)
 }
 
+/// `<Elem as Embedded>` for a `nested` field, spanned at `nested` so that, when `Elem` does not implement
+/// `Embedded`, every use reports at the attribute (and the compiler folds the repeats).
+fn as_embedded(f: &Field<'_>) -> Option<TokenStream> {
+    let span = f.attrs.nested.as_ref()?.segments[0].ident.span();
+    let elem = nested_type(f)?;
+    let mut elem_tokens = TokenStream::new();
+    for mut tt in quote!(#elem) {
+        tt.set_span(span);
+        elem_tokens.extend([tt]);
+    }
+    Some(quote_spanned!(span=> <#elem_tokens as ::odm_core::Embedded>))
+}
+
 fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
-    match nested_type(f) {
-        Some(elem) => quote!(<#elem as ::odm_core::Embedded>::Fields<#model>),
+    match as_embedded(f) {
+        Some(elem) => quote!(#elem::Fields<#model>),
         None => {
             let ty = f.ty;
             quote!(::odm_core::Field<#model, #ty>)
@@ -251,7 +262,7 @@ fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
 fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> TokenStream {
     let name = fields_ident.to_string();
     let members: Vec<&Ident> = cont.stored().map(|f| f.ident).collect();
-    let names: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    let names: Vec<String> = members.iter().map(|m| unraw(m)).collect();
     let (generics, phantom) = if generic {
         (quote!(<M>), members.is_empty())
     } else {
@@ -282,19 +293,24 @@ fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> Tok
 }
 
 fn embedded_fn_ident(f: &Field<'_>) -> Ident {
-    let name = f.ident.to_string();
-    format_ident!("__embedded_{}", name.trim_start_matches("r#"))
+    format_ident!("__embedded_{}", unraw(f.ident))
+}
+
+/// An identifier without its `r#`.
+fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
 }
 
 /// One function per `nested` field returning the embedded type's fields (`FieldSchema::embedded`).
 fn embedded_fns(cont: &Container<'_>) -> TokenStream {
     cont.stored()
         .filter_map(|f| {
-            let elem = nested_type(f)?;
+            let elem = as_embedded(f)?;
             let fn_ident = embedded_fn_ident(f);
             Some(quote! {
                 fn #fn_ident() -> &'static [::odm_core::__private::FieldSchema] {
-                    <#elem as ::odm_core::Embedded>::FIELDS
+                    #elem::FIELDS
                 }
             })
         })
@@ -338,8 +354,7 @@ fn literal_text(e: &Expr) -> String {
 fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
     cont.stored()
         .map(|f| {
-            let ident = f.ident.to_string();
-            let ident = ident.trim_start_matches("r#");
+            let ident = unraw(f.ident);
             let stored = &f.stored;
             let rust_type = type_string(f.ty);
             let mut out =
@@ -712,7 +727,7 @@ fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
 fn member_doc(f: &Field<'_>) -> String {
     let mut doc = format!(
         "`{}`, stored as `{}`: `{}`",
-        f.ident,
+        unraw(f.ident),
         f.stored,
         type_string(f.ty)
     );
@@ -731,7 +746,7 @@ fn fields_table(cont: &Container<'_>) -> String {
     for f in cont.stored() {
         doc.push_str(&format!(
             "| `{}` | `{}` | {} | {} |\n",
-            f.ident,
+            unraw(f.ident),
             f.stored,
             code(&type_string(f.ty)),
             field_rules_doc(f).join(", ")
