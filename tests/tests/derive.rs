@@ -442,3 +442,47 @@ fn models_without_options_keep_the_defaults() {
     assert!(Plain::hooks().is_none());
     assert_eq!(p.validate(), Ok(()));
 }
+
+#[test]
+fn embedded_edge_cases() {
+    #[derive(Debug, Clone, Serialize, Deserialize, Embedded)]
+    struct Empty {
+        #[serde(skip)]
+        scratch: u8,
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize, Embedded)]
+    struct Line {
+        #[field(range(min = 1))]
+        qty: u32,
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+    struct Order {
+        #[serde(rename = "_id")]
+        id: u64,
+        #[field(nested)]
+        meta: Empty,
+        #[field(nested)]
+        lines: Option<Vec<Line>>,
+    }
+
+    assert!(Empty::FIELDS.is_empty());
+    let f = Order::fields();
+    assert_eq!(format!("{:?}", f.meta), "EmptyFields");
+    assert_eq!(f.lines.qty.path(), "lines.qty");
+    let lines = Order::SCHEMA.field("lines").unwrap();
+    assert_eq!((lines.bson_type, lines.optional), (Some("array"), true));
+
+    let mut order = Order {
+        id: 1,
+        meta: Empty { scratch: 0 },
+        lines: None,
+    };
+    assert_eq!(order.validate(), Ok(()));
+    order.lines = Some(vec![Line { qty: 2 }, Line { qty: 0 }]);
+    let errors = order.validate().unwrap_err();
+    let paths: Vec<&str> = errors.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["lines.1.qty"]);
+    assert_eq!(order.meta.scratch, 0);
+}
