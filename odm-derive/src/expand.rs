@@ -21,30 +21,54 @@ pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
             Derive::Model => expand_model(&cont),
             Derive::Embedded => expand_embedded(&cont),
         },
-        (Err(errors), _) => {
+        (Err(errors), cont) => {
             let errors = errors.into_compile_error();
-            let stub = fallback(input, derive);
+            let stub = fallback(input, derive, cont.as_ref());
             quote!(#errors #stub)
         }
         (Ok(()), None) => unreachable!("a failed parse records an error"),
     }
 }
 
-/// A minimal impl next to the errors, so uses of the trait elsewhere do not add errors of their own.
-fn fallback(input: &DeriveInput, derive: Derive) -> TokenStream {
+/// A minimal impl next to the errors, so uses of the trait and of the field paths elsewhere do not add
+/// errors of their own. The field paths are real when the struct could be read.
+fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -> TokenStream {
     if !input.generics.params.is_empty() {
         return TokenStream::new();
     }
     let ident = &input.ident;
     let name = ident.to_string();
+    let parts = cont.map(|cont| match derive {
+        Derive::Model => model_fields(cont),
+        Derive::Embedded => embedded_fields(cont),
+    });
+    let (decl, impls, assoc) = match (parts, derive) {
+        (Some(FieldsParts { decl, impls, assoc }), _) => (decl, impls, assoc),
+        (None, Derive::Model) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields = ();
+                fn fields() -> Self::Fields {}
+            ),
+        ),
+        (None, Derive::Embedded) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields<M> = ();
+                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+            ),
+        ),
+    };
+    let collection = cont.map(Container::collection).unwrap_or_default();
     let body = match derive {
         Derive::Model => quote! {
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
                 const SCHEMA: &'static ::odm_core::__private::Schema =
-                    &::odm_core::__private::Schema::new(#name, "", &[]);
-                type Fields = ();
-                fn fields() -> Self::Fields {}
+                    &::odm_core::__private::Schema::new(#name, #collection, &[]);
+                #assoc
                 fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
                     ::core::result::Result::Ok(::odm_core::__private::bson::Bson::Null)
                 }
@@ -57,20 +81,23 @@ fn fallback(input: &DeriveInput, derive: Derive) -> TokenStream {
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
                 const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[];
-                type Fields<M> = ();
-                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+                #assoc
             }
         },
     };
-    quote!(const _: () = { #body };)
+    quote! {
+        #decl
+        const _: () = {
+            #impls
+            #body
+        };
+    }
 }
 
 fn expand_model(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
-    let vis = &cont.input.vis;
     let type_name = ident.to_string();
     let collection = cont.collection();
-    let fields_ident = format_ident!("{}Fields", ident);
     let field_schemas = field_schemas(cont);
     let indexes = indexes(cont);
 
@@ -105,32 +132,14 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     extra.extend(validate_into(cont));
     let id = cont.stored_field("_id").expect("checked").ident;
 
-    let members = cont.stored().map(|f| {
-        let member = f.ident;
-        let doc = member_doc(f);
-        let ty = member_type(f, quote!(#ident));
-        quote!(#[doc = #doc] pub #member: #ty,)
-    });
-    let inits = cont.stored().map(|f| {
-        let member = f.ident;
-        let stored = &f.stored;
-        match as_embedded(f) {
-            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
-            None => quote!(#member: ::odm_core::Field::new(#stored),),
-        }
-    });
-    let doc = model_doc(cont, &collection);
-    let clone_debug = clone_debug(cont, &fields_ident, false);
+    let FieldsParts { decl, impls, assoc } = model_fields(cont);
     let embedded_fns = embedded_fns(cont);
 
     quote! {
-        #[doc = #doc]
-        #vis struct #fields_ident {
-            #(#members)*
-        }
+        #decl
 
         const _: () = {
-            #clone_debug
+            #impls
             #embedded_fns
 
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
@@ -140,11 +149,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             impl ::odm_core::Model for #ident {
                 const SCHEMA: &'static ::odm_core::__private::Schema = &#schema;
 
-                type Fields = #fields_ident;
-
-                fn fields() -> #fields_ident {
-                    #fields_ident { #(#inits)* }
-                }
+                #assoc
 
                 fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
                     ::odm_core::__private::id_to_bson(#type_name, &self.#id)
@@ -163,11 +168,79 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
+    let field_schemas = field_schemas(cont);
+    let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
+    let embedded_fns = embedded_fns(cont);
+    let validate = validate_into(cont);
+
+    quote! {
+        #decl
+
+        const _: () = {
+            #impls
+            #embedded_fns
+
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+
+                #assoc
+
+                #validate
+            }
+        };
+    }
+}
+
+/// The typed field paths: the public struct, its `Clone`/`Debug` impls, and the trait's associated type and
+/// constructor.
+struct FieldsParts {
+    decl: TokenStream,
+    impls: TokenStream,
+    assoc: TokenStream,
+}
+
+fn model_fields(cont: &Container<'_>) -> FieldsParts {
+    let ident = cont.ident;
     let vis = &cont.input.vis;
     let fields_ident = format_ident!("{}Fields", ident);
-    let field_schemas = field_schemas(cont);
-    let empty = cont.stored().next().is_none();
+    let members = cont.stored().map(|f| {
+        let member = f.ident;
+        let doc = member_doc(f);
+        let ty = member_type(f, quote!(#ident));
+        quote!(#[doc = #doc] pub #member: #ty,)
+    });
+    let inits = cont.stored().map(|f| {
+        let member = f.ident;
+        let stored = &f.stored;
+        match as_embedded(f) {
+            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
+            None => quote!(#member: ::odm_core::Field::new(#stored),),
+        }
+    });
+    let doc = model_doc(cont, &cont.collection());
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident {
+                #(#members)*
+            }
+        },
+        impls: clone_debug(cont, &fields_ident, false),
+        assoc: quote! {
+            type Fields = #fields_ident;
 
+            fn fields() -> #fields_ident {
+                #fields_ident { #(#inits)* }
+            }
+        },
+    }
+}
+
+fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
+    let vis = &cont.input.vis;
+    let fields_ident = format_ident!("{}Fields", cont.ident);
+    let empty = cont.stored().next().is_none();
     let mut members: Vec<TokenStream> = cont
         .stored()
         .map(|f| {
@@ -200,33 +273,21 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         quote!(prefix)
     };
     let doc = embedded_doc(cont);
-    let clone_debug = clone_debug(cont, &fields_ident, true);
-    let embedded_fns = embedded_fns(cont);
-    let validate = validate_into(cont);
-
-    quote! {
-        #[doc = #doc]
-        #vis struct #fields_ident<M> {
-            #(#members)*
-        }
-
-        const _: () = {
-            #clone_debug
-            #embedded_fns
-
-            #[automatically_derived]
-            impl ::odm_core::Embedded for #ident {
-                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
-
-                type Fields<M> = #fields_ident<M>;
-
-                fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
-                    #fields_ident { #(#inits)* }
-                }
-
-                #validate
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident<M> {
+                #(#members)*
             }
-        };
+        },
+        impls: clone_debug(cont, &fields_ident, true),
+        assoc: quote! {
+            type Fields<M> = #fields_ident<M>;
+
+            fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
+                #fields_ident { #(#inits)* }
+            }
+        },
     }
 }
 
