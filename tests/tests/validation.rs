@@ -406,3 +406,40 @@ fn json_schema_of_the_model() {
     billing.insert("bsonType", vec![Bson::from("object"), Bson::from("null")]);
     assert_eq!(props.get_document("billing").unwrap(), &billing);
 }
+
+#[test]
+fn custom_validator_on_a_type_without_debug() {
+    #[derive(Clone, Serialize, Deserialize)]
+    struct Opaque(u8);
+
+    fn never(_: &Opaque) -> Result<(), String> {
+        Err("never valid".into())
+    }
+
+    #[derive(Clone, Serialize, Deserialize, Model)]
+    struct Holder {
+        #[serde(rename = "_id")]
+        id: i32,
+        #[field(validate = never)]
+        opaque: Opaque,
+    }
+
+    let h = Holder {
+        id: 1,
+        opaque: Opaque(0),
+    };
+    let e = h.validate().unwrap_err();
+    assert_eq!(e.errors.len(), 1);
+    let e = &e.errors[0];
+    assert_eq!(
+        (e.path.as_str(), e.rule, e.message.as_str()),
+        ("opaque", "validate", "never valid")
+    );
+    // Without `Debug`, the value is described by its type.
+    assert!(
+        e.value.starts_with("a `") && e.value.ends_with("Opaque`"),
+        "{}",
+        e.value
+    );
+    assert_eq!((h.id, h.opaque.0), (1, 0));
+}
