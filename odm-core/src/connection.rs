@@ -136,6 +136,11 @@ impl Connection {
         self.shared.id
     }
 
+    /// How many connections (this one, its clones and every `use_db` of them) share the client.
+    pub(crate) fn client_refs(&self) -> usize {
+        Arc::strong_count(&self.shared)
+    }
+
     /// Closes the client: ends its sessions and its pool. Every connection made from it with
     /// [`use_db`](Self::use_db) stops working too.
     pub async fn close(self) {

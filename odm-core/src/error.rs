@@ -38,13 +38,28 @@ pub enum Error {
         rule: String,
     },
 
+    /// A tenant strategy or registry is configured in a way that cannot work (a prefix that makes invalid
+    /// names, a tenant field that is a path). Nothing was sent to the server.
+    #[error("invalid tenancy configuration: {0}")]
+    InvalidStrategy(String),
+
+    /// A [`Connections`](crate::Connections) registry needed room for another client, and every open
+    /// client stayed in use for the whole wait.
+    #[error("all {max_clients} clients of the registry are in use (each has handles alive) and none became idle within {waited:?}; raise `max_clients`, or drop tenant and model handles when a request ends")]
+    RegistryFull {
+        /// The registry's bound.
+        max_clients: usize,
+        /// How long it waited for a client to become idle.
+        waited: std::time::Duration,
+    },
+
     /// A write would have stored a second document with the same key in a unique index.
-    #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_ref(), message })]
+    #[error("{}", DuplicateKeyDisplay { index: index.as_deref(), key: key.as_deref(), message })]
     DuplicateKey {
         /// The name of the unique index, when the server reports it.
         index: Option<String>,
         /// The duplicated key, when the server reports it.
-        key: Option<Document>,
+        key: Option<Box<Document>>,
         /// The server's own message.
         message: String,
     },
@@ -69,7 +84,7 @@ pub enum Error {
         /// The collection of the document.
         collection: String,
         /// The `_id` of the document.
-        id: Bson,
+        id: Box<Bson>,
         /// The version the value carried.
         expected: i64,
     },
@@ -82,7 +97,7 @@ pub enum Error {
         type_name: &'static str,
         /// The encoder's error.
         #[source]
-        source: mongodb::bson::ser::Error,
+        source: Box<mongodb::bson::ser::Error>,
     },
 
     /// A stored document could not be read back as the model's type: the stored data does not match the
@@ -145,6 +160,16 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A declared index cannot be built (a hand-written schema with a malformed option; the derive checks
+    /// these at compile time).
+    #[error("the index on {keys} cannot be built: {reason}; fix its declaration")]
+    InvalidIndex {
+        /// The index's keys.
+        keys: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The operation cannot be done in the form asked; the message says which form works.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -196,7 +221,7 @@ fn duplicate_key(e: &mongodb::error::Error) -> Option<Error> {
     }
     let key = details
         .and_then(|d| d.get_document("keyValue").ok())
-        .cloned();
+        .map(|key| Box::new(key.clone()));
     Some(Error::DuplicateKey {
         index: index_name_from_message(message),
         key,
@@ -329,5 +354,13 @@ mod tests {
             Some("idx_users_email")
         );
         assert_eq!(index_name_from_message("E11000 duplicate key error"), None);
+    }
+}
+
+#[cfg(test)]
+mod size {
+    #[test]
+    fn the_error_stays_small_enough_to_return_by_value() {
+        assert!(std::mem::size_of::<super::Error>() <= 128);
     }
 }

@@ -16,8 +16,9 @@ use mongodb::Collection;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::hooks::{self, HookContext};
 use crate::model::Model;
-use crate::query::{Filter, Sort, Update};
+use crate::query::{Filter, IntoUpdate, Sort, Update};
 use crate::scope::Scope;
 use crate::session::Session;
 
@@ -87,7 +88,11 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
-    fn typed<U: Send + Sync>(&self) -> Collection<U> {
+    pub(crate) fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
         self.conn.database().collection(&self.collection_name())
     }
 
@@ -100,6 +105,18 @@ impl<T: Model> ModelHandle<T> {
     /// set. Validates first; an invalid value writes nothing.
     pub fn create(&self, value: T) -> Create<'_, T> {
         Create {
+            handle: self,
+            value,
+            session: None,
+        }
+    }
+
+    /// Stores `value`: inserts it when it has no `_id`, else replaces the stored document with that `_id`
+    /// (inserting it when there is none). Sets timestamps and, with `#[model(version)]`, bumps the version
+    /// and refuses with [`Error::VersionConflict`] when the stored document's version moved on since the
+    /// value was read, so a stale copy never overwrites a newer one.
+    pub fn save<'a>(&'a self, value: &'a mut T) -> Save<'a, T> {
+        Save {
             handle: self,
             value,
             session: None,
@@ -122,10 +139,10 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The first document that matches `filter`, if any.
-    pub fn find_one(&self, filter: impl Into<Filter>) -> FindOne<'_, T> {
+    pub fn find_one(&self, filter: impl Into<Filter<T>>) -> FindOne<'_, T> {
         FindOne {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             options: FindOneOptions::default(),
             session: None,
         }
@@ -133,29 +150,29 @@ impl<T: Model> ModelHandle<T> {
 
     /// Every document that matches `filter`; add `sort`, `skip` and `limit`, then await for a `Vec`, or
     /// call [`Find::stream`] for large reads.
-    pub fn find(&self, filter: impl Into<Filter>) -> Find<'_, T> {
+    pub fn find(&self, filter: impl Into<Filter<T>>) -> Find<'_, T> {
         Find {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             options: FindOptions::default(),
             session: None,
         }
     }
 
     /// How many documents match `filter`.
-    pub fn count(&self, filter: impl Into<Filter>) -> Count<'_, T> {
+    pub fn count(&self, filter: impl Into<Filter<T>>) -> Count<'_, T> {
         Count {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
 
     /// Whether any document matches `filter`.
-    pub fn exists(&self, filter: impl Into<Filter>) -> Exists<'_, T> {
+    pub fn exists(&self, filter: impl Into<Filter<T>>) -> Exists<'_, T> {
         Exists {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
@@ -164,26 +181,26 @@ impl<T: Model> ModelHandle<T> {
     /// `#[model(timestamps)]`.
     pub fn update_one(
         &self,
-        filter: impl Into<Filter>,
-        update: impl Into<Update>,
+        filter: impl Into<Filter<T>>,
+        update: impl IntoUpdate<T>,
     ) -> UpdateOp<'_, T> {
-        self.update(filter.into(), update.into(), false)
+        self.update(filter.into(), update.into_update(), false)
     }
 
     /// Updates every document that matches `filter`. Moves `updated_at` forward with
     /// `#[model(timestamps)]`.
     pub fn update_many(
         &self,
-        filter: impl Into<Filter>,
-        update: impl Into<Update>,
+        filter: impl Into<Filter<T>>,
+        update: impl IntoUpdate<T>,
     ) -> UpdateOp<'_, T> {
-        self.update(filter.into(), update.into(), true)
+        self.update(filter.into(), update.into_update(), true)
     }
 
-    fn update(&self, filter: Filter, update: Update, many: bool) -> UpdateOp<'_, T> {
+    fn update(&self, filter: Filter<T>, update: Result<Update>, many: bool) -> UpdateOp<'_, T> {
         UpdateOp {
             handle: self,
-            filter: filter.0,
+            filter,
             update,
             many,
             upsert: false,
@@ -193,10 +210,10 @@ impl<T: Model> ModelHandle<T> {
 
     /// Replaces the first document that matches `filter` with `value`. Validates first; an invalid value
     /// writes nothing.
-    pub fn replace_one(&self, filter: impl Into<Filter>, value: T) -> Replace<'_, T> {
+    pub fn replace_one(&self, filter: impl Into<Filter<T>>, value: T) -> Replace<'_, T> {
         Replace {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             value,
             upsert: false,
             session: None,
@@ -204,20 +221,20 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Deletes the first document that matches `filter`.
-    pub fn delete_one(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+    pub fn delete_one(&self, filter: impl Into<Filter<T>>) -> Delete<'_, T> {
         Delete {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             many: false,
             session: None,
         }
     }
 
     /// Deletes every document that matches `filter`.
-    pub fn delete_many(&self, filter: impl Into<Filter>) -> Delete<'_, T> {
+    pub fn delete_many(&self, filter: impl Into<Filter<T>>) -> Delete<'_, T> {
         Delete {
             handle: self,
-            filter: filter.into().0,
+            filter: filter.into(),
             many: true,
             session: None,
         }
@@ -233,17 +250,31 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The distinct values of the stored field `field` among the documents that match `filter`.
-    pub fn distinct(&self, field: impl AsRef<str>, filter: impl Into<Filter>) -> Distinct<'_, T> {
+    pub fn distinct(
+        &self,
+        field: impl AsRef<str>,
+        filter: impl Into<Filter<T>>,
+    ) -> Distinct<'_, T> {
         Distinct {
             handle: self,
             field: field.as_ref().to_owned(),
-            filter: filter.into().0,
+            filter: filter.into(),
             session: None,
         }
     }
 
-    /// Prepares a value for insertion: timestamps, version, validation, `_id`, encoding, tenant stamp.
-    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<RawDocumentBuf> {
+    /// The model's hooks with the context of an operation on this handle; `None` without hooks.
+    pub(crate) fn hooks(&self) -> hooks::Bound<T> {
+        T::hooks().map(|h| {
+            (
+                h,
+                HookContext::new(self.conn.clone(), self.collection_name()),
+            )
+        })
+    }
+
+    /// Prepares a value for insertion: timestamps, version, validation, `_id`.
+    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<()> {
         value.touch(now, true);
         if T::SCHEMA.version.is_some() && value.version().is_none() {
             value.set_version(0);
@@ -252,14 +283,14 @@ impl<T: Model> ModelHandle<T> {
         if matches!(value.id()?, Bson::Null) {
             value.set_id(Bson::ObjectId(ObjectId::new()))?;
         }
-        self.encode(value)
+        Ok(())
     }
 
     /// Encodes a value, checks its size and stamps the tenant field.
     fn encode(&self, value: &T) -> Result<RawDocumentBuf> {
         let mut raw = bson::to_raw_document_buf(value).map_err(|source| Error::Serialization {
             type_name: T::SCHEMA.type_name,
-            source,
+            source: Box::new(source),
         })?;
         self.scope.stamp(&mut raw)?;
         let size = raw.as_bytes().len();
@@ -273,7 +304,15 @@ impl<T: Model> ModelHandle<T> {
         Ok(raw)
     }
 
-    fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
+    fn conflict(&self, id: Bson, expected: i64) -> Error {
+        Error::VersionConflict {
+            collection: self.collection_name().into_owned(),
+            id: Box::new(id),
+            expected,
+        }
+    }
+
+    pub(crate) fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
         match session {
             Some(s) if s.client_id() != self.conn.client_id() => Err(Error::ForeignSession),
             _ => Ok(()),
@@ -346,12 +385,135 @@ impl<'a, T: Model> Create<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let raw = handle.prepare_insert(&mut value, bson::DateTime::now())?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
+        }
+        handle.prepare_insert(&mut value, bson::DateTime::now())?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
+        }
+        let raw = handle.encode(&value)?;
         run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+        }
         Ok(value)
     }
 }
 into_future!(Create, T);
+
+impl<T: Model> ModelHandle<T> {
+    /// Replaces the document `id` stored at version `expected` with `value` (already at the next version);
+    /// a value never stored (version 0, no document) is inserted. Anything else is a version conflict.
+    async fn replace_versioned(
+        &self,
+        value: &mut T,
+        id: Bson,
+        version_field: &str,
+        expected: i64,
+        now: bson::DateTime,
+        mut session: Option<&mut Session>,
+    ) -> Result<()> {
+        let coll = self.typed::<RawDocumentBuf>();
+        let filter = self
+            .scope
+            .filter(doc! { "_id": id.clone(), version_field: expected });
+        let replaced = run!(
+            coll.replace_one(filter, self.encode(value)?),
+            session.as_deref_mut()
+        )?;
+        if replaced.matched_count > 0 {
+            return Ok(());
+        }
+        if expected != 0 {
+            return Err(self.conflict(id, expected));
+        }
+        // Never stored: insert it, unless someone else stored this `_id` meanwhile.
+        value.set_version(0);
+        value.touch(now, true);
+        match run!(coll.insert_one(self.encode(value)?), session) {
+            Ok(_) => Ok(()),
+            Err(e) => match Error::from(e) {
+                Error::DuplicateKey { .. } => Err(self.conflict(id, expected)),
+                e => Err(e),
+            },
+        }
+    }
+}
+
+/// The `save` operation; await it.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Save<'a, T> {
+    handle: &'a ModelHandle<T>,
+    value: &'a mut T,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Save<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<()> {
+        let Save {
+            handle,
+            value,
+            mut session,
+        } = self;
+        handle.check_session(&session)?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
+        }
+        let now = bson::DateTime::now();
+        let id = value.id()?;
+        let inserting = matches!(id, Bson::Null);
+        if inserting {
+            handle.prepare_insert(value, now)?;
+        } else {
+            value.touch(now, false);
+            value.validate()?;
+        }
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
+        }
+        let coll = handle.typed::<RawDocumentBuf>();
+        match (inserting, T::SCHEMA.version) {
+            (true, _) => {
+                run!(coll.insert_one(handle.encode(value)?), session)?;
+            }
+            (false, None) => {
+                let filter = handle.scope.filter(doc! { "_id": id });
+                run!(
+                    coll.replace_one(filter, handle.encode(value)?).upsert(true),
+                    session
+                )?;
+            }
+            (false, Some(version_field)) => {
+                let expected = value.version().unwrap_or(0);
+                value.set_version(expected + 1);
+                if let Err(e) = handle
+                    .replace_versioned(
+                        value,
+                        id,
+                        version_field,
+                        expected,
+                        now,
+                        session.as_deref_mut(),
+                    )
+                    .await
+                {
+                    value.set_version(expected);
+                    return Err(e);
+                }
+            }
+        }
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
+        }
+        Ok(())
+    }
+}
+into_future!(Save, ());
 
 /// The `insert_many` operation; await it.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -375,16 +537,24 @@ impl<'a, T: Model> InsertMany<'a, T> {
             return Ok(values);
         }
         let now = bson::DateTime::now();
+        let hooks = handle.hooks();
         let mut docs = Vec::with_capacity(values.len());
         for (i, value) in values.iter_mut().enumerate() {
+            if let Some((h, ctx)) = &hooks {
+                hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
+            }
             match handle.prepare_insert(value, now) {
-                Ok(raw) => docs.push(raw),
+                Ok(()) => {}
                 Err(Error::Validation(mut errors)) => {
                     errors.index = Some(i);
                     return Err(Error::Validation(errors));
                 }
                 Err(e) => return Err(e),
             }
+            if let Some((h, ctx)) = &hooks {
+                hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
+            }
+            docs.push(handle.encode(value)?);
         }
         // Sent in chunks so that a failure part way can say how much of the batch is known stored.
         let total = docs.len();
@@ -402,6 +572,11 @@ impl<'a, T: Model> InsertMany<'a, T> {
                 return Err(partial_write(e, written, len, total));
             }
             written += len;
+        }
+        if let Some((h, ctx)) = &hooks {
+            for value in &values {
+                hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
+            }
         }
         Ok(values)
     }
@@ -443,7 +618,7 @@ fn partial_write(e: mongodb::error::Error, before: usize, len: usize, total: usi
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct FindOne<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     options: FindOneOptions,
     session: Option<&'a mut Session>,
 }
@@ -452,15 +627,15 @@ impl<'a, T: Model> FindOne<'a, T> {
     session_method!();
 
     /// Which document comes first when several match.
-    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
-        self.options.sort = Some(sort.into().0);
+    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
+        self.options.sort = Some(sort.into().into_document());
         self
     }
 
     /// Awaits the document and turns "none" into [`Error::NotFound`].
     pub async fn required(self) -> Result<T> {
         let collection = self.handle.collection_name().into_owned();
-        let filter = self.filter.clone();
+        let filter = self.filter.as_document().clone();
         self.run()
             .await?
             .ok_or(Error::NotFound { collection, filter })
@@ -474,7 +649,7 @@ impl<'a, T: Model> FindOne<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let filter = handle.scope.filter(filter);
+        let filter = handle.scope.filter(filter.into_document()?);
         run!(
             handle.typed::<T>().find_one(filter).with_options(options),
             session
@@ -488,7 +663,7 @@ into_future!(FindOne, Option<T>);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Find<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     options: FindOptions,
     session: Option<&'a mut Session>,
 }
@@ -497,8 +672,8 @@ impl<'a, T: Model> Find<'a, T> {
     session_method!();
 
     /// The order of the results.
-    pub fn sort(mut self, sort: impl Into<Sort>) -> Self {
-        self.options.sort = Some(sort.into().0);
+    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
+        self.options.sort = Some(sort.into().into_document());
         self
     }
 
@@ -512,6 +687,10 @@ impl<'a, T: Model> Find<'a, T> {
     pub fn limit(mut self, n: i64) -> Self {
         self.options.limit = Some(n);
         self
+    }
+
+    pub(crate) fn into_parts(self) -> FindParts<'a, T> {
+        (self.handle, self.filter, self.options, self.session)
     }
 
     /// How many documents the server sends per batch.
@@ -528,7 +707,7 @@ impl<'a, T: Model> Find<'a, T> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let cursor = self
             .handle
             .typed::<T>()
@@ -548,7 +727,9 @@ impl<'a, T: Model> Find<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
-        let action = coll.find(handle.scope.filter(filter)).with_options(options);
+        let action = coll
+            .find(handle.scope.filter(filter.into_document()?))
+            .with_options(options);
         match session {
             Some(s) => {
                 let mut cursor = action.session(s.inner()).await.map_err(read_error::<T>)?;
@@ -569,11 +750,18 @@ impl<'a, T: Model> Find<'a, T> {
 }
 into_future!(Find, Vec<T>);
 
+pub(crate) type FindParts<'a, T> = (
+    &'a ModelHandle<T>,
+    Filter<T>,
+    FindOptions,
+    Option<&'a mut Session>,
+);
+
 /// The `count` operation; await it.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Count<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -582,7 +770,7 @@ impl<'a, T: Model> Count<'a, T> {
 
     async fn run(self) -> Result<u64> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         Ok(run!(
             self.handle.typed::<Document>().count_documents(filter),
             self.session
@@ -595,7 +783,7 @@ into_future!(Count, u64);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Exists<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -604,7 +792,7 @@ impl<'a, T: Model> Exists<'a, T> {
 
     async fn run(self) -> Result<bool> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let found = run!(
             self.handle
                 .typed::<Document>()
@@ -621,8 +809,8 @@ into_future!(Exists, bool);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct UpdateOp<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
-    update: Update,
+    filter: Filter<T>,
+    update: Result<Update>,
     many: bool,
     upsert: bool,
     session: Option<&'a mut Session>,
@@ -641,17 +829,19 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         let UpdateOp {
             handle,
             filter,
-            mut update,
+            update,
             many,
             upsert,
             session,
         } = self;
         handle.check_session(&session)?;
+        let mut update = update?;
         handle.scope.check_update(&update)?;
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
-        let filter = handle.scope.filter(filter);
+        handle.scope.finish_update(&mut update, upsert);
+        let filter = handle.scope.filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
         let update = match update {
             Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
@@ -696,7 +886,7 @@ fn touch_updated_at(update: &mut Update, field: &str) {
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Replace<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     value: T,
     upsert: bool,
     session: Option<&'a mut Session>,
@@ -720,12 +910,25 @@ impl<'a, T: Model> Replace<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
+        }
         value.touch(bson::DateTime::now(), false);
         value.validate()?;
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
+        }
         let raw = handle.encode(&value)?;
-        let filter = handle.scope.filter(filter);
+        let filter = handle.scope.filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
-        Ok(run!(coll.replace_one(filter, raw).upsert(upsert), session)?)
+        let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
+        if let Some((h, ctx)) = &hooks {
+            if result.matched_count > 0 || result.upserted_id.is_some() {
+                hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+            }
+        }
+        Ok(result)
     }
 }
 into_future!(Replace, UpdateResult);
@@ -734,7 +937,7 @@ into_future!(Replace, UpdateResult);
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Delete<'a, T> {
     handle: &'a ModelHandle<T>,
-    filter: Document,
+    filter: Filter<T>,
     many: bool,
     session: Option<&'a mut Session>,
 }
@@ -744,14 +947,25 @@ impl<'a, T: Model> Delete<'a, T> {
 
     async fn run(self) -> Result<DeleteResult> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.filter.into_document()?;
+        let hooks = self.handle.hooks();
+        // The caller's filter is kept for `after_delete` only when there are hooks to give it to.
+        let kept = hooks.as_ref().map(|_| filter.clone());
+        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
+            hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
+        }
+        let filter = self.handle.scope.filter(filter);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
         } else {
             run!(coll.delete_one(filter), self.session)
-        };
-        Ok(result?)
+        }?;
+        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
+            let deleted = result.deleted_count;
+            hooks::call::<T>("after_delete", h.after_delete(filter, deleted, ctx)).await?;
+        }
+        Ok(result)
     }
 }
 into_future!(Delete, DeleteResult);
@@ -795,7 +1009,7 @@ into_future!(Aggregate, Vec<Document>);
 pub struct Distinct<'a, T> {
     handle: &'a ModelHandle<T>,
     field: String,
-    filter: Document,
+    filter: Filter<T>,
     session: Option<&'a mut Session>,
 }
 
@@ -804,7 +1018,7 @@ impl<'a, T: Model> Distinct<'a, T> {
 
     async fn run(self) -> Result<Vec<Bson>> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter);
+        let filter = self.handle.scope.filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         Ok(run!(coll.distinct(&self.field, filter), self.session)?)
     }

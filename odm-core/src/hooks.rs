@@ -1,5 +1,214 @@
 //! Lifecycle hooks (`#[model(hooks)]`): code of the model's own that runs around its writes.
+//!
+//! Implement [`Hooks`] for the model and mark it `#[model(hooks)]`; the library then calls, on
+//! `create`, `insert_many`, `replace_one` (and `save`): `before_validate`, the model's rules,
+//! `before_save`, the write, `after_save`; and on `delete_one`/`delete_many`: `before_delete`, the write,
+//! `after_delete`. An error from a `before_` hook aborts the operation before anything is written and
+//! reaches the caller as [`Error::Hook`] with the hook's error inside, unchanged. `update_one` and
+//! `update_many` change stored documents without reading them, so they run no save hooks (as in Mongoose).
+//!
+//! Models without `#[model(hooks)]` pay one `None` check per write.
 
-/// The object-safe form of a model's hooks, which the library calls. Models without `#[model(hooks)]` have
-/// none, and pay nothing.
-pub trait DynHooks<T>: Send + Sync {}
+use std::borrow::Cow;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use mongodb::bson::Document;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// The error a hook returns: any error, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the operation a hook runs for takes place.
+#[derive(Debug, Clone)]
+pub struct HookContext {
+    conn: Connection,
+    collection: Cow<'static, str>,
+}
+
+impl HookContext {
+    pub(crate) fn new(conn: Connection, collection: Cow<'static, str>) -> Self {
+        HookContext { conn, collection }
+    }
+
+    /// The name of the database the operation writes to (the tenant's, for a tenant connection).
+    pub fn database(&self) -> &str {
+        self.conn.name()
+    }
+
+    /// The name of the collection the operation writes to.
+    pub fn collection(&self) -> &str {
+        &self.collection
+    }
+
+    /// The connection the operation runs on: bind other models from it to stay in the same database.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// A model's lifecycle hooks. Every method has a default that does nothing; implement the ones you need,
+/// and mark the model `#[model(hooks)]`.
+///
+/// ```ignore
+/// impl Hooks for User {
+///     async fn before_save(&mut self, _ctx: &HookContext) -> Result<(), BoxError> {
+///         self.email = self.email.trim().to_lowercase();
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Hooks: Model {
+    /// Runs before the model's rules are checked; may change the value.
+    fn before_validate(
+        &mut self,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs after the rules passed and before the value is written; may change the value (the rules are
+    /// not checked again). An error aborts the write.
+    fn before_save(
+        &mut self,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs after the value was written. An error reaches the caller, but the write is done.
+    fn after_save(&self, ctx: &HookContext) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Runs before a delete, with the caller's filter. An error aborts the delete.
+    fn before_delete(
+        filter: &Document,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (filter, ctx);
+        async { Ok(()) }
+    }
+
+    /// Runs after a delete, with the caller's filter and how many documents were deleted. An error reaches
+    /// the caller, but the delete is done.
+    fn after_delete(
+        filter: &Document,
+        deleted: u64,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (filter, deleted, ctx);
+        async { Ok(()) }
+    }
+}
+
+/// The object-safe form of a model's [`Hooks`], which the library calls. Models without
+/// `#[model(hooks)]` have none, and pay nothing.
+pub trait DynHooks<T>: Send + Sync {
+    /// Calls [`Hooks::before_validate`].
+    fn before_validate<'a>(
+        &'a self,
+        value: &'a mut T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// Calls [`Hooks::before_save`].
+    fn before_save<'a>(
+        &'a self,
+        value: &'a mut T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// Calls [`Hooks::after_save`].
+    fn after_save<'a>(
+        &'a self,
+        value: &'a T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// Calls [`Hooks::before_delete`].
+    fn before_delete<'a>(
+        &'a self,
+        filter: &'a Document,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// Calls [`Hooks::after_delete`].
+    fn after_delete<'a>(
+        &'a self,
+        filter: &'a Document,
+        deleted: u64,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+}
+
+struct HooksOf<T>(PhantomData<fn() -> T>);
+
+impl<T: Hooks> DynHooks<T> for HooksOf<T> {
+    fn before_validate<'a>(
+        &'a self,
+        value: &'a mut T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(value.before_validate(ctx))
+    }
+
+    fn before_save<'a>(
+        &'a self,
+        value: &'a mut T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(value.before_save(ctx))
+    }
+
+    fn after_save<'a>(
+        &'a self,
+        value: &'a T,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(value.after_save(ctx))
+    }
+
+    fn before_delete<'a>(
+        &'a self,
+        filter: &'a Document,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(T::before_delete(filter, ctx))
+    }
+
+    fn after_delete<'a>(
+        &'a self,
+        filter: &'a Document,
+        deleted: u64,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(T::after_delete(filter, deleted, ctx))
+    }
+}
+
+/// The hooks of a model that implements [`Hooks`]; what `#[model(hooks)]` returns from
+/// [`Model::hooks`].
+pub fn hooks_of<T: Hooks>() -> &'static dyn DynHooks<T> {
+    &HooksOf::<T>(PhantomData)
+}
+
+/// A model's hooks with the context of one operation; `None` for models without hooks.
+pub(crate) type Bound<T> = Option<(&'static dyn DynHooks<T>, HookContext)>;
+
+/// Awaits a hook and turns its error into [`Error::Hook`].
+pub(crate) async fn call<T: Model>(
+    hook: &'static str,
+    fut: BoxFuture<'_, Result<(), BoxError>>,
+) -> Result<()> {
+    fut.await.map_err(|source| Error::Hook {
+        type_name: T::SCHEMA.type_name,
+        hook,
+        source,
+    })
+}

@@ -27,26 +27,48 @@
 
 mod connection;
 mod error;
+pub mod guide;
 mod handle;
 pub mod hooks;
+mod indexes;
 mod model;
 mod name;
+mod populate;
 mod query;
+mod registry;
 pub mod schema;
 mod scope;
 mod session;
+mod tenancy;
+mod transaction;
 pub mod validate;
+mod watch;
 
 pub use connection::{ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE};
 pub use error::{Error, NameKind, NameRule, Result};
 pub use handle::{
     Aggregate, Count, Create, Delete, Distinct, Exists, Find, FindOne, InsertMany, ModelHandle,
-    Replace, UpdateOp, MAX_DOCUMENT_SIZE,
+    Replace, Save, UpdateOp, MAX_DOCUMENT_SIZE,
 };
+pub use indexes::{IndexDiff, IndexSpec, IndexSync};
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
-pub use query::{Field, Filter, Projection, Sort, Update};
+pub use populate::{Populate, Populated, Ref, RefField, Unresolved};
+pub use query::{
+    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projected, Projection,
+    Sort, TextField, Update, UpdateBuilder,
+};
+pub use registry::{
+    Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT, DEFAULT_MAX_CLIENTS,
+    DEFAULT_POOL_SIZE,
+};
 pub use session::Session;
+pub use tenancy::{
+    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, COLLECTION_NAME_BUDGET,
+    DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,
+};
+pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};
+pub use watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
 #[cfg(feature = "derive")]
@@ -65,7 +87,7 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::hooks::DynHooks;
+    pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::query::Field;
     pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};
     pub use crate::validate::{
@@ -86,7 +108,10 @@ pub mod __private {
         type_name: &'static str,
         id: &V,
     ) -> Result<Bson> {
-        bson::to_bson(id).map_err(|source| Error::Serialization { type_name, source })
+        bson::to_bson(id).map_err(|source| Error::Serialization {
+            type_name,
+            source: Box::new(source),
+        })
     }
 
     /// A generated `_id` as the field's type.

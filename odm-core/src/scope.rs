@@ -1,11 +1,13 @@
 //! What a tenant-scoped model handle adds to every operation: a collection prefix, or a tenant field that
-//! is stamped on every write and added to every filter.
+//! is stamped on every write and added to every filter, and a check that aggregation stages stay within
+//! the tenant's data.
 
 use std::sync::Arc;
 
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 
 use crate::error::{Error, Result};
+use crate::query::Update;
 
 /// How a model handle is confined to a tenant.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +15,8 @@ pub(crate) enum Scope {
     /// Not confined: the handle sees its whole collection.
     #[default]
     None,
+    /// The handle's database is the tenant's (database per tenant): no stage may name another database.
+    Database,
     /// The collection name is prefixed (collection per tenant).
     Prefix(Arc<str>),
     /// One shared collection; every document carries `field: tenant`.
@@ -33,7 +37,8 @@ impl Scope {
         }
     }
 
-    /// The filter confined to the tenant.
+    /// The filter confined to the tenant. The user's filter is `$and`-ed whole, so no operator inside it
+    /// (`$or`, `$nor`, `$expr`, ...) can widen the match past the tenant.
     pub(crate) fn filter(&self, filter: Document) -> Document {
         match self {
             Scope::Field { field, tenant } => {
@@ -48,39 +53,60 @@ impl Scope {
     }
 
     /// Stamps the tenant field on a document about to be written, refusing one that names another tenant.
-    pub(crate) fn stamp(&self, doc: &mut RawDocumentBuf) -> Result<()> {
-        if let Scope::Field { field, tenant } = self {
-            match doc.get(field.as_ref()) {
-                Ok(None) => doc.append(field.as_ref(), tenant.as_ref()),
-                Ok(Some(value)) if value.as_str() == Some(tenant) => {}
-                _ => {
-                    return Err(Error::TenantViolation(format!(
-                        "the document sets the tenant field `{field}` to another value than the handle's tenant `{tenant}`; leave the field out, the library stamps it"
-                    )))
+    /// A `null` tenant field (an `Option` left `None`) is stamped like a missing one.
+    pub(crate) fn stamp(&self, raw: &mut RawDocumentBuf) -> Result<()> {
+        let Scope::Field { field, tenant } = self else {
+            return Ok(());
+        };
+        match raw.get(field.as_ref()) {
+            Ok(None) => raw.append(field.as_ref(), tenant.as_ref()),
+            Ok(Some(value)) if value.as_str() == Some(tenant) => {}
+            Ok(Some(mongodb::bson::RawBsonRef::Null)) => {
+                let mut stamped = RawDocumentBuf::new();
+                for element in raw.iter() {
+                    let (key, value) = element.map_err(|_| corrupt())?;
+                    if key == field.as_ref() {
+                        stamped.append(key, tenant.as_ref());
+                    } else {
+                        stamped.append_ref(key, value);
+                    }
                 }
+                *raw = stamped;
+            }
+            _ => {
+                return Err(Error::TenantViolation(format!(
+                    "the document sets the tenant field `{field}` to another value than the handle's tenant `{tenant}`; leave the field out, the library stamps it"
+                )))
             }
         }
         Ok(())
     }
 
     /// Refuses an update that would set, unset or rename the tenant field.
-    pub(crate) fn check_update(&self, update: &crate::query::Update) -> Result<()> {
+    pub(crate) fn check_update(&self, update: &Update) -> Result<()> {
         let Scope::Field { field, .. } = self else {
             return Ok(());
+        };
+        let names = |value: &Bson| match value {
+            Bson::String(path) => names_field(path, field),
+            Bson::Array(paths) => paths
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| names_field(p, field))),
+            _ => false,
         };
         let touches = |doc: &Document| {
             doc.iter().any(|(op, args)| match args {
                 Bson::Document(args) => args.iter().any(|(path, value)| {
-                    names_field(path, field)
-                        || (op == "$rename"
-                            && value.as_str().is_some_and(|to| names_field(to, field)))
+                    names_field(path, field) || (op == "$rename" && names(value))
                 }),
+                // The pipeline forms `{ $unset: "field" }` and `{ $unset: ["field", ...] }`.
+                _ if op == "$unset" => names(args),
                 _ => !op.starts_with('$') && names_field(op, field),
             })
         };
         let violates = match update {
-            crate::query::Update::Document(doc) => touches(doc),
-            crate::query::Update::Pipeline(stages) => stages.iter().any(touches),
+            Update::Document(doc) => touches(doc),
+            Update::Pipeline(stages) => stages.iter().any(touches),
         };
         if violates {
             return Err(Error::TenantViolation(format!(
@@ -90,19 +116,63 @@ impl Scope {
         Ok(())
     }
 
-    /// Confines an aggregation pipeline: a leading `$match` on the tenant, and no stage that reads or
-    /// writes another collection.
-    pub(crate) fn pipeline(&self, mut pipeline: Vec<Document>) -> Result<Vec<Document>> {
-        if let Scope::Field { field, tenant } = self {
-            if let Some(stage) = pipeline.iter().find_map(|s| cross_collection_stage(s)) {
-                return Err(Error::TenantViolation(format!(
-                    "the pipeline uses `{stage}`, which reads or writes another collection outside the tenant's documents; run it on the raw collection if you mean to cross tenants"
-                )));
+    /// Adds what keeps an accepted update inside the tenant: a pipeline update ends by setting the tenant
+    /// field again (a `$project`, `$replaceWith` or `$unset` stage cannot drop it), and an upsert stamps
+    /// the tenant on the document it inserts.
+    pub(crate) fn finish_update(&self, update: &mut Update, upsert: bool) {
+        let Scope::Field { field, tenant } = self else {
+            return;
+        };
+        match update {
+            Update::Pipeline(stages) => {
+                stages.push(doc! { "$set": { field.as_ref(): { "$literal": tenant.as_ref() } } })
             }
-            pipeline.insert(0, doc! { "$match": { field.as_ref(): tenant.as_ref() } });
+            Update::Document(doc) if upsert => match doc.get_document_mut("$setOnInsert") {
+                Ok(on_insert) => {
+                    on_insert.insert(field.as_ref(), tenant.as_ref());
+                }
+                Err(_) => {
+                    doc.insert("$setOnInsert", doc! { field.as_ref(): tenant.as_ref() });
+                }
+            },
+            Update::Document(_) => {}
+        }
+    }
+
+    /// Confines an aggregation pipeline: for a shared collection, a leading `$match` on the tenant and no
+    /// stage that reads or writes another collection; for collection per tenant, the collections that
+    /// `$lookup`, `$graphLookup`, `$unionWith`, `$out` and `$merge` name are the tenant's own; and no
+    /// stage of a tenant handle may name another database.
+    pub(crate) fn pipeline(&self, mut pipeline: Vec<Document>) -> Result<Vec<Document>> {
+        match self {
+            Scope::None => {}
+            Scope::Database => {
+                for stage in &mut pipeline {
+                    confine_stages(stage, None)?;
+                }
+            }
+            Scope::Prefix(prefix) => {
+                for stage in &mut pipeline {
+                    confine_stages(stage, Some(prefix))?;
+                }
+            }
+            Scope::Field { field, tenant } => {
+                if let Some(stage) = pipeline.iter().find_map(|s| cross_collection_stage(s)) {
+                    return Err(Error::TenantViolation(format!(
+                        "the pipeline uses `{stage}`, which reads or writes another collection outside the tenant's documents; run it on the raw collection if you mean to cross tenants"
+                    )));
+                }
+                pipeline.insert(0, doc! { "$match": { field.as_ref(): tenant.as_ref() } });
+            }
         }
         Ok(pipeline)
     }
+}
+
+fn corrupt() -> Error {
+    Error::Unsupported(
+        "the encoded document is not valid BSON; this is a bug in a Serialize implementation",
+    )
 }
 
 fn names_field(path: &str, field: &str) -> bool {
@@ -126,4 +196,186 @@ fn cross_collection_stage(doc: &Document) -> Option<&'static str> {
             _ => None,
         }
     })
+}
+
+/// Walks a stage (and the pipelines nested in it), prefixing every collection a cross-collection stage
+/// names with `prefix` when there is one, and refusing any stage that names a database.
+fn confine_stages(doc: &mut Document, prefix: Option<&str>) -> Result<()> {
+    for (key, value) in doc.iter_mut() {
+        match (key.as_str(), &mut *value) {
+            ("$lookup" | "$graphLookup", Bson::Document(args)) => {
+                confine_name(key, args, "from", prefix)?;
+            }
+            ("$unionWith" | "$out", Bson::String(name)) => {
+                prefix_name(name, prefix);
+                continue;
+            }
+            ("$unionWith", Bson::Document(args)) => confine_name(key, args, "coll", prefix)?,
+            ("$out", Bson::Document(args)) => {
+                refuse_database(key, args)?;
+                confine_name(key, args, "coll", prefix)?;
+            }
+            ("$merge", Bson::String(name)) => {
+                prefix_name(name, prefix);
+                continue;
+            }
+            ("$merge", Bson::Document(args)) => match args.get_mut("into") {
+                Some(Bson::String(name)) => prefix_name(name, prefix),
+                Some(Bson::Document(into)) => {
+                    refuse_database(key, into)?;
+                    confine_name(key, into, "coll", prefix)?;
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        match value {
+            Bson::Document(d) => confine_stages(d, prefix)?,
+            Bson::Array(items) => {
+                for item in items {
+                    if let Bson::Document(d) = item {
+                        confine_stages(d, prefix)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn confine_name(stage: &str, args: &mut Document, key: &str, prefix: Option<&str>) -> Result<()> {
+    match args.get_mut(key) {
+        Some(Bson::String(name)) => prefix_name(name, prefix),
+        Some(Bson::Document(ns)) => {
+            refuse_database(stage, ns)?;
+            if let Some(Bson::String(name)) = ns.get_mut("coll") {
+                prefix_name(name, prefix);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn prefix_name(name: &mut String, prefix: Option<&str>) {
+    if let Some(prefix) = prefix {
+        name.insert_str(0, prefix);
+    }
+}
+
+fn refuse_database(stage: &str, args: &Document) -> Result<()> {
+    if args.contains_key("db") {
+        return Err(Error::TenantViolation(format!(
+            "the pipeline's `{stage}` names a database, which would reach outside the tenant's data; name only a collection (it is resolved within the tenant), or run it on the raw collection"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field() -> Scope {
+        Scope::Field {
+            field: "tenant_id".into(),
+            tenant: "acme".into(),
+        }
+    }
+
+    #[test]
+    fn updates_that_touch_the_tenant_field_are_refused() {
+        let refused = [
+            Update::Document(doc! { "$set": { "tenant_id": "globex" } }),
+            Update::Document(doc! { "$set": { "tenant_id.x": 1 } }),
+            Update::Document(doc! { "$unset": { "tenant_id": "" } }),
+            Update::Document(doc! { "$rename": { "tenant_id": "t" } }),
+            Update::Document(doc! { "$rename": { "name": "tenant_id" } }),
+            Update::Pipeline(vec![doc! { "$set": { "tenant_id": "globex" } }]),
+            Update::Pipeline(vec![doc! { "$unset": "tenant_id" }]),
+            Update::Pipeline(vec![doc! { "$unset": ["name", "tenant_id"] }]),
+        ];
+        for update in refused {
+            assert!(
+                matches!(
+                    field().check_update(&update),
+                    Err(Error::TenantViolation(_))
+                ),
+                "{update:?}"
+            );
+        }
+        let allowed = Update::Document(doc! { "$set": { "tenant_idx": 1, "name": "a" } });
+        assert!(field().check_update(&allowed).is_ok());
+    }
+
+    #[test]
+    fn pipeline_updates_and_upserts_restamp_the_tenant() {
+        let mut update = Update::Pipeline(vec![doc! { "$replaceWith": { "name": "x" } }]);
+        field().finish_update(&mut update, false);
+        let Update::Pipeline(stages) = update else {
+            unreachable!()
+        };
+        assert_eq!(
+            stages.last(),
+            Some(&doc! { "$set": { "tenant_id": { "$literal": "acme" } } })
+        );
+
+        let mut update = Update::Document(doc! { "$set": { "n": 1 }, "$setOnInsert": { "a": 1 } });
+        field().finish_update(&mut update, true);
+        let Update::Document(doc) = update else {
+            unreachable!()
+        };
+        assert_eq!(
+            doc.get_document("$setOnInsert").unwrap(),
+            &doc! { "a": 1, "tenant_id": "acme" }
+        );
+    }
+
+    #[test]
+    fn null_tenant_field_is_stamped_and_another_tenant_refused() {
+        let mut raw = mongodb::bson::rawdoc! { "a": 1, "tenant_id": null, "b": 2 };
+        field().stamp(&mut raw).unwrap();
+        assert_eq!(
+            raw.to_document().unwrap(),
+            doc! { "a": 1, "tenant_id": "acme", "b": 2 }
+        );
+        let mut raw = mongodb::bson::rawdoc! { "tenant_id": "globex" };
+        assert!(field().stamp(&mut raw).is_err());
+    }
+
+    #[test]
+    fn prefixed_pipelines_stay_in_the_tenant() {
+        let scope = Scope::Prefix("acme.".into());
+        let pipeline = scope
+            .pipeline(vec![
+                doc! { "$lookup": { "from": "orders", "as": "o", "pipeline": [ { "$unionWith": "refunds" } ] } },
+                doc! { "$merge": { "into": "totals" } },
+            ])
+            .unwrap();
+        assert_eq!(
+            pipeline,
+            vec![
+                doc! { "$lookup": { "from": "acme.orders", "as": "o", "pipeline": [ { "$unionWith": "acme.refunds" } ] } },
+                doc! { "$merge": { "into": "acme.totals" } },
+            ]
+        );
+        for stage in [
+            doc! { "$out": { "db": "other", "coll": "x" } },
+            doc! { "$merge": { "into": { "db": "other", "coll": "x" } } },
+            doc! { "$lookup": { "from": { "db": "other", "coll": "x" }, "as": "o" } },
+        ] {
+            assert!(scope.pipeline(vec![stage.clone()]).is_err(), "{stage}");
+            assert!(
+                Scope::Database.pipeline(vec![stage.clone()]).is_err(),
+                "{stage}"
+            );
+        }
+        assert_eq!(
+            Scope::Database
+                .pipeline(vec![doc! { "$lookup": { "from": "orders", "as": "o" } }])
+                .unwrap(),
+            vec![doc! { "$lookup": { "from": "orders", "as": "o" } }]
+        );
+    }
 }

@@ -1,0 +1,360 @@
+//! Index management: the indexes a model declares, compared with what the server has, and
+//! [`ModelHandle::sync_indexes`] to make them match.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{Bson, Document};
+use mongodb::options::IndexOptions;
+use mongodb::IndexModel;
+
+use crate::error::{Error, Result};
+use crate::handle::ModelHandle;
+use crate::model::Model;
+use crate::schema::{IndexKey, IndexSchema};
+
+/// One index: its key pattern and the options that make two indexes differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSpec {
+    /// The index's name (as declared, as the server lists it, or MongoDB's default for the keys).
+    pub name: String,
+    /// The key pattern: `{ "org": 1, "created_at": -1 }`; a text index lists its fields with `"text"`.
+    pub keys: Document,
+    /// A unique index.
+    pub unique: bool,
+    /// A sparse index.
+    pub sparse: bool,
+    /// A TTL index's expiry.
+    pub expire_after_secs: Option<u64>,
+    /// A partial index's filter.
+    pub partial_filter: Option<Document>,
+}
+
+impl IndexSpec {
+    /// The spec of a declared index.
+    pub fn declared(index: &IndexSchema) -> Result<IndexSpec> {
+        let mut keys = Document::new();
+        for (field, key) in index.keys {
+            let value = match key {
+                IndexKey::Asc => Bson::Int32(1),
+                IndexKey::Desc => Bson::Int32(-1),
+                IndexKey::Text => Bson::String("text".into()),
+            };
+            keys.insert(*field, value);
+        }
+        let partial_filter = index
+            .partial_filter
+            .map(|json| {
+                let invalid = |reason: String| Error::InvalidIndex {
+                    keys: format!("{:?}", index.keys),
+                    reason,
+                };
+                let value: serde_json::Value = serde_json::from_str(json)
+                    .map_err(|e| invalid(format!("its partial filter {json} is not JSON: {e}")))?;
+                match Bson::try_from(value) {
+                    Ok(Bson::Document(doc)) => Ok(doc),
+                    _ => Err(invalid(format!(
+                        "its partial filter {json} is not a JSON object"
+                    ))),
+                }
+            })
+            .transpose()?;
+        Ok(IndexSpec {
+            name: index
+                .name
+                .map(str::to_owned)
+                .unwrap_or_else(|| default_name(&keys)),
+            keys,
+            unique: index.unique,
+            sparse: index.sparse,
+            expire_after_secs: index.expire_after_secs,
+            partial_filter,
+        })
+    }
+
+    /// The spec of an index the server lists.
+    fn listed(model: &IndexModel) -> IndexSpec {
+        let options = model.options.as_ref();
+        let mut keys = model.keys.clone();
+        // MongoDB lists a text index as `{_fts: "text", _ftsx: 1}` with the fields in `weights`.
+        if keys.contains_key("_fts") {
+            let mut text = Document::new();
+            if let Some(weights) = options.and_then(|o| o.weights.as_ref()) {
+                for field in weights.keys() {
+                    text.insert(field.clone(), "text");
+                }
+            }
+            keys = text;
+        }
+        IndexSpec {
+            name: options
+                .and_then(|o| o.name.clone())
+                .unwrap_or_else(|| default_name(&keys)),
+            keys,
+            unique: options.and_then(|o| o.unique).unwrap_or(false),
+            sparse: options.and_then(|o| o.sparse).unwrap_or(false),
+            expire_after_secs: options.and_then(|o| o.expire_after).map(|d| d.as_secs()),
+            partial_filter: options.and_then(|o| o.partial_filter_expression.clone()),
+        }
+    }
+
+    /// Whether two specs describe the same index: key pattern (order and direction) and options; names are
+    /// not compared, so an index renamed by hand is not rebuilt.
+    pub fn same_index(&self, other: &IndexSpec) -> bool {
+        same_keys(&self.keys, &other.keys)
+            && self.unique == other.unique
+            && self.sparse == other.sparse
+            && self.expire_after_secs == other.expire_after_secs
+            && self.partial_filter == other.partial_filter
+    }
+
+    fn model(&self) -> IndexModel {
+        let mut options = IndexOptions::default();
+        options.name = Some(self.name.clone());
+        options.unique = self.unique.then_some(true);
+        options.sparse = self.sparse.then_some(true);
+        options.expire_after = self.expire_after_secs.map(Duration::from_secs);
+        options.partial_filter_expression = self.partial_filter.clone();
+        IndexModel::builder()
+            .keys(self.keys.clone())
+            .options(options)
+            .build()
+    }
+
+    fn is_id(&self) -> bool {
+        self.name == "_id_" || (self.keys.len() == 1 && self.keys.contains_key("_id"))
+    }
+}
+
+impl fmt::Display for IndexSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.name, self.keys)?;
+        if self.unique {
+            f.write_str(" unique")?;
+        }
+        if self.sparse {
+            f.write_str(" sparse")?;
+        }
+        if let Some(secs) = self.expire_after_secs {
+            write!(f, " ttl={secs}s")?;
+        }
+        if let Some(partial) = &self.partial_filter {
+            write!(f, " partial={partial}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Key patterns are equal when they list the same fields in the same order with equal directions
+/// (`1` and `1.0` and `1i64` are one direction).
+fn same_keys(a: &Document, b: &Document) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| {
+            ka == kb
+                && match (direction(va), direction(vb)) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => va == vb,
+                }
+        })
+}
+
+fn direction(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(v) => Some(i64::from(*v)),
+        Bson::Int64(v) => Some(*v),
+        Bson::Double(v) => Some(*v as i64),
+        _ => None,
+    }
+}
+
+/// MongoDB's default index name: `field_1_other_-1`.
+fn default_name(keys: &Document) -> String {
+    keys.iter()
+        .map(|(k, v)| match v {
+            Bson::String(s) => format!("{k}_{s}"),
+            v => format!("{k}_{}", direction(v).unwrap_or(1)),
+        })
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// What [`ModelHandle::diff_indexes`] found: the indexes to create and to drop so that the server matches
+/// the model's declaration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexDiff {
+    /// Declared and missing (or present with other options).
+    pub to_create: Vec<IndexSpec>,
+    /// Present and not declared (or declared with other options). Never `_id_`.
+    pub to_drop: Vec<IndexSpec>,
+    /// Declared and present as declared.
+    pub unchanged: Vec<IndexSpec>,
+}
+
+impl IndexDiff {
+    /// `true` when the server already matches the declaration.
+    pub fn is_empty(&self) -> bool {
+        self.to_create.is_empty() && self.to_drop.is_empty()
+    }
+}
+
+/// What [`ModelHandle::sync_indexes`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexSync {
+    /// The names of the indexes created.
+    pub created: Vec<String>,
+    /// The names of the indexes dropped.
+    pub dropped: Vec<String>,
+    /// How many declared indexes were already there.
+    pub unchanged: usize,
+}
+
+impl IndexSync {
+    /// `true` when nothing had to change.
+    pub fn is_noop(&self) -> bool {
+        self.created.is_empty() && self.dropped.is_empty()
+    }
+}
+
+impl<T: Model> ModelHandle<T> {
+    /// The indexes on the server, as specs (none when the collection does not exist yet).
+    pub async fn list_indexes(&self) -> Result<Vec<IndexSpec>> {
+        match self.typed::<Document>().list_indexes().await {
+            Ok(cursor) => {
+                let models: Vec<IndexModel> = cursor.try_collect().await?;
+                Ok(models.iter().map(IndexSpec::listed).collect())
+            }
+            Err(e) if is_namespace_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Compares the declared indexes with the server's, by key pattern and options, without changing
+    /// anything.
+    pub async fn diff_indexes(&self) -> Result<IndexDiff> {
+        let declared = T::SCHEMA
+            .indexes
+            .iter()
+            .map(IndexSpec::declared)
+            .collect::<Result<Vec<_>>>()?;
+        let existing = self.list_indexes().await?;
+        let mut diff = IndexDiff::default();
+        for spec in declared {
+            if let Some(found) = existing.iter().find(|e| e.same_index(&spec)) {
+                diff.unchanged.push(found.clone());
+            } else {
+                diff.to_create.push(spec);
+            }
+        }
+        for index in existing {
+            if !index.is_id() && !diff.unchanged.iter().any(|u| u.same_index(&index)) {
+                diff.to_drop.push(index);
+            }
+        }
+        Ok(diff)
+    }
+
+    /// Makes the server's indexes match the declaration: drops what exists and is not declared (never
+    /// `_id_`), then creates what is declared and missing. A second run does nothing.
+    pub async fn sync_indexes(&self) -> Result<IndexSync> {
+        let diff = self.diff_indexes().await?;
+        let coll = self.typed::<Document>();
+        let mut report = IndexSync {
+            unchanged: diff.unchanged.len(),
+            ..IndexSync::default()
+        };
+        for index in diff.to_drop {
+            coll.drop_index(&index.name).await?;
+            report.dropped.push(index.name);
+        }
+        if !diff.to_create.is_empty() {
+            coll.create_indexes(diff.to_create.iter().map(IndexSpec::model))
+                .await?;
+            report
+                .created
+                .extend(diff.to_create.into_iter().map(|i| i.name));
+        }
+        Ok(report)
+    }
+}
+
+impl<T: Model> ModelHandle<T> {
+    /// Applies the model's `$jsonSchema` ([`Model::json_schema`]) to the collection as its validator, so
+    /// writes that bypass the library are checked by the server too: `collMod` on an existing collection,
+    /// else `create` with the validator.
+    pub async fn sync_schema(&self) -> Result<()> {
+        let validator = mongodb::bson::doc! { "$jsonSchema": T::json_schema() };
+        let db = self.connection().database();
+        let name = self.collection_name();
+        let exists = !db
+            .list_collection_names()
+            .filter(mongodb::bson::doc! { "name": name.as_ref() })
+            .await?
+            .is_empty();
+        if exists {
+            let coll_mod = mongodb::bson::doc! {
+                "collMod": name.as_ref(),
+                "validator": validator,
+                "validationLevel": "strict",
+                "validationAction": "error",
+            };
+            db.run_command(coll_mod).await?;
+        } else {
+            db.create_collection(name.as_ref())
+                .validator(validator)
+                .validation_level(mongodb::options::ValidationLevel::Strict)
+                .validation_action(mongodb::options::ValidationAction::Error)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn is_namespace_not_found(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == 26)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn default_names_follow_mongodb() {
+        assert_eq!(
+            default_name(&doc! { "org": 1, "rank": -1 }),
+            "org_1_rank_-1"
+        );
+        assert_eq!(default_name(&doc! { "bio": "text" }), "bio_text");
+    }
+
+    #[test]
+    fn keys_compare_by_order_and_direction() {
+        assert!(same_keys(
+            &doc! { "a": 1, "b": -1 },
+            &doc! { "a": 1i64, "b": -1.0 }
+        ));
+        assert!(!same_keys(
+            &doc! { "a": 1, "b": -1 },
+            &doc! { "a": 1, "b": 1 }
+        ));
+        assert!(!same_keys(
+            &doc! { "a": 1, "b": 1 },
+            &doc! { "b": 1, "a": 1 }
+        ));
+    }
+
+    #[test]
+    fn declared_spec_reads_options() {
+        static KEYS: &[(&str, IndexKey)] =
+            &[("org", IndexKey::Asc), ("created_at", IndexKey::Desc)];
+        let index = IndexSchema::new(KEYS)
+            .unique()
+            .partial_filter(r#"{"age": {"$gt": 18}}"#);
+        let spec = IndexSpec::declared(&index).unwrap();
+        assert_eq!(spec.name, "org_1_created_at_-1");
+        assert_eq!(spec.keys, doc! { "org": 1, "created_at": -1 });
+        assert!(spec.unique);
+        assert_eq!(spec.partial_filter, Some(doc! { "age": { "$gt": 18 } }));
+    }
+}

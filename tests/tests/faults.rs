@@ -1,0 +1,263 @@
+//! Faults: the server is killed in the middle of a batch, or freezes, and the library keeps its word: it
+//! says what is known written, never hangs past its timeouts, and works again on the same connection once
+//! the server is back.
+//!
+//! Each test owns its server process (`odm_tests::TestServer`), so breaking it never disturbs the other
+//! tests.
+
+#[path = "reliability/models.rs"]
+mod models;
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use models::Item;
+use odm_core::bson::doc;
+use odm_core::{Connection, Error};
+use odm_tests::TestServer;
+
+const BATCH: usize = 10_000;
+
+type BoxFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = odm_core::Result<()>> + Send + 'a>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_after_the_first_chunk_of_insert_many_loses_nothing_it_confirmed() {
+    kill_during_insert_many("faults_kill_early", 1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_in_the_middle_of_a_chunk_of_insert_many_loses_nothing_it_confirmed() {
+    kill_during_insert_many("faults_kill_mid", 5_500).await;
+}
+
+/// Inserts a batch of [`BATCH`] items and kills the server once `kill_at` of them are seen stored.
+async fn kill_during_insert_many(db: &str, kill_at: u64) {
+    let Some(mut server) = TestServer::start_or_skip(db).await else {
+        return;
+    };
+    let conn = Connection::options(&server.uri())
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap()
+        .use_db(db)
+        .unwrap();
+    let items = conn.model::<Item>();
+    // A second client watches the batch land, so the kill falls after the first chunk and before the last.
+    let watcher = Connection::options(&server.uri())
+        .timeout(Duration::from_secs(1))
+        .connect()
+        .await
+        .unwrap()
+        .use_db(db)
+        .unwrap()
+        .model::<Item>();
+
+    let batch: Vec<Item> = (0..BATCH as i64)
+        .map(|i| Item::new("acme", i, "x".repeat(256)))
+        .collect();
+    let inserting = {
+        let items = items.clone();
+        tokio::spawn(async move { items.insert_many(batch).await })
+    };
+    let seen = loop {
+        let n = watcher.count(()).await.unwrap();
+        assert!(
+            !inserting.is_finished(),
+            "the batch finished before the kill ({n} seen); make the documents larger"
+        );
+        if n >= kill_at {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    server.kill();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), inserting)
+        .await
+        .expect("insert_many hangs after the server died")
+        .expect("the insert task panicked");
+
+    let (written, unknown) = match outcome {
+        Ok(stored) => panic!(
+            "insert_many returned Ok with {} documents although the server was killed after {seen} of \
+             {BATCH} were stored",
+            stored.len()
+        ),
+        Err(
+            e @ Error::PartialWrite {
+                written,
+                unknown,
+                total,
+                ..
+            },
+        ) => {
+            let Error::PartialWrite { source, .. } = &e else {
+                unreachable!()
+            };
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("documents 0..{written} of {BATCH} are stored"))
+                    && message.contains(&format!("the next {unknown} may or may not be")),
+                "the message says what is known: {message}"
+            );
+            assert_eq!(total, BATCH);
+            assert!(
+                source.is_network(),
+                "the cause is the dead server: {source}"
+            );
+            assert!(written < BATCH && written % 1_000 == 0, "written = {written}");
+            // The chunk in flight when the connection broke is the unknown part: one chunk at most.
+            assert!(unknown <= 1_000, "unknown = {unknown}");
+            (written, unknown)
+        }
+        // Only acceptable when nothing at all was confirmed.
+        Err(e) if e.is_network() => (0, BATCH),
+        Err(e) => panic!("unexpected error after the kill: {e}"),
+    };
+
+    server.restart().await;
+
+    // The same connection and the same bound model, not rebuilt.
+    let stored = items
+        .count(())
+        .await
+        .expect("the same handle works after the restart");
+    let stored = usize::try_from(stored).unwrap();
+    assert!(
+        (written..=written + unknown).contains(&stored),
+        "the server holds {stored} documents, but the error said {written} known written and {unknown} unknown"
+    );
+    // Ordered semantics: what is stored is exactly the head of the batch, nothing skipped.
+    // NX-27017 reads a small Int64 back as an Int32; MongoDB keeps the Int64. Both are the same number.
+    let mut seqs: Vec<i64> = items
+        .distinct("seq", ())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.as_i64().or(b.as_i32().map(i64::from)).unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..stored as i64).collect::<Vec<_>>());
+
+    // The caller finishes the batch from where the server stopped, and nothing is lost or doubled.
+    let rest: Vec<Item> = (stored as i64..BATCH as i64)
+        .map(|i| Item::new("acme", i, "x".repeat(256)))
+        .collect();
+    items.insert_many(rest).await.unwrap();
+    assert_eq!(items.count(()).await.unwrap(), BATCH as u64);
+    assert_eq!(
+        items
+            .count(doc! { "tenant": { "$ne": "acme" } })
+            .await
+            .unwrap(),
+        0
+    );
+    println!(
+        "insert_many of {BATCH}: killed after {seen} seen stored; error said written={written} \
+         unknown={unknown}; {stored} stored after restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_fails_operations_within_the_timeout_and_recovers() {
+    let Some(server) = TestServer::start_or_skip("faults_stop").await else {
+        return;
+    };
+    let timeout = Duration::from_secs(2);
+    // A monitor check every 500 ms notices the frozen server soon, and the driver then interrupts the
+    // operations in flight on it (the Rust driver has no per-socket read timeout).
+    let uri = format!("{}/?heartbeatFrequencyMS=500", server.uri());
+    let conn = Connection::options(&uri)
+        .timeout(timeout)
+        .connect()
+        .await
+        .unwrap()
+        .use_db("faults_stop")
+        .unwrap();
+    let items = conn.model::<Item>();
+    items.create(Item::new("acme", 0, "before")).await.unwrap();
+
+    server.stop();
+    let started = Instant::now();
+    // What "within the timeout" means with the Rust driver, which has no socket read timeout: an operation
+    // in flight fails when the monitor's next check (at most one heartbeat away) times out after
+    // `timeout`; a read is then retried once (retryable reads), and that retry's server selection gives up
+    // after `timeout` again.
+    let heartbeat = Duration::from_millis(500);
+    let bound = heartbeat + timeout * 2 + Duration::from_millis(1_500);
+    let timed = |f: BoxFuture<'static>| async move {
+        let t = Instant::now();
+        (f.await, t.elapsed())
+    };
+    let ops: [(&str, BoxFuture<'static>); 4] = {
+        let (a, b, c, d) = (items.clone(), items.clone(), items.clone(), items.clone());
+        [
+            (
+                "create",
+                Box::pin(async move { a.create(Item::new("acme", 1, "during")).await.map(drop) }),
+            ),
+            (
+                "count",
+                Box::pin(async move { b.count(()).await.map(drop) }),
+            ),
+            (
+                "find",
+                Box::pin(async move { c.find(doc! { "seq": 0 }).await.map(drop) }),
+            ),
+            (
+                "update_one",
+                Box::pin(async move {
+                    d.update_one(doc! { "seq": 0 }, doc! { "$set": { "payload": "x" } })
+                        .await
+                        .map(drop)
+                }),
+            ),
+        ]
+    };
+    let names: Vec<&str> = ops.iter().map(|(n, _)| *n).collect();
+    let results = tokio::time::timeout(
+        bound + Duration::from_secs(10),
+        join_all(ops.into_iter().map(|(_, f)| timed(f))),
+    )
+    .await
+    .expect("operations on a frozen server hang past their timeout");
+    let elapsed = started.elapsed();
+    let mut report = Vec::new();
+    for (name, (r, took)) in names.iter().zip(&results) {
+        match r {
+            Ok(()) => panic!("{name} succeeded on a frozen server"),
+            Err(e) => assert!(
+                e.is_network(),
+                "{name}: a frozen server gives a network error: {e}"
+            ),
+        }
+        assert!(
+            *took <= bound,
+            "{name} took {took:?} to fail; the bound is {bound:?}"
+        );
+        report.push(format!("{name} {:.1}s", took.as_secs_f64()));
+    }
+
+    server.cont();
+    let recovered = Instant::now();
+    let count = tokio::time::timeout(timeout * 3, items.count(()))
+        .await
+        .expect("the first operation after SIGCONT hangs")
+        .expect("the same handle works after SIGCONT");
+    // The insert sent before the freeze may still be applied when the server wakes: its outcome was
+    // reported as unknown (a network error), never as success.
+    assert!((1..=2).contains(&count), "count = {count}");
+    items.create(Item::new("acme", 2, "after")).await.unwrap();
+    assert_eq!(
+        items.count(doc! { "seq": 2 }).await.unwrap(),
+        1,
+        "a write after SIGCONT is stored"
+    );
+    println!(
+        "SIGSTOP: every operation failed within {elapsed:?} ({}; timeout {timeout:?}, bound {bound:?}); \
+         recovered in {:?}",
+        report.join(", "),
+        recovered.elapsed()
+    );
+}

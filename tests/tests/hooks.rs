@@ -1,0 +1,275 @@
+//! Lifecycle hooks: order of calls, abort on error with nothing written.
+
+use std::sync::Mutex;
+
+use odm_core::bson::{doc, oid::ObjectId, Bson, Document};
+use odm_core::hooks::{BoxError, DynHooks, HookContext, Hooks};
+use odm_core::schema::{FieldSchema, Schema};
+use odm_core::validate::{FieldError, ValidationErrors};
+use odm_core::{Error, Field, Model, Result};
+use serde::{Deserialize, Serialize};
+
+/// Every hook call, as `(database, event)`: tests run in parallel, each in its own database.
+static CALLS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn log(ctx: &HookContext, event: impl Into<String>) {
+    CALLS
+        .lock()
+        .unwrap()
+        .push((ctx.database().to_owned(), event.into()));
+}
+
+fn calls(db: &str) -> Vec<String> {
+    CALLS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(d, _)| d == db)
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+#[derive(Debug)]
+struct Refused(&'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Note {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    text: String,
+}
+
+impl Note {
+    fn new(text: &str) -> Note {
+        Note {
+            id: None,
+            text: text.to_owned(),
+        }
+    }
+}
+
+// Mirrors what `#[derive(Model)] #[model(collection = "notes", hooks)]` generates.
+struct NoteFields {
+    text: Field<Note, String>,
+}
+
+impl Model for Note {
+    const SCHEMA: &'static Schema = &Schema::new(
+        "Note",
+        "notes",
+        &[
+            FieldSchema::new("id", "_id", "Option<ObjectId>"),
+            FieldSchema::new("text", "text", "String"),
+        ],
+    );
+    type Fields = NoteFields;
+    fn fields() -> NoteFields {
+        NoteFields {
+            text: Field::new("text"),
+        }
+    }
+    fn id(&self) -> Result<Bson> {
+        Ok(self.id.map(Bson::ObjectId).unwrap_or(Bson::Null))
+    }
+    fn set_id(&mut self, id: Bson) -> Result<()> {
+        self.id = id.as_object_id();
+        Ok(())
+    }
+    // A stand-in for `#[field(length(min = 1))]`.
+    fn validate_into(&self, path: &str, errors: &mut ValidationErrors) {
+        if self.text.is_empty() {
+            errors.push(FieldError::new(
+                format!("{path}text"),
+                "length",
+                "\"\"",
+                "must not be empty",
+            ));
+        }
+    }
+    fn hooks() -> Option<&'static dyn DynHooks<Self>> {
+        Some(odm_core::__private::hooks_of::<Self>())
+    }
+}
+
+impl Hooks for Note {
+    async fn before_validate(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
+        log(ctx, format!("before_validate {}", self.text));
+        if self.text == "blank" {
+            // Runs before the rules: a fix made here is what gets validated.
+            self.text.clear();
+        }
+        if self.text == "untitled" {
+            self.text = "(untitled)".into();
+        }
+        Ok(())
+    }
+
+    async fn before_save(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
+        log(ctx, format!("before_save {}", self.text));
+        if self.text.contains("forbidden") {
+            return Err(Box::new(Refused("forbidden word")));
+        }
+        self.text = self.text.trim().to_owned();
+        Ok(())
+    }
+
+    async fn after_save(&self, ctx: &HookContext) -> Result<(), BoxError> {
+        log(ctx, format!("after_save {}", self.text));
+        assert_eq!(ctx.collection(), "notes");
+        Ok(())
+    }
+
+    async fn before_delete(filter: &Document, ctx: &HookContext) -> Result<(), BoxError> {
+        log(ctx, "before_delete");
+        if filter.get_str("text") == Ok("keep") {
+            return Err(Box::new(Refused("kept")));
+        }
+        Ok(())
+    }
+
+    async fn after_delete(
+        _filter: &Document,
+        deleted: u64,
+        ctx: &HookContext,
+    ) -> Result<(), BoxError> {
+        log(ctx, format!("after_delete {deleted}"));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn hooks_run_in_order_around_create() {
+    let db = "hooks_order_create";
+    let notes = odm_tests::connect(db).await.model::<Note>();
+    let saved = notes.create(Note::new("  hello ")).await.unwrap();
+    assert_eq!(saved.text, "hello");
+    assert_eq!(
+        calls(db),
+        [
+            "before_validate   hello ",
+            "before_save   hello ",
+            "after_save hello"
+        ]
+    );
+    let stored = notes.find_by_id(saved.id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.text, "hello",
+        "before_save's change is what is stored"
+    );
+
+    let fixed = notes.create(Note::new("untitled")).await.unwrap();
+    assert_eq!(fixed.text, "(untitled)");
+}
+
+#[tokio::test]
+async fn a_failing_before_save_aborts_with_the_error_inside_and_writes_nothing() {
+    let db = "hooks_before_save_aborts";
+    let notes = odm_tests::connect(db).await.model::<Note>();
+    let err = notes.create(Note::new("forbidden text")).await.unwrap_err();
+    match &err {
+        Error::Hook { hook, source, .. } => {
+            assert_eq!(*hook, "before_save");
+            let refused = source
+                .downcast_ref::<Refused>()
+                .expect("the hook's own error");
+            assert_eq!(refused.0, "forbidden word");
+        }
+        other => panic!("expected Error::Hook, got {other:?}"),
+    }
+    assert_eq!(notes.count(()).await.unwrap(), 0);
+    assert_eq!(
+        calls(db),
+        [
+            "before_validate forbidden text",
+            "before_save forbidden text"
+        ]
+    );
+
+    // In a batch: one refused value writes none of them.
+    let err = notes
+        .insert_many([Note::new("a"), Note::new("b forbidden"), Note::new("c")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_save",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(notes.count(()).await.unwrap(), 0);
+
+    // `replace_one` runs the same hooks.
+    let kept = notes.create(Note::new("kept")).await.unwrap();
+    let err = notes
+        .replace_one(doc! { "_id": kept.id }, Note::new("forbidden"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_save",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let stored = notes.find_by_id(kept.id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.text, "kept");
+}
+
+#[tokio::test]
+async fn validation_runs_between_before_validate_and_before_save() {
+    let db = "hooks_validation_between";
+    let notes = odm_tests::connect(db).await.model::<Note>();
+    let err = notes.create(Note::new("blank")).await.unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "{err}");
+    assert_eq!(calls(db), ["before_validate blank"]);
+    assert_eq!(notes.count(()).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn delete_hooks_see_the_filter_and_can_refuse() {
+    let db = "hooks_delete";
+    let notes = odm_tests::connect(db).await.model::<Note>();
+    notes
+        .insert_many([Note::new("keep"), Note::new("drop"), Note::new("drop")])
+        .await
+        .unwrap();
+    let before = calls(db).len();
+
+    let err = notes.delete_one(doc! { "text": "keep" }).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                hook: "before_delete",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(notes.count(doc! { "text": "keep" }).await.unwrap(), 1);
+
+    let deleted = notes
+        .delete_many(Note::fields().text.eq("drop"))
+        .await
+        .unwrap();
+    assert_eq!(deleted.deleted_count, 2);
+    assert_eq!(
+        calls(db)[before..],
+        ["before_delete", "before_delete", "after_delete 2"]
+    );
+}
