@@ -17,8 +17,8 @@ pub struct Container {
     pub timestamps: Option<Timestamps>,
     /// The `version` key, for spans.
     pub version: Option<Path>,
-    /// `#[model(hooks)]`: recorded; the generated code does not use it yet.
-    pub hooks: bool,
+    /// `#[model(hooks)]`: the model implements `Hooks`; the key, for spans.
+    pub hooks: Option<Path>,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
     pub rename_all: Option<RenameRule>,
@@ -406,7 +406,7 @@ impl Container {
             self.version = Some(meta.path.clone());
         } else if meta.path == HOOKS {
             no_value(cx, &meta, "model")?;
-            self.hooks = true;
+            self.hooks = Some(meta.path.clone());
         } else if meta.path == VALIDATE {
             self.validate = path_value(cx, &meta)?;
         } else if meta.path == INDEX {

@@ -129,6 +129,16 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             }
         });
     }
+    if let Some(key) = &cont.attrs.hooks {
+        // Spanned at `hooks`: a model without `impl Hooks` gets the error there.
+        let span = key.segments[0].ident.span();
+        let hooks_of = quote_spanned!(span=> ::odm_core::__private::hooks_of::<Self>());
+        extra.extend(quote! {
+            fn hooks() -> ::core::option::Option<&'static dyn ::odm_core::__private::DynHooks<Self>> {
+                ::core::option::Option::Some(#hooks_of)
+            }
+        });
+    }
     extra.extend(validate_into(cont));
     let id = cont.stored_field("_id").expect("checked").ident;
 

@@ -93,6 +93,9 @@ pub mod models {
     }
 }
 
+// `#[model(hooks)]` makes `User::hooks()` return these (all defaults here: they do nothing).
+impl odm_core::hooks::Hooks for User {}
+
 use models::{Address, Geo, User};
 
 fn user() -> User {
@@ -345,6 +348,11 @@ fn typed_field_paths() {
         format!("{geo:?}"),
         r#"GeoFields { lat: Field("a.b.lat"), lng: Field("a.b.lng") }"#
     );
+}
+
+#[test]
+fn hooks_are_returned_with_model_hooks() {
+    assert!(User::hooks().is_some());
 }
 
 #[test]
