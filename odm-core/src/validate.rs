@@ -462,14 +462,15 @@ pub fn check_regex<V: AsText + ?Sized>(
 }
 
 /// `true` when `text` is shaped like an e-mail address: one `@` with something before it, a domain with a
-/// dot inside it after it, and no whitespace. Whether the address exists is not checked.
+/// dot inside it after it, and no whitespace or control characters. Whether the address exists is not
+/// checked.
 pub fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
     !local.is_empty()
         && !domain.contains('@')
-        && !text.chars().any(char::is_whitespace)
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
         && domain
             .find('.')
             .is_some_and(|dot| dot > 0 && !domain.ends_with('.'))
