@@ -89,6 +89,11 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
 
 /// A struct stored inside another document (an embedded document, a Mongoose sub-schema), with rules of
 /// its own that are checked wherever it is embedded. Derive it with `#[derive(Embedded)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an embedded document: `#[field(nested)]` needs a type that derives `Embedded`",
+    label = "`{Self}` does not implement `Embedded`",
+    note = "add `#[derive(Embedded)]` to `{Self}`, or remove `nested` from the field"
+)]
 pub trait Embedded: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The stored fields of the embedded document.
     const FIELDS: &'static [FieldSchema];
