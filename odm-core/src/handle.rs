@@ -482,7 +482,7 @@ impl<'a, T: Model> Save<'a, T> {
         let Save {
             handle,
             value,
-            mut session,
+            session,
         } = self;
         handle.check_session(&session)?;
         let hooks = handle.hooks();
@@ -517,14 +517,7 @@ impl<'a, T: Model> Save<'a, T> {
                 let expected = value.version().unwrap_or(0);
                 value.set_version(expected + 1);
                 if let Err(e) = handle
-                    .replace_versioned(
-                        value,
-                        id,
-                        version_field,
-                        expected,
-                        now,
-                        session.as_deref_mut(),
-                    )
+                    .replace_versioned(value, id, version_field, expected, now, session)
                     .await
                 {
                     value.set_version(expected);
