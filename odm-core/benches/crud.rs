@@ -284,7 +284,7 @@ async fn run_batch(
     } else {
         Vec::new()
     };
-    let victims = if op == "delete_one" {
+    let mut victims = if op == "delete_one" {
         let coll = match side {
             Side::Odm => odm_w.collection(),
             Side::Raw => raw_w.clone(),
@@ -292,7 +292,8 @@ async fn run_batch(
         victims(&coll, k as u64).await
     } else {
         Vec::new()
-    };
+    }
+    .into_iter();
     let start = Instant::now();
     for i in 0..k {
         match (op, side) {
@@ -360,14 +361,14 @@ async fn run_batch(
             ),
             ("delete_one", Side::Odm) => {
                 let done = odm_w
-                    .delete_one(doc! { "_id": victims[i] })
+                    .delete_one(doc! { "_id": victims.next().expect("a victim per delete") })
                     .await
                     .expect("delete");
                 assert_eq!(done.deleted_count, 1);
             }
             ("delete_one", Side::Raw) => {
                 let done = raw_w
-                    .delete_one(doc! { "_id": victims[i] })
+                    .delete_one(doc! { "_id": victims.next().expect("a victim per delete") })
                     .await
                     .expect("delete");
                 assert_eq!(done.deleted_count, 1);
