@@ -99,8 +99,8 @@ def main():
     out(
         f"Machine: {cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}. "
         f"{command('rustc', '-V')}; Node {mg['node']}, Mongoose {mg['mongoose']}. "
-        f"Server: `{os.environ.get('MONGODB_URI', '?')}` reporting version {mg.get('server', '?')} "
-        "(NX-27017 unless MONGODB_URI pointed elsewhere). Produced by `bench/compare` on "
+        f"Server: {os.environ.get('BENCH_SERVER') or 'version ' + str(mg.get('server', '?'))} at "
+        f"`{os.environ.get('MONGODB_URI', '?')}`, on the same machine. Produced by `bench/compare` on "
         f"{today:%Y-%m-%d %H:%M} UTC."
     )
     out("")
@@ -196,12 +196,18 @@ def main():
         "≥ 10x `hydrate`",
         verdict(doc["hydrate_ns"] / decode >= 10),
     )
-    for op in ["insert_one", "insert_many_1000", "find_by_id", "find_100_filter_sort", "update_one", "delete_one"]:
+    for op in ["insert_one", "insert_one_raw_vs_raw", "insert_many_1000", "find_by_id", "find_100_filter_sort", "update_one", "delete_one"]:
         r = crud.get(op)
         if r is None:
             continue
         m = mg_crud.get(op, {}).get("mongoose_us")
         paired = r["odm_over_raw"]
+        if op.endswith("_raw_vs_raw"):
+            out(
+                f"| Noise floor: `insert_one`, raw driver on both sides | {ns(r['odm_us'] * 1e3)} | "
+                f"{ns(r['raw_us'] * 1e3)} | — | {paired:.3f}x | — | ~1.00x | |"
+            )
+            continue
         out(
             f"| CRUD `{op}` | {ns(r['odm_us'] * 1e3)} | {ns(r['raw_us'] * 1e3)} | "
             f"{ns(m * 1e3) if m is not None else '—'} | {paired:.3f}x | "
