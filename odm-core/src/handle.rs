@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
@@ -33,7 +34,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// handle is cheap to clone, `Send + Sync`, and holds no state of its own besides where it points.
 pub struct ModelHandle<T> {
     conn: Connection,
-    scope: Scope,
+    /// `None` for a handle bound straight to a connection; behind a pointer to keep handles small.
+    scope: Option<Arc<Scope>>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -59,10 +61,10 @@ impl<T: Model> std::fmt::Debug for ModelHandle<T> {
 
 impl<T: Model> ModelHandle<T> {
     pub(crate) fn new(conn: Connection) -> Self {
-        Self::scoped(conn, Scope::None)
+        Self::scoped(conn, None)
     }
 
-    pub(crate) fn scoped(conn: Connection, scope: Scope) -> Self {
+    pub(crate) fn scoped(conn: Connection, scope: Option<Arc<Scope>>) -> Self {
         ModelHandle {
             conn,
             scope,
@@ -77,7 +79,7 @@ impl<T: Model> ModelHandle<T> {
 
     /// The name of the collection the handle reads and writes.
     pub fn collection_name(&self) -> Cow<'static, str> {
-        self.scope.collection_name(T::SCHEMA.collection)
+        self.scope().collection_name(T::SCHEMA.collection)
     }
 
     /// The driver's typed collection, for anything the library does not wrap.
@@ -88,8 +90,14 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
+    /// The scope, shared, to bind another model with the same confinement.
+    pub(crate) fn shared_scope(&self) -> Option<Arc<Scope>> {
+        self.scope.clone()
+    }
+
     pub(crate) fn scope(&self) -> &Scope {
-        &self.scope
+        static UNSCOPED: Scope = Scope::None;
+        self.scope.as_deref().unwrap_or(&UNSCOPED)
     }
 
     pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
@@ -292,7 +300,7 @@ impl<T: Model> ModelHandle<T> {
             type_name: T::SCHEMA.type_name,
             source: Box::new(source),
         })?;
-        self.scope.stamp(&mut raw)?;
+        self.scope().stamp(&mut raw)?;
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(Error::DocumentTooLarge {
@@ -442,7 +450,7 @@ impl<T: Model> ModelHandle<T> {
     ) -> Result<()> {
         let coll = self.typed::<RawDocumentBuf>();
         let filter = self
-            .scope
+            .scope()
             .filter(doc! { "_id": id.clone(), version_field: expected });
         let replaced = run!(
             coll.replace_one(filter, self.encode(value)?),
@@ -507,7 +515,7 @@ impl<'a, T: Model> Save<'a, T> {
                 run!(coll.insert_one(handle.encode(value)?), session)?;
             }
             (false, None) => {
-                let filter = handle.scope.filter(doc! { "_id": id });
+                let filter = handle.scope().filter(doc! { "_id": id });
                 run!(
                     coll.replace_one(filter, handle.encode(value)?).upsert(true),
                     session
@@ -680,7 +688,7 @@ impl<'a, T: Model> FindOne<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         run!(
             handle.typed::<T>().find_one(filter).with_options(options),
             session
@@ -738,7 +746,7 @@ impl<'a, T: Model> Find<'a, T> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let cursor = self
             .handle
             .typed::<T>()
@@ -759,7 +767,7 @@ impl<'a, T: Model> Find<'a, T> {
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
         let action = coll
-            .find(handle.scope.filter(filter.into_document()?))
+            .find(handle.scope().filter(filter.into_document()?))
             .with_options(options);
         match session {
             Some(s) => {
@@ -801,7 +809,7 @@ impl<'a, T: Model> Count<'a, T> {
 
     async fn run(self) -> Result<u64> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         Ok(run!(
             self.handle.typed::<Document>().count_documents(filter),
             self.session
@@ -823,7 +831,7 @@ impl<'a, T: Model> Exists<'a, T> {
 
     async fn run(self) -> Result<bool> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let found = run!(
             self.handle
                 .typed::<Document>()
@@ -867,12 +875,12 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let mut update = update?;
-        handle.scope.check_update(&update)?;
+        handle.scope().check_update(&update)?;
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
-        handle.scope.finish_update(&mut update, upsert);
-        let filter = handle.scope.filter(filter.into_document()?);
+        handle.scope().finish_update(&mut update, upsert);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
         let update = match update {
             Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
@@ -951,7 +959,7 @@ impl<'a, T: Model> Replace<'a, T> {
             hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
         }
         let raw = handle.encode(&value)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
         let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
         if let Some((h, ctx)) = &hooks {
@@ -985,7 +993,7 @@ impl<'a, T: Model> Delete<'a, T> {
         if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
             hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
         }
-        let filter = self.handle.scope.filter(filter);
+        let filter = self.handle.scope().filter(filter);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
@@ -1014,14 +1022,14 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     /// Streams the resulting documents. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
         Ok(cursor.map_err(Error::from).boxed())
     }
 
     async fn run(self) -> Result<Vec<Document>> {
         self.handle.check_session(&self.session)?;
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let coll = self.handle.typed::<Document>();
         let action = coll.aggregate(pipeline);
         match self.session {
@@ -1049,7 +1057,7 @@ impl<'a, T: Model> Distinct<'a, T> {
 
     async fn run(self) -> Result<Vec<Bson>> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         Ok(run!(coll.distinct(&self.field, filter), self.session)?)
     }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document};
@@ -254,7 +255,7 @@ trait Loader: Send + Sync {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>>;
@@ -277,14 +278,14 @@ impl<R: Model> Loader for LoaderOf<R> {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>> {
         Box::pin(async move {
             // The same connection (database) and the same tenant scope as the find: a reference can
             // only resolve to a document the caller's handle could read itself.
-            let handle = ModelHandle::<R>::scoped(conn.clone(), scope.clone());
+            let handle = ModelHandle::<R>::scoped(conn.clone(), scope);
             let find = handle.find(doc! { "_id": { "$in": ids } });
             let found = match session {
                 Some(s) => find.session(s).await?,
@@ -380,7 +381,7 @@ impl<'a, T: Model> Populate<'a, T> {
             let found = loader
                 .load(
                     handle.connection(),
-                    handle.scope(),
+                    handle.shared_scope(),
                     ids.clone(),
                     session.as_deref_mut(),
                 )
