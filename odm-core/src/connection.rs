@@ -41,6 +41,7 @@ pub(crate) struct Shared {
     /// starts over, which costs one allocation per name on its next use and keeps memory flat.
     names: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
     names_capacity: usize,
+    operation_timeout: Option<Duration>,
 }
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -69,6 +70,7 @@ impl Connection {
                 id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
                 names: RwLock::new(HashSet::default()),
                 names_capacity: DEFAULT_USE_DB_CACHE,
+                operation_timeout: None,
             }),
             db: Arc::from(db),
         })
@@ -105,6 +107,12 @@ impl Connection {
     /// Binds model `T` to this connection's database. Does no I/O and copies two pointers.
     pub fn model<T: Model>(&self) -> ModelHandle<T> {
         ModelHandle::new(self.clone())
+    }
+
+    /// The operation timeout set with [`ConnectOptions::operation_timeout`], shared by every connection of
+    /// the client.
+    pub fn operation_timeout(&self) -> Option<Duration> {
+        self.shared.operation_timeout
     }
 
     /// The database's name.
@@ -170,6 +178,7 @@ pub struct ConnectOptions {
     app_name: Option<String>,
     use_db_cache: usize,
     verify: bool,
+    operation_timeout: Option<Duration>,
 }
 
 impl ConnectOptions {
@@ -183,6 +192,7 @@ impl ConnectOptions {
             app_name: None,
             use_db_cache: DEFAULT_USE_DB_CACHE,
             verify: true,
+            operation_timeout: None,
         }
     }
 
@@ -190,6 +200,18 @@ impl ConnectOptions {
     /// selection. Overrides the URI's `serverSelectionTimeoutMS` and `connectTimeoutMS`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest any model operation may take, from the call to the last byte of the answer; past it the
+    /// operation fails with [`Error::Timeout`](crate::Error::Timeout). Off by default.
+    ///
+    /// The driver has no socket timeout, so without this an operation already sent to a server that
+    /// stops answering (frozen, not gone) waits until the driver's monitor notices, about a heartbeat
+    /// (`heartbeatFrequencyMS`, 10 s) plus the server selection timeout. An `insert_many` applies it to
+    /// each of its round trips and reports what is known stored.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
         self
     }
 
@@ -251,9 +273,9 @@ impl ConnectOptions {
             .unwrap_or_else(|| "test".to_owned());
         let client = Client::with_options(options)?;
         let mut conn = Connection::from_client(client, &db)?;
-        Arc::get_mut(&mut conn.shared)
-            .expect("a new connection is not shared yet")
-            .names_capacity = self.use_db_cache;
+        let shared = Arc::get_mut(&mut conn.shared).expect("a new connection is not shared yet");
+        shared.names_capacity = self.use_db_cache;
+        shared.operation_timeout = self.operation_timeout;
         if self.verify {
             conn.ping().await?;
         }

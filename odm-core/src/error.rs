@@ -170,6 +170,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The operation did not finish within the connection's operation timeout
+    /// ([`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout)). A write may or may
+    /// not have been applied.
+    #[error("no answer within {after:?}, the operation timeout: the server is unreachable or overloaded; a write may or may not have been applied, so check before retrying it")]
+    Timeout {
+        /// The operation timeout that elapsed.
+        after: std::time::Duration,
+    },
+
     /// The operation cannot be done in the form asked; the message says which form works.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -191,6 +200,7 @@ impl Error {
                     | mongodb::error::ErrorKind::ServerSelection { .. }
                     | mongodb::error::ErrorKind::ConnectionPoolCleared { .. }
             ),
+            Error::Timeout { .. } => true,
             Error::PartialWrite { source, .. } => source.is_network(),
             _ => false,
         }

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
@@ -36,7 +37,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// filters and updates.
 pub struct ModelHandle<T> {
     conn: Connection,
-    scope: Scope,
+    /// `None` for a handle bound straight to a connection; behind a pointer to keep handles small.
+    scope: Option<Arc<Scope>>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -62,10 +64,10 @@ impl<T: Model> std::fmt::Debug for ModelHandle<T> {
 
 impl<T: Model> ModelHandle<T> {
     pub(crate) fn new(conn: Connection) -> Self {
-        Self::scoped(conn, Scope::None)
+        Self::scoped(conn, None)
     }
 
-    pub(crate) fn scoped(conn: Connection, scope: Scope) -> Self {
+    pub(crate) fn scoped(conn: Connection, scope: Option<Arc<Scope>>) -> Self {
         ModelHandle {
             conn,
             scope,
@@ -80,7 +82,7 @@ impl<T: Model> ModelHandle<T> {
 
     /// The name of the collection the handle reads and writes.
     pub fn collection_name(&self) -> Cow<'static, str> {
-        self.scope.collection_name(T::SCHEMA.collection)
+        self.scope().collection_name(T::SCHEMA.collection)
     }
 
     /// The driver's typed collection, for anything the library does not wrap.
@@ -91,8 +93,14 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
+    /// The scope, shared, to bind another model with the same confinement.
+    pub(crate) fn shared_scope(&self) -> Option<Arc<Scope>> {
+        self.scope.clone()
+    }
+
     pub(crate) fn scope(&self) -> &Scope {
-        &self.scope
+        static UNSCOPED: Scope = Scope::None;
+        self.scope.as_deref().unwrap_or(&UNSCOPED)
     }
 
     pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
@@ -295,7 +303,7 @@ impl<T: Model> ModelHandle<T> {
             type_name: T::SCHEMA.type_name,
             source: Box::new(source),
         })?;
-        self.scope.stamp(&mut raw)?;
+        self.scope().stamp(&mut raw)?;
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(Error::DocumentTooLarge {
@@ -364,10 +372,35 @@ macro_rules! into_future {
             type IntoFuture = BoxFuture<'a, Result<$output>>;
 
             fn into_future(self) -> Self::IntoFuture {
+                let deadline = self.handle.conn.operation_timeout();
+                Box::pin(with_deadline(deadline, self.run()))
+            }
+        }
+    };
+    // For operations that apply the deadline to each of their round trips themselves.
+    ($builder:ident, $output:ty, deadline_inside) => {
+        impl<'a, T: Model> IntoFuture for $builder<'a, T> {
+            type Output = Result<$output>;
+            type IntoFuture = BoxFuture<'a, Result<$output>>;
+
+            fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.run())
             }
         }
     };
+}
+
+/// Runs `op`, failing with [`Error::Timeout`] when it has not finished within `deadline`.
+pub(crate) async fn with_deadline<O>(
+    deadline: Option<std::time::Duration>,
+    op: impl Future<Output = Result<O>>,
+) -> Result<O> {
+    match deadline {
+        None => op.await,
+        Some(after) => tokio::time::timeout(after, op)
+            .await
+            .unwrap_or(Err(Error::Timeout { after })),
+    }
 }
 
 /// The `create` operation; await it for the value as stored (`_id`, timestamps and version set).
@@ -420,7 +453,7 @@ impl<T: Model> ModelHandle<T> {
     ) -> Result<()> {
         let coll = self.typed::<RawDocumentBuf>();
         let filter = self
-            .scope
+            .scope()
             .filter(doc! { "_id": id.clone(), version_field: expected });
         let replaced = run!(
             coll.replace_one(filter, self.encode(value)?),
@@ -460,7 +493,7 @@ impl<'a, T: Model> Save<'a, T> {
         let Save {
             handle,
             value,
-            mut session,
+            session,
         } = self;
         handle.check_session(&session)?;
         let hooks = handle.hooks();
@@ -485,7 +518,7 @@ impl<'a, T: Model> Save<'a, T> {
                 run!(coll.insert_one(handle.encode(value)?), session)?;
             }
             (false, None) => {
-                let filter = handle.scope.filter(doc! { "_id": id });
+                let filter = handle.scope().filter(doc! { "_id": id });
                 run!(
                     coll.replace_one(filter, handle.encode(value)?).upsert(true),
                     session
@@ -495,14 +528,7 @@ impl<'a, T: Model> Save<'a, T> {
                 let expected = value.version().unwrap_or(0);
                 value.set_version(expected + 1);
                 if let Err(e) = handle
-                    .replace_versioned(
-                        value,
-                        id,
-                        version_field,
-                        expected,
-                        now,
-                        session.as_deref_mut(),
-                    )
+                    .replace_versioned(value, id, version_field, expected, now, session)
                     .await
                 {
                     value.set_version(expected);
@@ -562,19 +588,32 @@ impl<'a, T: Model> InsertMany<'a, T> {
         // Sent in chunks so that a failure part way can say how much of the batch is known stored.
         let total = docs.len();
         let coll = handle.typed::<RawDocumentBuf>();
+        let deadline = handle.conn.operation_timeout();
         let mut written = 0;
         let mut docs = docs.into_iter();
         let mut session = session;
         while written < total {
             let chunk: Vec<_> = docs.by_ref().take(INSERT_CHUNK).collect();
             let len = chunk.len();
-            if let Err(e) = run!(
-                coll.insert_many(chunk).ordered(true),
-                session.as_deref_mut()
-            ) {
-                return Err(partial_write(e, written, len, total));
+            let sent = with_deadline(deadline, async {
+                run!(
+                    coll.insert_many(chunk).ordered(true),
+                    session.as_deref_mut()
+                )
+                .map_err(|e| partial_write(e, written, len, total))
+            });
+            match sent.await {
+                Ok(_) => written += len,
+                Err(e @ Error::Timeout { .. }) => {
+                    return Err(Error::PartialWrite {
+                        written,
+                        unknown: len,
+                        total,
+                        source: Box::new(e),
+                    })
+                }
+                Err(e) => return Err(e),
             }
-            written += len;
         }
         if let Some((h, ctx)) = &hooks {
             for value in &values {
@@ -584,7 +623,7 @@ impl<'a, T: Model> InsertMany<'a, T> {
         Ok(values)
     }
 }
-into_future!(InsertMany, Vec<T>);
+into_future!(InsertMany, Vec<T>, deadline_inside);
 
 /// How many documents one `insert` command of an `insert_many` carries.
 const INSERT_CHUNK: usize = 1000;
@@ -652,7 +691,7 @@ impl<'a, T: Model> FindOne<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         run!(
             handle.typed::<T>().find_one(filter).with_options(options),
             session
@@ -710,7 +749,7 @@ impl<'a, T: Model> Find<'a, T> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let cursor = self
             .handle
             .typed::<T>()
@@ -731,7 +770,7 @@ impl<'a, T: Model> Find<'a, T> {
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
         let action = coll
-            .find(handle.scope.filter(filter.into_document()?))
+            .find(handle.scope().filter(filter.into_document()?))
             .with_options(options);
         match session {
             Some(s) => {
@@ -773,7 +812,7 @@ impl<'a, T: Model> Count<'a, T> {
 
     async fn run(self) -> Result<u64> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         Ok(run!(
             self.handle.typed::<Document>().count_documents(filter),
             self.session
@@ -795,7 +834,7 @@ impl<'a, T: Model> Exists<'a, T> {
 
     async fn run(self) -> Result<bool> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let found = run!(
             self.handle
                 .typed::<Document>()
@@ -840,12 +879,12 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let mut update = update?;
-        handle.scope.check_update(&update)?;
+        handle.scope().check_update(&update)?;
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
-        handle.scope.finish_update(&mut update, upsert);
-        let filter = handle.scope.filter(filter.into_document()?);
+        handle.scope().finish_update(&mut update, upsert);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
         let update = match update {
             Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
@@ -924,7 +963,7 @@ impl<'a, T: Model> Replace<'a, T> {
             hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
         }
         let raw = handle.encode(&value)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
         let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
         if let Some((h, ctx)) = &hooks {
@@ -958,7 +997,7 @@ impl<'a, T: Model> Delete<'a, T> {
         if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
             hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
         }
-        let filter = self.handle.scope.filter(filter);
+        let filter = self.handle.scope().filter(filter);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
@@ -987,14 +1026,14 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     /// Streams the resulting documents. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
         Ok(cursor.map_err(Error::from).boxed())
     }
 
     async fn run(self) -> Result<Vec<Document>> {
         self.handle.check_session(&self.session)?;
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let coll = self.handle.typed::<Document>();
         let action = coll.aggregate(pipeline);
         match self.session {
@@ -1022,7 +1061,7 @@ impl<'a, T: Model> Distinct<'a, T> {
 
     async fn run(self) -> Result<Vec<Bson>> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         Ok(run!(coll.distinct(&self.field, filter), self.session)?)
     }

@@ -61,7 +61,7 @@ impl HookContext {
 /// use odm_core::prelude::*;
 ///
 /// #[derive(Debug, Clone, Serialize, Deserialize, Model)]
-/// #[model(hooks)]
+/// #[model(collection = "users", hooks)]
 /// struct User {
 ///     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
 ///     id: Option<ObjectId>,

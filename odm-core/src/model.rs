@@ -94,6 +94,11 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
 /// its own that are checked wherever it is embedded. Derive it with `#[derive(Embedded)]`, and mark the
 /// model's field that holds it `#[field(nested)]` (see
 /// [defining models](crate::guide::defining_models#embedded-documents-deriveembedded)).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an embedded document: `#[field(nested)]` needs a type that derives `Embedded`",
+    label = "`{Self}` does not implement `Embedded`",
+    note = "add `#[derive(Embedded)]` to `{Self}`, or remove `nested` from the field"
+)]
 pub trait Embedded: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The stored fields of the embedded document.
     const FIELDS: &'static [FieldSchema];

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document};
@@ -16,7 +17,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::handle::{Find, ModelHandle};
 use crate::model::Model;
-use crate::query::{Field, Filter};
+use crate::query::{Field, Filter, Operand};
 use crate::scope::Scope;
 use crate::session::Session;
 
@@ -67,6 +68,19 @@ impl<T: Model> Ref<T> {
 impl<T> From<ObjectId> for Ref<T> {
     fn from(id: ObjectId) -> Self {
         Ref::new(id)
+    }
+}
+
+/// A bare `ObjectId` is accepted where a typed filter or update expects a reference.
+impl<T> Operand<Ref<T>> for ObjectId {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        Ok(Bson::ObjectId(*self))
+    }
+}
+
+impl<T> Operand<Option<Ref<T>>> for ObjectId {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        Ok(Bson::ObjectId(*self))
     }
 }
 
@@ -242,7 +256,7 @@ trait Loader: Send + Sync {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>>;
@@ -265,14 +279,14 @@ impl<R: Model> Loader for LoaderOf<R> {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>> {
         Box::pin(async move {
             // The same connection (database) and the same tenant scope as the find: a reference can
             // only resolve to a document the caller's handle could read itself.
-            let handle = ModelHandle::<R>::scoped(conn.clone(), scope.clone());
+            let handle = ModelHandle::<R>::scoped(conn.clone(), scope);
             let find = handle.find(doc! { "_id": { "$in": ids } });
             let found = match session {
                 Some(s) => find.session(s).await?,
@@ -296,6 +310,7 @@ impl<'a, T: Model> Find<'a, T> {
         Populate {
             find: self,
             loaders: Vec::new(),
+            session: None,
         }
         .populate(path)
     }
@@ -306,9 +321,17 @@ impl<'a, T: Model> Find<'a, T> {
 pub struct Populate<'a, T> {
     find: Find<'a, T>,
     loaders: Vec<Box<dyn Loader>>,
+    session: Option<&'a mut Session>,
 }
 
 impl<'a, T: Model> Populate<'a, T> {
+    /// Runs the find and every populate query in `session` (and its transaction, if one is open). A
+    /// session of another client is refused with [`Error::ForeignSession`].
+    pub fn session(mut self, session: &'a mut Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
     /// Resolves the references at one more path.
     pub fn populate<P: RefField>(mut self, path: Field<T, P>) -> Self {
         self.loaders.push(Box::new(LoaderOf::<P::Target> {
@@ -319,8 +342,9 @@ impl<'a, T: Model> Populate<'a, T> {
     }
 
     async fn run(self) -> Result<Populated<T>> {
-        let (handle, filter, options, mut session): (_, Filter<T>, FindOptions, _) =
+        let (handle, filter, options, session): (_, Filter<T>, FindOptions, _) =
             self.find.into_parts();
+        let mut session = self.session.or(session);
         handle.check_session(&session)?;
         let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
@@ -358,7 +382,7 @@ impl<'a, T: Model> Populate<'a, T> {
             let found = loader
                 .load(
                     handle.connection(),
-                    handle.scope(),
+                    handle.shared_scope(),
                     ids.clone(),
                     session.as_deref_mut(),
                 )

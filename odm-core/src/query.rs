@@ -65,8 +65,8 @@ impl<M, V> std::fmt::Debug for Field<M, V> {
 
 /// A value that a typed filter or update accepts for a field holding a `V`.
 ///
-/// Implemented for `V` itself, for `T` where the field is an `Option<T>`, and for `&str` where the field is
-/// a `String`. A value of another type does not compile: `User::fields().age.gt("x")` is an error.
+/// Implemented for `V` itself, for `T` where the field is an `Option<T>`, for references to both, and for
+/// `&str` where the field is a `String`. A value of another type does not compile: `User::fields().age.gt("x")` is an error.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value of the field's type `{V}`",
     label = "expected a value of type `{V}` for this field",
@@ -86,6 +86,18 @@ impl<T: Serialize> Operand<T> for T {
 impl<T: Serialize> Operand<Option<T>> for T {
     fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
         bson::to_bson(self)
+    }
+}
+
+impl<T: Serialize> Operand<T> for &T {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        bson::to_bson(*self)
+    }
+}
+
+impl<T: Serialize> Operand<Option<T>> for &T {
+    fn to_bson(&self) -> Result<Bson, bson::ser::Error> {
+        bson::to_bson(*self)
     }
 }
 
@@ -841,6 +853,16 @@ mod tests {
     use super::*;
 
     struct User;
+
+    #[test]
+    fn borrowed_values_are_accepted() {
+        let name: Field<User, String> = Field::new("name");
+        let nick: Field<User, Option<String>> = Field::new("nick");
+        let owned = String::from("ann");
+        assert_eq!(name.eq(&owned), name.eq("ann"));
+        assert_eq!(nick.eq(&owned), nick.eq("ann"));
+        assert_eq!(name.in_(&["a".to_owned()]), name.in_(["a"]));
+    }
 
     #[test]
     fn values_stay_values() {

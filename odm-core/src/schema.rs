@@ -1,7 +1,125 @@
-//! The schema of a model as `'static` data, built at compile time by `#[derive(Model)]`.
+//! The schema of a model as `'static` data, built at compile time by `#[derive(Model)]`, and the reference
+//! of the derive's attributes.
 //!
 //! Nothing here is computed at run time: a [`Schema`] is a constant the derive writes out, so binding a
 //! model to a connection reads it and copies nothing.
+//!
+//! # `#[derive(Model)]`
+//!
+//! ```
+//! use odm_core::prelude::*;
+//!
+//! #[derive(Debug, Clone, Serialize, Deserialize, Embedded)]
+//! struct Address {
+//!     #[field(length(min = 1, max = 80))]
+//!     city: String,
+//!     #[field(regex = r"^\d{5}$")]
+//!     zip: String,
+//! }
+//!
+//! fn no_spaces(handle: &str) -> Result<(), String> {
+//!     if handle.contains(' ') { Err("must not contain spaces".into()) } else { Ok(()) }
+//! }
+//!
+//! fn adults_only(user: &User) -> Result<(), String> {
+//!     if user.role == "admin" && user.age < 18 { Err("an admin must be 18 or older".into()) } else { Ok(()) }
+//! }
+//!
+//! #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+//! #[model(
+//!     collection = "users",
+//!     timestamps,
+//!     version,
+//!     validate = adults_only,
+//!     index(fields("org", "-created_at"), unique, name = "org_recent"),
+//! )]
+//! struct User {
+//!     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+//!     id: Option<ObjectId>,
+//!     #[field(email, unique)]
+//!     email: String,
+//!     #[field(range(min = 0, max = 150), index = "desc")]
+//!     age: i32,
+//!     #[field(one_of("admin", "member"))]
+//!     role: String,
+//!     #[field(validate = no_spaces)]
+//!     handle: String,
+//!     org: String,
+//!     #[field(nested)]
+//!     address: Address,
+//!     #[field(ttl = "30d")]
+//!     expires_at: Option<DateTime>,
+//!     created_at: Option<DateTime>,
+//!     updated_at: Option<DateTime>,
+//!     #[serde(rename = "__v", default)]
+//!     version: i64,
+//! }
+//!
+//! assert_eq!(User::SCHEMA.collection, "users");
+//! assert_eq!(User::fields().address.zip.path(), "address.zip");
+//! let ann = User {
+//!     id: None, email: "ann".into(), age: 200, role: "member".into(), handle: "ann".into(),
+//!     org: "acme".into(), address: Address { city: "Lyon".into(), zip: "69001".into() },
+//!     expires_at: None, created_at: None, updated_at: None, version: 0,
+//! };
+//! let errors = ann.validate().unwrap_err();
+//! let failed: Vec<_> = errors.errors.iter().map(|e| (e.path.as_str(), e.rule)).collect();
+//! assert_eq!(failed, [("email", "email"), ("age", "range")]);
+//! ```
+//!
+//! The struct needs named fields and a field stored as `_id` (of any type; `Option<ObjectId>` lets the
+//! library generate it on insert). Stored names are serde's: `#[serde(rename = "..")]`,
+//! `#[serde(rename_all = "..")]` (every serde casing) are honoured, `#[serde(skip)]`,
+//! `#[serde(skip_serializing)]` and `#[serde(flatten)]` fields are not part of the schema.
+//!
+//! ## On the struct: `#[model(...)]`
+//!
+//! | Attribute | Meaning |
+//! |---|---|
+//! | `collection = "name"` | The collection. Default: the struct's name in snake_case, its last word pluralised like Mongoose does (`User` → `users`, `Category` → `categories`, `Person` → `people`, `UserProfile` → `user_profiles`). |
+//! | `timestamps` | Fields stored as `created_at` and `updated_at` (`DateTime` or `Option<DateTime>`) are set on insert and write. `timestamps(created_at = "createdAt", updated_at = "updatedAt")` names them. |
+//! | `version` | A field stored as `__v` (an integer or an `Option` of one) holds the document's version. |
+//! | `validate = path` | A whole-document rule, `fn(&Self) -> Result<(), String>`; its failure has an empty path. |
+//! | `index(fields("a", "-b"), unique, sparse, name = "..", partial = "{..}")` | A compound index; `-` for descending. Field names are stored names (dotted paths below embedded documents), checked at compile time; `partial` is a JSON filter, checked at compile time. Repeat for more indexes. |
+//! | `hooks` | The model has lifecycle hooks (see [`crate::hooks`]). |
+//!
+//! ## On a field: `#[field(...)]`
+//!
+//! Rules, checked before every write; every failing field is reported, not only the first. A `None`
+//! passes every rule but `required`.
+//!
+//! | Attribute | Applies to | Meaning |
+//! |---|---|---|
+//! | `required` | `Option<T>` | Must be `Some`. |
+//! | `range(min = .., max = ..)` | numbers | Inclusive bounds, either optional. |
+//! | `length(min = .., max = ..)` | strings (in characters), lists, sets, maps | Inclusive bounds, either optional. |
+//! | `regex = ".."` | strings | Must match; the pattern is compiled at compile time, and once at run time. |
+//! | `email` | strings | Shaped like an e-mail address ([`crate::validate::is_email`]). |
+//! | `one_of(..)` | strings, numbers, `char`, `bool` | One of the listed literals. |
+//! | `validate = path` | any | `fn(&T) -> Result<(), String>` (`&str` for a `String` field works too). |
+//! | `nested` | a type deriving `Embedded`, or an `Option`/list of one | Its rules are checked too, with paths `address.zip`, `past.2.zip`; `fields()` reaches its fields. |
+//!
+//! Indexes, created by `sync_indexes`:
+//!
+//! | Attribute | Index |
+//! |---|---|
+//! | `index`, `index = "desc"` | Ascending or descending on the field. |
+//! | `unique` | Unique on the field. |
+//! | `sparse` | Sparse (combines with `index` and `unique`). |
+//! | `ttl = "30d"` | Documents expire that long after the date in the field (`s`, `m`, `h`, `d`; `DateTime` fields only). |
+//! | `text` | The field is part of the model's one text index. |
+//!
+//! A rule that cannot apply to the field's type, bounds with min over max, an invalid regex, an unknown
+//! attribute (with the closest known one named) are compile errors, all reported at once.
+//!
+//! ## What is generated
+//!
+//! - `impl Model for User`, with [`Model::SCHEMA`](crate::Model::SCHEMA) a constant.
+//! - `pub struct UserFields` (the struct's visibility), one public [`Field<User, T>`](crate::Field) per
+//!   stored field, returned by `User::fields()`. Its documentation in `cargo doc` is the schema: the
+//!   collection, each stored field with its Rust type, rules and indexes, and the indexes.
+//! - For `#[derive(Embedded)]` on `Address`: `impl Embedded for Address` and `pub struct AddressFields<M>`,
+//!   the paths below the field of model `M` that holds it.
 
 /// Everything the derive knows about a model: where it is stored, its fields, rules and indexes.
 #[derive(Debug)]

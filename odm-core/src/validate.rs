@@ -129,6 +129,11 @@ pub fn join_path(prefix: &str, name: &str) -> String {
 }
 
 /// A value the `range` rule can check: a number, or an `Option` of one (`None` passes).
+#[diagnostic::on_unimplemented(
+    message = "`range` applies to numbers, and `{Self}` is not one",
+    label = "`range` on a field of type `{Self}`",
+    note = "implement `odm_core::validate::AsNumber` for `{Self}` to check it with `range`"
+)]
 pub trait AsNumber {
     /// The value as an `f64`, or `None` when there is nothing to check.
     fn as_number(&self) -> Option<f64>;
@@ -177,25 +182,36 @@ impl Measure {
         }
     }
 
-    fn unit(self) -> &'static str {
-        match self {
-            Measure::Chars(_) => "characters",
-            Measure::Elements(_) => "elements",
-            Measure::Entries(_) => "entries",
+    /// What is counted, in the plural unless `n` is 1.
+    fn unit(self, n: usize) -> &'static str {
+        match (self, n == 1) {
+            (Measure::Chars(_), false) => "characters",
+            (Measure::Chars(_), true) => "character",
+            (Measure::Elements(_), false) => "elements",
+            (Measure::Elements(_), true) => "element",
+            (Measure::Entries(_), false) => "entries",
+            (Measure::Entries(_), true) => "entry",
         }
     }
 
     fn describe(self) -> String {
-        match self {
-            Measure::Chars(n) => format!("a string of {n} characters"),
-            Measure::Elements(n) => format!("a list of {n} elements"),
-            Measure::Entries(n) => format!("a map of {n} entries"),
-        }
+        let n = self.count();
+        let what = match self {
+            Measure::Chars(_) => "a string",
+            Measure::Elements(_) => "a list",
+            Measure::Entries(_) => "a map",
+        };
+        format!("{what} of {n} {}", self.unit(n))
     }
 }
 
 /// A value the `length` rule can check: a string (in characters), a collection (in elements), or an
 /// `Option` of one (`None` passes).
+#[diagnostic::on_unimplemented(
+    message = "`length` applies to strings and collections, and `{Self}` is neither",
+    label = "`length` on a field of type `{Self}`",
+    note = "implement `odm_core::validate::AsLength` for `{Self}` to check it with `length`"
+)]
 pub trait AsLength {
     /// The value's length, or `None` when there is nothing to check.
     fn as_length(&self) -> Option<Measure>;
@@ -291,6 +307,11 @@ impl<T: AsLength + ?Sized> AsLength for &T {
 }
 
 /// A value the `regex` and `email` rules can check: a string, or an `Option` of one (`None` passes).
+#[diagnostic::on_unimplemented(
+    message = "`regex` and `email` apply to strings, and `{Self}` is not one",
+    label = "a text rule on a field of type `{Self}`",
+    note = "implement `odm_core::validate::AsText` for `{Self}` to check it as text"
+)]
 pub trait AsText {
     /// The value as text, or `None` when there is nothing to check.
     fn as_text(&self) -> Option<&str>;
@@ -402,12 +423,14 @@ pub fn check_length<V: AsLength + ?Sized>(
     };
     let n = measure.count();
     if min.is_some_and(|min| n < min) || max.is_some_and(|max| n > max) {
-        let unit = measure.unit();
+        let unit = |n| measure.unit(n);
         let message = match (min, max) {
-            (Some(min), Some(max)) if min == max => format!("must have exactly {min} {unit}"),
-            (Some(min), Some(max)) => format!("must have between {min} and {max} {unit}"),
-            (Some(min), None) => format!("must have at least {min} {unit}"),
-            (None, Some(max)) => format!("must have at most {max} {unit}"),
+            (Some(min), Some(max)) if min == max => {
+                format!("must have exactly {min} {}", unit(min))
+            }
+            (Some(min), Some(max)) => format!("must have between {min} and {max} {}", unit(max)),
+            (Some(min), None) => format!("must have at least {min} {}", unit(min)),
+            (None, Some(max)) => format!("must have at most {max} {}", unit(max)),
             (None, None) => unreachable!("a failing length has a bound"),
         };
         errors.push(FieldError::new(
@@ -439,14 +462,15 @@ pub fn check_regex<V: AsText + ?Sized>(
 }
 
 /// `true` when `text` is shaped like an e-mail address: one `@` with something before it, a domain with a
-/// dot inside it after it, and no whitespace. Whether the address exists is not checked.
+/// dot inside it after it, and no whitespace or control characters. Whether the address exists is not
+/// checked.
 pub fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
     !local.is_empty()
         && !domain.contains('@')
-        && !text.chars().any(char::is_whitespace)
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
         && domain
             .find('.')
             .is_some_and(|dot| dot > 0 && !domain.ends_with('.'))
@@ -531,7 +555,12 @@ pub fn validate_embedded<E: crate::Embedded>(
     name: &str,
     value: &E,
 ) {
-    value.validate_into(&join_path(path, name), errors);
+    // At the top level the path is the field's name: no allocation for a value that passes.
+    if path.is_empty() {
+        value.validate_into(name, errors);
+    } else {
+        value.validate_into(&join_path(path, name), errors);
+    }
 }
 
 /// Checks each embedded document of a list held by field `name`, with paths `name.0`, `name.1`, ...
@@ -585,7 +614,16 @@ mod tests {
             assert!(is_email(ok), "{ok}");
         }
         for bad in [
-            "", "a", "@b.co", "a@", "a@b", "a@.co", "a@b.", "a b@c.de", "a@b@c.de",
+            "",
+            "a",
+            "@b.co",
+            "a@",
+            "a@b",
+            "a@.co",
+            "a@b.",
+            "a b@c.de",
+            "a@b@c.de",
+            "a\u{7}@b.co",
         ] {
             assert!(!is_email(bad), "{bad}");
         }

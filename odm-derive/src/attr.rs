@@ -17,8 +17,8 @@ pub struct Container {
     pub timestamps: Option<Timestamps>,
     /// The `version` key, for spans.
     pub version: Option<Path>,
-    /// `#[model(hooks)]`: the model implements `odm_core::hooks::Hooks`.
-    pub hooks: bool,
+    /// `#[model(hooks)]`: the model implements `Hooks`; the key, for spans.
+    pub hooks: Option<Path>,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
     pub rename_all: Option<RenameRule>,
@@ -141,6 +141,14 @@ pub fn path_name(path: &Path) -> String {
         .join("::")
 }
 
+/// The expression without the invisible groups macro_rules! puts around a `$x:literal`.
+fn ungroup(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(g) => ungroup(*g.expr),
+        other => other,
+    }
+}
+
 /// Consumes the value of a key the parser does not know, so parsing can go on after it.
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
@@ -180,7 +188,7 @@ fn string_value(
         return Ok(None);
     }
     let expr: Expr = meta.value()?.parse()?;
-    match expr {
+    match ungroup(expr) {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => Ok(Some(s)),
@@ -206,7 +214,7 @@ fn path_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Path>
         return Ok(None);
     }
     let expr: Expr = meta.value()?.parse()?;
-    match expr {
+    match ungroup(expr) {
         Expr::Path(p) if p.qself.is_none() => Ok(Some(p.path)),
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -274,6 +282,16 @@ fn bounds(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<(Bound, Bound)> 
         );
         skip_value(meta)?;
         return Ok((None, None));
+    }
+    let fork = meta.input.fork();
+    let content;
+    syn::parenthesized!(content in fork);
+    if content.is_empty() {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` needs `min`, `max` or both: `{key}(min = 1, max = 10)`"),
+        );
+        return skip_value(meta).map(|()| (None, None));
     }
     let mut seen = Seen(Vec::new());
     meta.parse_nested_meta(|inner| {
@@ -388,7 +406,7 @@ impl Container {
             self.version = Some(meta.path.clone());
         } else if meta.path == HOOKS {
             no_value(cx, &meta, "model")?;
-            self.hooks = true;
+            self.hooks = Some(meta.path.clone());
         } else if meta.path == VALIDATE {
             self.validate = path_value(cx, &meta)?;
         } else if meta.path == INDEX {
@@ -438,7 +456,7 @@ fn compound_index(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<C
             syn::parenthesized!(content in inner.input);
             let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
             for expr in list {
-                match expr {
+                match ungroup(expr) {
                     Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => index.fields.push(s),
                     other => cx.error_spanned_by(
                         other,
@@ -475,7 +493,7 @@ fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
         let expr: Expr = meta.value()?.parse()?;
         if let Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) = expr
+        }) = ungroup(expr)
         {
             return Ok(Some(s.value()));
         }
@@ -488,7 +506,7 @@ fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
                 let expr: Expr = inner.value()?.parse()?;
                 if let Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
-                }) = expr
+                }) = ungroup(expr)
                 {
                     name = Some(s.value());
                 }
@@ -647,7 +665,7 @@ impl Field {
                 }
             }
             if ok {
-                rule(RuleKind::OneOf(values.into_iter().collect()));
+                rule(RuleKind::OneOf(values.into_iter().map(ungroup).collect()));
             }
         } else if meta.path == VALIDATE {
             if let Some(p) = path_value(cx, &meta)? {
@@ -693,6 +711,7 @@ impl Field {
 
 fn is_literal(expr: &Expr) -> bool {
     match expr {
+        Expr::Group(g) => is_literal(&g.expr),
         Expr::Lit(ExprLit { lit, .. }) => matches!(
             lit,
             Lit::Str(_) | Lit::Int(_) | Lit::Float(_) | Lit::Bool(_) | Lit::Char(_)

@@ -21,30 +21,54 @@ pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
             Derive::Model => expand_model(&cont),
             Derive::Embedded => expand_embedded(&cont),
         },
-        (Err(errors), _) => {
+        (Err(errors), cont) => {
             let errors = errors.into_compile_error();
-            let stub = fallback(input, derive);
+            let stub = fallback(input, derive, cont.as_ref());
             quote!(#errors #stub)
         }
         (Ok(()), None) => unreachable!("a failed parse records an error"),
     }
 }
 
-/// A minimal impl next to the errors, so uses of the trait elsewhere do not add errors of their own.
-fn fallback(input: &DeriveInput, derive: Derive) -> TokenStream {
+/// A minimal impl next to the errors, so uses of the trait and of the field paths elsewhere do not add
+/// errors of their own. The field paths are real when the struct could be read.
+fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -> TokenStream {
     if !input.generics.params.is_empty() {
         return TokenStream::new();
     }
     let ident = &input.ident;
     let name = ident.to_string();
+    let parts = cont.map(|cont| match derive {
+        Derive::Model => model_fields(cont),
+        Derive::Embedded => embedded_fields(cont),
+    });
+    let (decl, impls, assoc) = match (parts, derive) {
+        (Some(FieldsParts { decl, impls, assoc }), _) => (decl, impls, assoc),
+        (None, Derive::Model) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields = ();
+                fn fields() -> Self::Fields {}
+            ),
+        ),
+        (None, Derive::Embedded) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields<M> = ();
+                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+            ),
+        ),
+    };
+    let collection = cont.map(Container::collection).unwrap_or_default();
     let body = match derive {
         Derive::Model => quote! {
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
                 const SCHEMA: &'static ::odm_core::__private::Schema =
-                    &::odm_core::__private::Schema::new(#name, "", &[]);
-                type Fields = ();
-                fn fields() -> Self::Fields {}
+                    &::odm_core::__private::Schema::new(#name, #collection, &[]);
+                #assoc
                 fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
                     ::core::result::Result::Ok(::odm_core::__private::bson::Bson::Null)
                 }
@@ -57,20 +81,23 @@ fn fallback(input: &DeriveInput, derive: Derive) -> TokenStream {
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
                 const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[];
-                type Fields<M> = ();
-                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+                #assoc
             }
         },
     };
-    quote!(const _: () = { #body };)
+    quote! {
+        #decl
+        const _: () = {
+            #impls
+            #body
+        };
+    }
 }
 
 fn expand_model(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
-    let vis = &cont.input.vis;
     let type_name = ident.to_string();
     let collection = cont.collection();
-    let fields_ident = format_ident!("{}Fields", ident);
     let field_schemas = field_schemas(cont);
     let indexes = indexes(cont);
 
@@ -102,44 +129,27 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             }
         });
     }
-    if cont.attrs.hooks {
+    if let Some(key) = &cont.attrs.hooks {
+        // Spanned at `hooks`: a model without `impl Hooks` gets the error there.
+        let span = key.segments[0].ident.span();
+        let hooks_of = quote_spanned!(span=> ::odm_core::__private::hooks_of::<Self>());
         extra.extend(quote! {
             fn hooks() -> ::core::option::Option<&'static dyn ::odm_core::__private::DynHooks<Self>> {
-                ::core::option::Option::Some(::odm_core::__private::hooks_of::<Self>())
+                ::core::option::Option::Some(#hooks_of)
             }
         });
     }
     extra.extend(validate_into(cont));
     let id = cont.stored_field("_id").expect("checked").ident;
 
-    let members = cont.stored().map(|f| {
-        let member = f.ident;
-        let doc = member_doc(f);
-        let ty = member_type(f, quote!(#ident));
-        quote!(#[doc = #doc] pub #member: #ty,)
-    });
-    let inits = cont.stored().map(|f| {
-        let member = f.ident;
-        let stored = &f.stored;
-        match nested_type(f) {
-            Some(elem) => {
-                quote!(#member: <#elem as ::odm_core::Embedded>::fields_at::<#ident>(#stored),)
-            }
-            None => quote!(#member: ::odm_core::Field::new(#stored),),
-        }
-    });
-    let doc = model_doc(cont, &collection);
-    let clone_debug = clone_debug(cont, &fields_ident, false);
+    let FieldsParts { decl, impls, assoc } = model_fields(cont);
     let embedded_fns = embedded_fns(cont);
 
     quote! {
-        #[doc = #doc]
-        #vis struct #fields_ident {
-            #(#members)*
-        }
+        #decl
 
         const _: () = {
-            #clone_debug
+            #impls
             #embedded_fns
 
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
@@ -149,11 +159,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             impl ::odm_core::Model for #ident {
                 const SCHEMA: &'static ::odm_core::__private::Schema = &#schema;
 
-                type Fields = #fields_ident;
-
-                fn fields() -> #fields_ident {
-                    #fields_ident { #(#inits)* }
-                }
+                #assoc
 
                 fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
                     ::odm_core::__private::id_to_bson(#type_name, &self.#id)
@@ -172,11 +178,79 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
+    let field_schemas = field_schemas(cont);
+    let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
+    let embedded_fns = embedded_fns(cont);
+    let validate = validate_into(cont);
+
+    quote! {
+        #decl
+
+        const _: () = {
+            #impls
+            #embedded_fns
+
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+
+                #assoc
+
+                #validate
+            }
+        };
+    }
+}
+
+/// The typed field paths: the public struct, its `Clone`/`Debug` impls, and the trait's associated type and
+/// constructor.
+struct FieldsParts {
+    decl: TokenStream,
+    impls: TokenStream,
+    assoc: TokenStream,
+}
+
+fn model_fields(cont: &Container<'_>) -> FieldsParts {
+    let ident = cont.ident;
     let vis = &cont.input.vis;
     let fields_ident = format_ident!("{}Fields", ident);
-    let field_schemas = field_schemas(cont);
-    let empty = cont.stored().next().is_none();
+    let members = cont.stored().map(|f| {
+        let member = f.ident;
+        let doc = member_doc(f);
+        let ty = member_type(f, quote!(#ident));
+        quote!(#[doc = #doc] pub #member: #ty,)
+    });
+    let inits = cont.stored().map(|f| {
+        let member = f.ident;
+        let stored = &f.stored;
+        match as_embedded(f) {
+            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
+            None => quote!(#member: ::odm_core::Field::new(#stored),),
+        }
+    });
+    let doc = model_doc(cont, &cont.collection());
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident {
+                #(#members)*
+            }
+        },
+        impls: clone_debug(cont, &fields_ident, false),
+        assoc: quote! {
+            type Fields = #fields_ident;
 
+            fn fields() -> #fields_ident {
+                #fields_ident { #(#inits)* }
+            }
+        },
+    }
+}
+
+fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
+    let vis = &cont.input.vis;
+    let fields_ident = format_ident!("{}Fields", cont.ident);
+    let empty = cont.stored().next().is_none();
     let mut members: Vec<TokenStream> = cont
         .stored()
         .map(|f| {
@@ -191,9 +265,9 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         .map(|f| {
             let member = f.ident;
             let stored = &f.stored;
-            match nested_type(f) {
+            match as_embedded(f) {
                 Some(elem) => quote! {
-                    #member: <#elem as ::odm_core::Embedded>::fields_at::<M>(
+                    #member: #elem::fields_at::<M>(
                         &::odm_core::__private::join_path(prefix, #stored),
                     ),
                 },
@@ -209,33 +283,21 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         quote!(prefix)
     };
     let doc = embedded_doc(cont);
-    let clone_debug = clone_debug(cont, &fields_ident, true);
-    let embedded_fns = embedded_fns(cont);
-    let validate = validate_into(cont);
-
-    quote! {
-        #[doc = #doc]
-        #vis struct #fields_ident<M> {
-            #(#members)*
-        }
-
-        const _: () = {
-            #clone_debug
-            #embedded_fns
-
-            #[automatically_derived]
-            impl ::odm_core::Embedded for #ident {
-                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
-
-                type Fields<M> = #fields_ident<M>;
-
-                fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
-                    #fields_ident { #(#inits)* }
-                }
-
-                #validate
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident<M> {
+                #(#members)*
             }
-        };
+        },
+        impls: clone_debug(cont, &fields_ident, true),
+        assoc: quote! {
+            type Fields<M> = #fields_ident<M>;
+
+            fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
+                #fields_ident { #(#inits)* }
+            }
+        },
     }
 }
 
@@ -245,9 +307,22 @@ fn nested_type<'a>(f: &Field<'a>) -> Option<&'a syn::Type> {
     f.embedded_type().map(|(t, _)| t)
 }
 
+/// `<Elem as Embedded>` for a `nested` field, spanned at `nested` so that, when `Elem` does not implement
+/// `Embedded`, every use reports at the attribute (and the compiler folds the repeats).
+fn as_embedded(f: &Field<'_>) -> Option<TokenStream> {
+    let span = f.attrs.nested.as_ref()?.segments[0].ident.span();
+    let elem = nested_type(f)?;
+    let mut elem_tokens = TokenStream::new();
+    for mut tt in quote!(#elem) {
+        tt.set_span(span);
+        elem_tokens.extend([tt]);
+    }
+    Some(quote_spanned!(span=> <#elem_tokens as ::odm_core::Embedded>))
+}
+
 fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
-    match nested_type(f) {
-        Some(elem) => quote!(<#elem as ::odm_core::Embedded>::Fields<#model>),
+    match as_embedded(f) {
+        Some(elem) => quote!(#elem::Fields<#model>),
         None => {
             let ty = f.ty;
             quote!(::odm_core::Field<#model, #ty>)
@@ -258,7 +333,7 @@ fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
 fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> TokenStream {
     let name = fields_ident.to_string();
     let members: Vec<&Ident> = cont.stored().map(|f| f.ident).collect();
-    let names: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    let names: Vec<String> = members.iter().map(|m| unraw(m)).collect();
     let (generics, phantom) = if generic {
         (quote!(<M>), members.is_empty())
     } else {
@@ -289,19 +364,24 @@ fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> Tok
 }
 
 fn embedded_fn_ident(f: &Field<'_>) -> Ident {
-    let name = f.ident.to_string();
-    format_ident!("__embedded_{}", name.trim_start_matches("r#"))
+    format_ident!("__embedded_{}", unraw(f.ident))
+}
+
+/// An identifier without its `r#`.
+fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
 }
 
 /// One function per `nested` field returning the embedded type's fields (`FieldSchema::embedded`).
 fn embedded_fns(cont: &Container<'_>) -> TokenStream {
     cont.stored()
         .filter_map(|f| {
-            let elem = nested_type(f)?;
+            let elem = as_embedded(f)?;
             let fn_ident = embedded_fn_ident(f);
             Some(quote! {
                 fn #fn_ident() -> &'static [::odm_core::__private::FieldSchema] {
-                    <#elem as ::odm_core::Embedded>::FIELDS
+                    #elem::FIELDS
                 }
             })
         })
@@ -345,8 +425,7 @@ fn literal_text(e: &Expr) -> String {
 fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
     cont.stored()
         .map(|f| {
-            let ident = f.ident.to_string();
-            let ident = ident.trim_start_matches("r#");
+            let ident = unraw(f.ident);
             let stored = &f.stored;
             let rust_type = type_string(f.ty);
             let mut out =
@@ -496,7 +575,7 @@ fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
         let mut options = Vec::new();
         if let Some(name) = &index.name {
             tokens = quote!(#tokens.named(#name));
-            options.push(format!("named `{}`", name.value()));
+            options.push(format!("named {}", code(&name.value())));
         }
         if index.unique {
             tokens = quote!(#tokens.unique());
@@ -508,7 +587,7 @@ fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
         }
         if let Some(partial) = &index.partial {
             tokens = quote!(#tokens.partial_filter(#partial));
-            options.push(format!("partial: `{}`", partial.value()));
+            options.push(format!("partial {}", code(&partial.value())));
         }
         out.push((
             tokens,
@@ -534,6 +613,9 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
         let stored = &f.stored;
         for rule in &f.attrs.rules {
             let span = rule.key.segments[0].ident.span();
+            // The member takes the rule's span too, so a type error underlines the rule alone.
+            let mut member = member.clone();
+            member.set_span(span);
             checks.push(match &rule.kind {
                 RuleKind::Required => quote_spanned! {span=>
                     #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&self.#member));
@@ -575,6 +657,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
                     }
                 }
                 RuleKind::Custom(path) => {
+                    member.set_span(path_span(path));
                     let call = quote_spanned! {path_span(path)=>
                         let __r: ::core::result::Result<(), ::std::string::String> = #path(&self.#member);
                     };
@@ -715,13 +798,14 @@ fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
 fn member_doc(f: &Field<'_>) -> String {
     let mut doc = format!(
         "`{}`, stored as `{}`: `{}`",
-        f.ident,
+        unraw(f.ident),
         f.stored,
         type_string(f.ty)
     );
     let rules = field_rules_doc(f);
     if !rules.is_empty() {
-        doc.push_str(&format!("; {}", rules.join(", ")));
+        // Outside a table, `|` needs no escape.
+        doc.push_str(&format!("; {}", rules.join(", ").replace("\\|", "|")));
     }
     doc.push('.');
     doc
@@ -733,7 +817,7 @@ fn fields_table(cont: &Container<'_>) -> String {
     for f in cont.stored() {
         doc.push_str(&format!(
             "| `{}` | `{}` | {} | {} |\n",
-            f.ident,
+            unraw(f.ident),
             f.stored,
             code(&type_string(f.ty)),
             field_rules_doc(f).join(", ")

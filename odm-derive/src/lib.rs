@@ -1,5 +1,6 @@
 //! The `#[derive(Model)]` and `#[derive(Embedded)]` macros. Use them through `odm-core`, which re-exports
-//! them; its guide chapter `odm_core::guide::defining_models` documents every attribute.
+//! them; its `odm_core::schema` module is the reference of every attribute, and the guide chapter
+//! `odm_core::guide::defining_models` walks through them.
 
 mod ast;
 mod attr;
@@ -13,24 +14,29 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-/// Derives `odm_core::Model` for a struct with named fields, one of them stored as `_id`.
+/// Derives `odm_core::Model` for a struct with named fields and a field stored as `_id`.
 ///
-/// Reads `#[model(collection, timestamps, version, hooks, validate, index(..))]` on the struct,
-/// `#[field(required, range, length, regex, email, one_of, validate, nested, index, unique, sparse, ttl,
-/// text)]` on its fields, and serde's `rename`, `rename_all`, `skip` and `flatten`; writes the schema
-/// as a constant and a documented `<Model>Fields` struct of typed paths. Every attribute is described
-/// in the guide chapter `odm_core::guide::defining_models`.
+/// Struct attributes: `#[model(collection = "..", timestamps, version, validate = path, hooks,
+/// index(fields("a", "-b"), unique, sparse, name = "..", partial = ".."))]`. Field attributes:
+/// `#[field(required, range(min = .., max = ..), length(min = .., max = ..), regex = "..", email,
+/// one_of(..), validate = path, nested, index, index = "desc", unique, sparse, ttl = "30d", text)]`.
+/// serde's `rename`, `rename_all`, `skip` and `flatten` decide the stored names.
+///
+/// Generates `impl Model`, with the schema as a constant, and a public `{Name}Fields` struct of typed
+/// paths (returned by `Name::fields()`) whose documentation is the schema. The full reference, with
+/// examples, is the `odm_core::schema` module; the guide chapter `odm_core::guide::defining_models`
+/// walks through it.
 #[proc_macro_derive(Model, attributes(model, field))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input, ast::Derive::Model).into()
 }
 
-/// Derives `odm_core::Embedded` for a struct stored inside a model's documents.
+/// Derives `odm_core::Embedded` for a struct stored inside other documents (`#[field(nested)]`).
 ///
-/// Takes the `#[field]` rules of `#[derive(Model)]` (not indexes: declare those on the model with the
-/// dotted path) and `#[model(validate = ..)]`, and writes a documented `<Type>Fields<M>` struct of typed
-/// paths. Mark the model's field that holds it `#[field(nested)]`.
+/// Takes the same `#[field(...)]` rules as `Model` (not indexes: declare them on the model with dotted
+/// paths) and `#[model(validate = path)]`. Generates `impl Embedded` and a public `{Name}Fields<M>` struct
+/// of typed paths below the field of model `M` that holds it.
 #[proc_macro_derive(Embedded, attributes(model, field))]
 pub fn derive_embedded(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

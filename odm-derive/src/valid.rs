@@ -98,7 +98,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
                 if !field.is_option() {
                     cx.error_spanned_by(
                         key,
-                        format!("`required` applies to `Option` fields; `{name}` is a `{ty}`, which is always present"),
+                        format!("`required` applies to `Option` fields, not to `{name}: {ty}`, which is always present"),
                     );
                 }
             }
@@ -125,7 +125,14 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
                 if !matches!(base, Ty::Text | Ty::List(_) | Ty::Map | Ty::Other) {
                     cx.error_spanned_by(
                         key,
-                        format!("`length` applies to strings and collections, but `{name}` is {} (`{ty}`){}", base.describe(), if base.is_number() { "; use `range(min = .., max = ..)` for numbers" } else { "" }),
+                        format!(
+                            "`length` applies to strings and collections, not to `{name}: {ty}`{}",
+                            if base.is_number() {
+                                "; use `range(min = .., max = ..)` for numbers"
+                            } else {
+                                ""
+                            }
+                        ),
                     );
                 }
                 check_min_max(
@@ -157,8 +164,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
             cx.error_spanned_by(
                 nested,
                 format!(
-                    "`nested` applies to a type that derives `Embedded` (or an `Option` or list of one), but `{name}` is {} (`{ty}`)",
-                    field.classify().describe()
+                    "`nested` applies to a type that derives `Embedded` (or an `Option` or list of one), not to `{name}: {ty}`"
                 ),
             );
         }
@@ -177,7 +183,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
         if !matches!(base, Ty::DateTime) {
             cx.error_spanned_by(
                 key,
-                format!("`ttl` applies to `DateTime` fields (MongoDB expires a document a time after the date it holds), but `{name}` is a `{ty}`"),
+                format!("`ttl` applies to bson `DateTime` fields (or an `Option` of one): MongoDB expires a document a time after the date it holds; not to `{name}: {ty}`"),
             );
         }
     }
@@ -254,7 +260,7 @@ fn check_one_of(cx: &Ctxt, key: &syn::Path, field: &Field<'_>, base: Ty<'_>, val
         _ => {
             cx.error_spanned_by(
                 key,
-                format!("`one_of` applies to strings, numbers, `char`s and `bool`s, but `{name}` is {} (`{ty}`)", base.describe()),
+                format!("`one_of` applies to strings, numbers, `char`s and `bool`s, not to `{name}: {ty}`"),
             );
             return;
         }

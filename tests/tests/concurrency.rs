@@ -282,9 +282,11 @@ async fn run_case(strategy: &Strategy) {
     );
     assert!(max_checked_out <= i64::from(POOL));
     // The kernel agrees: the pool's sockets plus the driver's monitoring connection (not pooled; one per
-    // server, and a second one for round-trip times when the server streams its state).
+    // server, and a second one for round-trip times when the server streams its state), give or take one
+    // socket the pool has already closed (its event counted) that the kernel still lists for a moment on a
+    // loaded machine. A leak would grow far past this.
     assert!(
-        max_sockets <= POOL as usize + 2,
+        max_sockets <= POOL as usize + 3,
         "{}: {max_sockets} TCP connections to the server at once with a pool of {POOL}",
         strategy.name
     );

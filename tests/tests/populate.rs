@@ -223,6 +223,45 @@ async fn refs_store_the_bare_id_and_filter_by_it() {
         .count(doc! { "author": ann.id.unwrap() })
         .await
         .unwrap();
-    assert_eq!(posts.count(typed).await.unwrap(), by_raw);
+    assert_eq!(posts.count(typed.clone()).await.unwrap(), by_raw);
+    // A bare ObjectId is accepted for a reference field.
+    assert_eq!(Post::fields().author.eq(ann.id.unwrap()), typed);
     assert!(Ref::<User>::to(&User::new("no-id@acme.io", 1)).is_err());
+}
+
+#[tokio::test]
+async fn populate_runs_in_the_transactions_session() {
+    let conn = odm_tests::connect("populate_in_transaction").await;
+    conn.database().create_collection("users").await.unwrap();
+    conn.database().create_collection("posts").await.unwrap();
+    let users = conn.model::<User>();
+    let posts = conn.model::<Post>();
+    let authors = conn
+        .transaction(|tx| {
+            let (users, posts) = (&users, &posts);
+            async move {
+                let mut s = tx.session().await;
+                let ann = users
+                    .create(User::new("ann@acme.io", 30))
+                    .session(&mut s)
+                    .await?;
+                let ann_ref = Ref::to(&ann)?;
+                posts
+                    .create(post("p", &ann_ref, &[]))
+                    .session(&mut s)
+                    .await?;
+                let found = posts
+                    .find(())
+                    .populate(Post::fields().author)
+                    .session(&mut s)
+                    .await?;
+                Ok(found
+                    .iter()
+                    .map(|p| found.get(&p.author).map(|u| u.email.clone()))
+                    .collect::<Vec<_>>())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(authors, [Some("ann@acme.io".to_owned())]);
 }

@@ -394,3 +394,55 @@ fn typed_forms_name_stored_paths() {
         odm_core::Update::Document(doc! { "$set": { "nick": "x", "years": 3 } })
     );
 }
+
+#[tokio::test]
+async fn a_tagged_enum_model_reads_back_each_kind_and_filters_on_the_tag() {
+    use query_models::{Event, EventKind};
+    let conn = odm_tests::connect("query_tagged_enum").await;
+    let events = conn.model::<Event>();
+    events
+        .insert_many([
+            Event::Click {
+                id: None,
+                at: 1,
+                x: 10,
+                y: 20,
+            },
+            Event::View {
+                id: None,
+                at: 2,
+                page: "/home".into(),
+            },
+            Event::Click {
+                id: None,
+                at: 3,
+                x: 5,
+                y: 6,
+            },
+        ])
+        .await
+        .unwrap();
+    let f = Event::fields();
+    let all = events.find(()).sort(f.at.asc()).await.unwrap();
+    assert!(matches!(
+        &all[..],
+        [Event::Click { x: 10, .. }, Event::View { page, .. }, Event::Click { x: 5, .. }] if page == "/home"
+    ));
+    assert_eq!(
+        f.kind.eq(EventKind::Click).as_document(),
+        &doc! { "kind": { "$eq": "click" } }
+    );
+    let clicks = events.find(f.kind.eq(EventKind::Click)).await.unwrap();
+    assert_eq!(clicks.len(), 2);
+    assert!(clicks.iter().all(|e| matches!(e, Event::Click { .. })));
+    let views = events
+        .count(f.kind.ne(EventKind::Click) & f.page.eq("/home"))
+        .await
+        .unwrap();
+    assert_eq!(views, 1);
+    let far_right = events
+        .find(f.kind.eq(EventKind::Click) & f.x.gt(7))
+        .await
+        .unwrap();
+    assert_eq!(far_right.len(), 1);
+}

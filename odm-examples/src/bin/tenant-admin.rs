@@ -16,7 +16,6 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use odm_core::prelude::*;
-use odm_core::schema::{FieldSchema, IndexKey, IndexSchema, Schema};
 use odm_core::{FleetReport, Strategy, Tenant, Tenants};
 
 #[derive(Parser)]
@@ -184,80 +183,22 @@ fn print_summary(report: &FleetReport<Vec<CollectionChanges>>, dry_run: bool) {
     );
 }
 
-// The app's models. `Model` is implemented by hand the way `#[derive(Model)]` generates it; in your app,
-// derive it.
+// The app's models: list yours here.
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Model)]
+#[model(collection = "accounts")]
 struct Account {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     id: Option<ObjectId>,
+    #[field(unique)]
     email: String,
 }
 
-impl Model for Account {
-    const SCHEMA: &'static Schema = &Schema::new(
-        "Account",
-        "accounts",
-        &[
-            FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("email", "email", "String"),
-        ],
-    )
-    .with_indexes(&[IndexSchema::new(&[("email", IndexKey::Asc)]).unique()]);
-    type Fields = ();
-
-    fn fields() {}
-
-    fn id(&self) -> odm_core::Result<Bson> {
-        Ok(self.id.map_or(Bson::Null, Bson::ObjectId))
-    }
-
-    fn set_id(&mut self, id: Bson) -> odm_core::Result<()> {
-        set_object_id(&mut self.id, id)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Model)]
+#[model(collection = "orders", index(fields("account", "placed_at")))]
 struct Order {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     id: Option<ObjectId>,
     account: ObjectId,
     placed_at: DateTime,
-}
-
-impl Model for Order {
-    const SCHEMA: &'static Schema = &Schema::new(
-        "Order",
-        "orders",
-        &[
-            FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("account", "account", "ObjectId"),
-            FieldSchema::new("placed_at", "placed_at", "DateTime"),
-        ],
-    )
-    .with_indexes(&[IndexSchema::new(&[
-        ("account", IndexKey::Asc),
-        ("placed_at", IndexKey::Asc),
-    ])]);
-    type Fields = ();
-
-    fn fields() {}
-
-    fn id(&self) -> odm_core::Result<Bson> {
-        Ok(self.id.map_or(Bson::Null, Bson::ObjectId))
-    }
-
-    fn set_id(&mut self, id: Bson) -> odm_core::Result<()> {
-        set_object_id(&mut self.id, id)
-    }
-}
-
-fn set_object_id(slot: &mut Option<ObjectId>, id: Bson) -> odm_core::Result<()> {
-    match id {
-        Bson::ObjectId(oid) => {
-            *slot = Some(oid);
-            Ok(())
-        }
-        _ => Err(Error::Unsupported("these models have ObjectId ids")),
-    }
 }

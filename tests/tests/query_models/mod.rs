@@ -1,40 +1,19 @@
-//! Test models, with `Model`/`Embedded` implemented by hand: this module mirrors what
-//! `#[derive(Model)]`/`#[derive(Embedded)]` generate (a `UserFields` struct of typed paths with stored
-//! names, and the schema constant), until the derive is used here instead.
+//! The models of the typed-query tests.
 #![allow(dead_code)]
 
-use odm_core::bson::{oid::ObjectId, Bson, DateTime};
+use odm_core::prelude::*;
 use odm_core::schema::{FieldSchema, Schema};
-use odm_core::{Embedded, Field, Model, Ref, Result};
-use serde::{Deserialize, Serialize};
+use odm_core::{Field, Ref};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Embedded)]
 pub struct Address {
     pub city: String,
     #[serde(rename = "postcode")]
     pub zip: String,
 }
 
-pub struct AddressFields<M> {
-    pub city: Field<M, String>,
-    pub zip: Field<M, String>,
-}
-
-impl Embedded for Address {
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::new("city", "city", "String"),
-        FieldSchema::new("zip", "postcode", "String"),
-    ];
-    type Fields<M> = AddressFields<M>;
-    fn fields_at<M>(prefix: &str) -> AddressFields<M> {
-        AddressFields {
-            city: Field::nested(prefix, "city"),
-            zip: Field::nested(prefix, "postcode"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "users")]
 pub struct User {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     pub id: Option<ObjectId>,
@@ -44,57 +23,9 @@ pub struct User {
     pub nick: Option<String>,
     pub tags: Vec<String>,
     pub score: f64,
+    #[field(nested)]
     pub address: Address,
     pub seen_at: Option<DateTime>,
-}
-
-pub struct UserFields {
-    pub id: Field<User, Option<ObjectId>>,
-    pub email: Field<User, String>,
-    pub age: Field<User, i32>,
-    pub nick: Field<User, Option<String>>,
-    pub tags: Field<User, Vec<String>>,
-    pub score: Field<User, f64>,
-    pub address: <Address as Embedded>::Fields<User>,
-    pub seen_at: Field<User, Option<DateTime>>,
-}
-
-impl Model for User {
-    const SCHEMA: &'static Schema = &Schema::new(
-        "User",
-        "users",
-        &[
-            FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("email", "email", "String"),
-            FieldSchema::new("age", "years", "i32"),
-            FieldSchema::new("nick", "nick", "Option<String>"),
-            FieldSchema::new("tags", "tags", "Vec<String>"),
-            FieldSchema::new("score", "score", "f64"),
-            FieldSchema::new("address", "address", "Address")
-                .with_embedded(|| <Address as Embedded>::FIELDS),
-            FieldSchema::new("seen_at", "seen_at", "Option<DateTime>"),
-        ],
-    );
-    type Fields = UserFields;
-    fn fields() -> UserFields {
-        UserFields {
-            id: Field::new("_id"),
-            email: Field::new("email"),
-            age: Field::new("years"),
-            nick: Field::new("nick"),
-            tags: Field::new("tags"),
-            score: Field::new("score"),
-            address: <Address as Embedded>::fields_at::<User>("address"),
-            seen_at: Field::new("seen_at"),
-        }
-    }
-    fn id(&self) -> Result<Bson> {
-        Ok(self.id.map(Bson::ObjectId).unwrap_or(Bson::Null))
-    }
-    fn set_id(&mut self, id: Bson) -> Result<()> {
-        self.id = id.as_object_id();
-        Ok(())
-    }
 }
 
 impl User {
@@ -115,7 +46,8 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "posts")]
 pub struct Post {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     pub id: Option<ObjectId>,
@@ -124,38 +56,74 @@ pub struct Post {
     pub reviewers: Vec<Ref<User>>,
 }
 
-pub struct PostFields {
-    pub id: Field<Post, Option<ObjectId>>,
-    pub title: Field<Post, String>,
-    pub author: Field<Post, Ref<User>>,
-    pub reviewers: Field<Post, Vec<Ref<User>>>,
+/// Several kinds of document in one collection (Mongoose's discriminators): a serde-tagged enum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Click {
+        #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+        id: Option<ObjectId>,
+        at: i64,
+        x: i32,
+        y: i32,
+    },
+    View {
+        #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+        id: Option<ObjectId>,
+        at: i64,
+        page: String,
+    },
 }
 
-impl Model for Post {
+/// The tag's values, for a typed filter on the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Click,
+    View,
+}
+
+/// The tag, the fields every variant has, and the variants' own fields.
+pub struct EventFields {
+    pub kind: Field<Event, EventKind>,
+    pub id: Field<Event, Option<ObjectId>>,
+    pub at: Field<Event, i64>,
+    pub x: Field<Event, i32>,
+    pub y: Field<Event, i32>,
+    pub page: Field<Event, String>,
+}
+
+impl Model for Event {
     const SCHEMA: &'static Schema = &Schema::new(
-        "Post",
-        "posts",
+        "Event",
+        "events",
         &[
+            FieldSchema::new("kind", "kind", "EventKind"),
             FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("title", "title", "String"),
-            FieldSchema::new("author", "author", "Ref<User>"),
-            FieldSchema::new("reviewers", "reviewers", "Vec<Ref<User>>"),
+            FieldSchema::new("at", "at", "i64"),
+            FieldSchema::new("x", "x", "i32"),
+            FieldSchema::new("y", "y", "i32"),
+            FieldSchema::new("page", "page", "String"),
         ],
     );
-    type Fields = PostFields;
-    fn fields() -> PostFields {
-        PostFields {
+    type Fields = EventFields;
+    fn fields() -> EventFields {
+        EventFields {
+            kind: Field::new("kind"),
             id: Field::new("_id"),
-            title: Field::new("title"),
-            author: Field::new("author"),
-            reviewers: Field::new("reviewers"),
+            at: Field::new("at"),
+            x: Field::new("x"),
+            y: Field::new("y"),
+            page: Field::new("page"),
         }
     }
     fn id(&self) -> Result<Bson> {
-        Ok(self.id.map(Bson::ObjectId).unwrap_or(Bson::Null))
+        let (Event::Click { id, .. } | Event::View { id, .. }) = self;
+        Ok(id.map(Bson::ObjectId).unwrap_or(Bson::Null))
     }
-    fn set_id(&mut self, id: Bson) -> Result<()> {
-        self.id = id.as_object_id();
+    fn set_id(&mut self, new: Bson) -> Result<()> {
+        let (Event::Click { id, .. } | Event::View { id, .. }) = self;
+        *id = new.as_object_id();
         Ok(())
     }
 }

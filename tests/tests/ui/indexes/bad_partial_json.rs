@@ -1,0 +1,11 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[model(index(fields("age"), partial = r#"{"age": {"$gt": 18}"#))]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    age: i32,
+}
+
+fn main() {}

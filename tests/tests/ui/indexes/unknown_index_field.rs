@@ -1,0 +1,12 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[model(index(fields("orgg", "-created_at")))]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    org: String,
+    created_at: DateTime,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[model(collection = "bad$name")]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+struct Pair(ObjectId, String);
+
+fn main() {}

@@ -1,0 +1,16 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize)]
+struct Plain {
+    x: i32,
+}
+
+#[derive(Serialize, Deserialize, Model)]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    #[field(nested)]
+    plain: Plain,
+}
+
+fn main() {}

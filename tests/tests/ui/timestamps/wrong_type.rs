@@ -1,0 +1,12 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[model(timestamps)]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    created_at: Option<DateTime>,
+    updated_at: String,
+}
+
+fn main() {}
