@@ -179,6 +179,11 @@ pub enum Error {
         after: std::time::Duration,
     },
 
+    /// Your own code gave up: an error of the application's, carried through the library unchanged, for
+    /// example to abort a [`transaction`](crate::Connection::transaction). Make one with [`Error::abort`].
+    #[error("aborted: {0}")]
+    Aborted(#[source] Box<dyn std::error::Error + Send + Sync>),
+
     /// The operation cannot be done in the form asked; the message says which form works.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -190,6 +195,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// Wraps an application's own error, to abort a transaction or a hook with it:
+    /// `return Err(Error::abort(InsufficientFunds))`. Get it back with `source()` or by matching
+    /// [`Error::Aborted`] and downcasting.
+    pub fn abort(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Aborted(error.into())
+    }
+
     /// `true` when the server could not be reached or answered too late: a retry after the server is back
     /// may succeed.
     pub fn is_network(&self) -> bool {

@@ -1026,6 +1026,11 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     /// Streams the resulting documents. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
+        if self.session.is_some() {
+            return Err(Error::Unsupported(
+                "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
+            ));
+        }
         let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
         Ok(cursor.map_err(Error::from).boxed())

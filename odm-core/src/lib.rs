@@ -133,6 +133,7 @@ pub use mongodb::bson;
 /// What most programs need, in one import: `use odm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{Connection, Embedded, Error, Model, ModelHandle, Result};
+    pub use futures_util::stream::{StreamExt as _, TryStreamExt as _};
     pub use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
     pub use serde::{Deserialize, Serialize};
 }

@@ -118,6 +118,7 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
+#[doc(hidden)]
 /// The stored path of `name` below `prefix`: `address` and `zip` give `address.zip`; an empty prefix gives
 /// `name`.
 pub fn join_path(prefix: &str, name: &str) -> String {
@@ -134,6 +135,7 @@ pub fn join_path(prefix: &str, name: &str) -> String {
     label = "`range` on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsNumber` for `{Self}` to check it with `range`"
 )]
+#[doc(hidden)]
 pub trait AsNumber {
     /// The value as an `f64`, or `None` when there is nothing to check.
     fn as_number(&self) -> Option<f64>;
@@ -163,6 +165,7 @@ impl<T: AsNumber + ?Sized> AsNumber for &T {
     }
 }
 
+#[doc(hidden)]
 /// What the `length` rule counts in a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
@@ -212,6 +215,7 @@ impl Measure {
     label = "`length` on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsLength` for `{Self}` to check it with `length`"
 )]
+#[doc(hidden)]
 pub trait AsLength {
     /// The value's length, or `None` when there is nothing to check.
     fn as_length(&self) -> Option<Measure>;
@@ -312,6 +316,7 @@ impl<T: AsLength + ?Sized> AsLength for &T {
     label = "a text rule on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsText` for `{Self}` to check it as text"
 )]
+#[doc(hidden)]
 pub trait AsText {
     /// The value as text, or `None` when there is nothing to check.
     fn as_text(&self) -> Option<&str>;
@@ -369,6 +374,7 @@ fn quote_text(text: &str) -> String {
     }
 }
 
+#[doc(hidden)]
 /// The `required` rule: `present` is `false` when the `Option` is `None`.
 pub fn check_required(errors: &mut ValidationErrors, path: &str, name: &str, present: bool) {
     if !present {
@@ -381,6 +387,7 @@ pub fn check_required(errors: &mut ValidationErrors, path: &str, name: &str, pre
     }
 }
 
+#[doc(hidden)]
 /// The `range` rule: `min <= value <= max` (either bound optional). `NaN` fails.
 pub fn check_range<V: AsNumber + ?Sized>(
     errors: &mut ValidationErrors,
@@ -409,6 +416,7 @@ pub fn check_range<V: AsNumber + ?Sized>(
     }
 }
 
+#[doc(hidden)]
 /// The `length` rule: `min <= length <= max` (either bound optional), in characters for strings.
 pub fn check_length<V: AsLength + ?Sized>(
     errors: &mut ValidationErrors,
@@ -442,6 +450,7 @@ pub fn check_length<V: AsLength + ?Sized>(
     }
 }
 
+#[doc(hidden)]
 /// The `regex` rule: the string matches `regex` (anywhere, unless the pattern anchors it).
 pub fn check_regex<V: AsText + ?Sized>(
     errors: &mut ValidationErrors,
@@ -476,6 +485,7 @@ pub fn is_email(text: &str) -> bool {
             .is_some_and(|dot| dot > 0 && !domain.ends_with('.'))
 }
 
+#[doc(hidden)]
 /// The `email` rule (see [`is_email`]).
 pub fn check_email<V: AsText + ?Sized>(
     errors: &mut ValidationErrors,
@@ -494,6 +504,7 @@ pub fn check_email<V: AsText + ?Sized>(
     }
 }
 
+#[doc(hidden)]
 /// The `one_of` rule: `allowed_match` says whether `value` equals one of `allowed`.
 pub fn check_one_of<V: fmt::Debug + ?Sized>(
     errors: &mut ValidationErrors,
@@ -529,6 +540,7 @@ fn quote_or_plain(debug: String) -> String {
     }
 }
 
+#[doc(hidden)]
 /// A `validate = path` rule on a field (or on the document, with an empty `name`): records `message` when
 /// the function said no.
 pub fn check_custom(
@@ -548,6 +560,7 @@ pub fn check_custom(
     }
 }
 
+#[doc(hidden)]
 /// Checks an embedded document held by field `name`, with paths below it.
 pub fn validate_embedded<E: crate::Embedded>(
     errors: &mut ValidationErrors,
@@ -563,6 +576,7 @@ pub fn validate_embedded<E: crate::Embedded>(
     }
 }
 
+#[doc(hidden)]
 /// Checks each embedded document of a list held by field `name`, with paths `name.0`, `name.1`, ...
 pub fn validate_embedded_list<'a, E: crate::Embedded>(
     errors: &mut ValidationErrors,
@@ -576,10 +590,12 @@ pub fn validate_embedded_list<'a, E: crate::Embedded>(
     }
 }
 
+#[doc(hidden)]
 /// Describes any value for [`FieldError::value`]: its `Debug` form when it has one (see [`DescribeDebug`]),
 /// else its type (see [`DescribeAny`]). Call as `(&Describe(&value)).describe_value()`.
 pub struct Describe<'a, T: ?Sized>(pub &'a T);
 
+#[doc(hidden)]
 /// The `Debug` form of a [`Describe`]d value, shortened.
 pub trait DescribeDebug {
     /// The description.
@@ -592,6 +608,7 @@ impl<T: fmt::Debug + ?Sized> DescribeDebug for Describe<'_, T> {
     }
 }
 
+#[doc(hidden)]
 /// The fallback for a [`Describe`]d value without `Debug`: its type.
 pub trait DescribeAny {
     /// The description.

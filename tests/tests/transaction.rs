@@ -58,13 +58,13 @@ async fn a_transaction_that_fails_half_way_leaves_nothing_behind() {
                     )
                     .session(&mut s)
                     .await?;
-                Err::<(), _>(Error::Unsupported("the second step failed"))
+                Err::<(), _>(Error::abort("the second step failed"))
             }
         })
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Unsupported("the second step failed")),
+        matches!(&err, Error::Aborted(e) if e.to_string() == "the second step failed"),
         "{err}"
     );
     assert_eq!(attempts, 1, "an error that is not transient is not retried");
