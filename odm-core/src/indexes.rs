@@ -147,10 +147,29 @@ impl fmt::Display for IndexSpec {
 }
 
 /// Key patterns are equal when they list the same fields in the same order with equal directions
-/// (`1` and `1.0` and `1i64` are one direction).
+/// (`1` and `1.0` and `1i64` are one direction). The fields of a text index are compared as a set: MongoDB
+/// lists them from the index's `weights`, in its own order.
 fn same_keys(a: &Document, b: &Document) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| {
+    let is_text = |v: &Bson| v.as_str() == Some("text");
+    let text_fields = |d: &Document| {
+        let mut fields: Vec<String> = d
+            .iter()
+            .filter(|(_, v)| is_text(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        fields.sort();
+        fields
+    };
+    let ordered = |d: &Document| -> Vec<(String, Bson)> {
+        d.iter()
+            .filter(|(_, v)| !is_text(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let (oa, ob) = (ordered(a), ordered(b));
+    text_fields(a) == text_fields(b)
+        && oa.len() == ob.len()
+        && oa.iter().zip(&ob).all(|((ka, va), (kb, vb))| {
             ka == kb
                 && match (direction(va), direction(vb)) {
                     (Some(x), Some(y)) => x == y,
