@@ -584,3 +584,154 @@ async fn user_values_in_filters_stay_values() {
         1
     );
 }
+
+/// Tenant ids by the rules the tenancy layer documents, written out independently of it: 1 to `max` bytes
+/// of `[A-Za-z0-9_-]`, not a server database's name, and (with a `__` separator) neither holding the
+/// separator nor ending with `_`, so a collection name always tells its tenant.
+fn valid_tenant_id(id: &str, max: usize, separator: Option<&str>) -> bool {
+    (1..=max).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !["admin", "local", "config"].contains(&id.to_ascii_lowercase().as_str())
+        && separator.is_none_or(|sep| !id.contains(sep) && !id.ends_with('_'))
+}
+
+/// The collection names NX-27017 stores: `[A-Za-z_][A-Za-z0-9_]*`.
+fn nx_collection_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+async fn collections(db: &Connection) -> BTreeSet<String> {
+    db.database()
+        .list_collection_names()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_ids_reach_only_their_own_namespace_under_every_strategy() {
+    use odm_core::{Strategy as Tenancy, Tenants};
+    let _one_at_a_time = SERVER.lock().await;
+    let base = odm_tests::connect("hostile_tenants").await;
+    let shared_db = base.use_db("hostile_tenants_shared").unwrap();
+    let cpt_db = base.use_db("hostile_tenants_cpt").unwrap();
+    for db in [&shared_db, &cpt_db] {
+        db.database().drop().await.unwrap();
+    }
+    // NX-27017 0.8.1 takes only `[A-Za-z0-9_]` in collection names, hence the `__` separator; MongoDB
+    // takes the default `.` too.
+    let strategies = [
+        (
+            "database per tenant",
+            Tenants::new(base.clone(), Tenancy::database_per_tenant("fz_")).unwrap(),
+            None,
+        ),
+        (
+            "collection per tenant",
+            Tenants::new(
+                cpt_db.clone(),
+                Tenancy::CollectionPerTenant {
+                    prefix: String::new(),
+                    separator: "__".into(),
+                },
+            )
+            .unwrap(),
+            Some("__"),
+        ),
+        (
+            "shared collection",
+            Tenants::new(shared_db.clone(), Tenancy::shared_collection()).unwrap(),
+            None,
+        ),
+    ];
+    let mut summary = Vec::new();
+    for (name, tenants, separator) in &strategies {
+        let accepted = AtomicUsize::new(0);
+        let cases = AtomicUsize::new(0);
+        let ids = prop_oneof![2 => "[A-Za-z0-9_-]{1,24}".boxed(), 3 => hostile_name().boxed()];
+        runner(64)
+            .run(&ids, |id| {
+                cases.fetch_add(1, Ordering::Relaxed);
+                block_on(async {
+                    // Collections first: NX-27017 0.8.1 creates a database when its collections are
+                    // listed, which MongoDB does not.
+                    let colls_before = collections(tenants.connection()).await;
+                    let dbs_before = databases(&base).await;
+                    let valid = valid_tenant_id(&id, tenants.max_id_len(), *separator);
+                    match tenants.get(&id) {
+                        Ok(tenant) => {
+                            assert!(valid, "{name}: get accepted {id:?}");
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                            let items = tenant.model::<Item>();
+                            if let Err(e) = items.create(Item::new(&id, 0, "x")).await {
+                                // NX-27017 0.8.1 takes only `[A-Za-z_][A-Za-z0-9_]*` as a collection
+                                // name; MongoDB takes every name the library makes. A refusal by the
+                                // server must still create nothing.
+                                let coll = items.collection_name();
+                                assert!(!nx_collection_name(&coll), "{name}: {id:?}: {e}");
+                                assert_eq!(collections(tenants.connection()).await, colls_before);
+                                return;
+                            }
+                            let new_dbs: Vec<String> = databases(&base)
+                                .await
+                                .difference(&dbs_before)
+                                .cloned()
+                                .collect();
+                            let new_colls: Vec<String> = collections(tenants.connection())
+                                .await
+                                .difference(&colls_before)
+                                .cloned()
+                                .collect();
+                            match *name {
+                                "database per tenant" => {
+                                    assert_eq!(new_dbs, [format!("fz_{id}")], "{id:?}");
+                                    tenant.connection().database().drop().await.unwrap();
+                                }
+                                "collection per tenant" => {
+                                    assert!(new_dbs.is_empty(), "{id:?} created {new_dbs:?}");
+                                    assert_eq!(new_colls, [format!("{id}__items")], "{id:?}");
+                                    items.collection().drop().await.unwrap();
+                                }
+                                _ => {
+                                    assert!(new_dbs.is_empty(), "{id:?} created {new_dbs:?}");
+                                    let raw = tenants
+                                        .connection()
+                                        .database()
+                                        .collection::<Document>("items");
+                                    let stamped = raw
+                                        .count_documents(doc! { "tenant_id": &id })
+                                        .await
+                                        .unwrap();
+                                    assert_eq!(stamped, 1, "{id:?}");
+                                    assert_eq!(items.count(()).await.unwrap(), 1, "{id:?}");
+                                    items.delete_many(()).await.unwrap();
+                                }
+                            }
+                        }
+                        Err(Error::InvalidTenant { id: reported, .. }) => {
+                            assert!(!valid, "{name}: get refused {id:?}");
+                            assert_eq!(reported, id);
+                            assert_eq!(databases(&base).await, dbs_before);
+                            assert_eq!(collections(tenants.connection()).await, colls_before);
+                        }
+                        Err(e) => panic!("{name}: get({id:?}) gave an unexpected error: {e}"),
+                    }
+                });
+                Ok(())
+            })
+            .unwrap();
+        summary.push(format!(
+            "{name}: {} ids, {} accepted",
+            cases.load(Ordering::Relaxed),
+            accepted.load(Ordering::Relaxed)
+        ));
+    }
+    println!("tenant ids fuzzed: {}", summary.join("; "));
+}
