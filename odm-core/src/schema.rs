@@ -138,6 +138,9 @@ pub struct Schema {
     pub timestamps: Option<Timestamps>,
     /// The stored name of the version field (`__v`), with `#[model(version)]`.
     pub version: Option<&'static str>,
+    /// For an enum model (several kinds of document in one collection), the stored name of the tag
+    /// that holds each document's kind (serde's `#[serde(tag = "..")]`).
+    pub tag: Option<&'static str>,
 }
 
 impl Schema {
@@ -155,6 +158,7 @@ impl Schema {
             indexes: &[],
             timestamps: None,
             version: None,
+            tag: None,
         }
     }
 
@@ -180,6 +184,12 @@ impl Schema {
     /// Declares the version field.
     pub const fn with_version(mut self, stored: &'static str) -> Self {
         self.version = Some(stored);
+        self
+    }
+
+    /// Declares the tag of an enum model.
+    pub const fn with_tag(mut self, stored: &'static str) -> Self {
+        self.tag = Some(stored);
         self
     }
 
