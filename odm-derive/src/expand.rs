@@ -266,7 +266,9 @@ fn kind_enum(cont: &Container<'_>, tagged: &Tagged<'_>) -> (TokenStream, TokenSt
         }
     };
     let impls = quote! {
+        // A private model need not use every generated item.
         #[automatically_derived]
+        #[allow(dead_code)]
         impl #kind {
             /// Every kind, in declaration order.
             pub const ALL: &'static [#kind] = &[#(#kind::#variants),*];
@@ -305,6 +307,7 @@ fn kind_enum(cont: &Container<'_>, tagged: &Tagged<'_>) -> (TokenStream, TokenSt
     };
     let method = quote! {
         #[automatically_derived]
+        #[allow(dead_code)]
         impl #ident {
             #[doc = #kind_doc]
             #vis fn kind(&self) -> #kind {
