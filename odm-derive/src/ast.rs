@@ -193,10 +193,10 @@ impl<'a> Container<'a> {
             let named = match &node.fields {
                 Fields::Named(named) => named,
                 Fields::Unnamed(_) | Fields::Unit => {
-                    let what = if matches!(node.fields, Fields::Unit) {
-                        "a unit variant"
-                    } else {
-                        "a tuple variant"
+                    let what = match &node.fields {
+                        Fields::Unit => "a unit variant",
+                        Fields::Unnamed(f) if f.unnamed.len() == 1 => "a newtype variant",
+                        _ => "a tuple variant",
                     };
                     cx.error_spanned_by(
                         node,
@@ -245,15 +245,20 @@ impl<'a> Container<'a> {
     }
 
     /// The fields that are stored, in declaration order. For an enum, the union of its variants' stored
-    /// fields: a name stored by several variants appears once, as first declared.
+    /// fields: a field stored by several variants appears once, as first declared (and, when the input
+    /// has errors, a field that clashes with the tag or with an earlier one is left out, so the stub the
+    /// errors come with compiles).
     pub fn stored(&self) -> impl Iterator<Item = &Field<'a>> {
-        let dedup = self.tagged.is_some();
+        let tagged = self.tagged.as_ref();
         self.fields.iter().enumerate().filter_map(move |(i, f)| {
-            let repeated = dedup
-                && self.fields[..i]
-                    .iter()
-                    .any(|g| g.is_stored() && g.stored == f.stored);
-            (f.is_stored() && !repeated).then_some(f)
+            let clashes = tagged.is_some_and(|t| {
+                f.stored == t.tag
+                    || *f.ident == t.tag_member
+                    || self.fields[..i]
+                        .iter()
+                        .any(|g| g.is_stored() && (g.stored == f.stored || g.ident == f.ident))
+            });
+            (f.is_stored() && !clashes).then_some(f)
         })
     }
 

@@ -811,7 +811,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
                 checks.extend(field_checks(f, &|span| {
                     let mut member = f.ident.clone();
                     member.set_span(span);
-                    quote!(self.#member)
+                    quote_spanned!(span=> self.#member)
                 }));
             }
         }
@@ -826,7 +826,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
                     let field_body = field_checks(f, &|span| {
                         let mut binding = binding.clone();
                         binding.set_span(span);
-                        quote!(*#binding)
+                        quote_spanned!(span=> *#binding)
                     });
                     if !field_body.is_empty() {
                         let member = f.ident;

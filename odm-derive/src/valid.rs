@@ -347,6 +347,12 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
             );
         }
     }
+    let has_id = |variant: Option<usize>| {
+        variant.is_some_and(|v| {
+            cont.variant_fields(&tagged.variants[v])
+                .any(|f| f.stored == "_id")
+        })
+    };
     let stored: Vec<&Field<'_>> = cont.fields.iter().filter(|f| f.is_stored()).collect();
     for (i, field) in stored.iter().enumerate() {
         if !tagged.tag.is_empty() && field.stored == tagged.tag {
@@ -363,8 +369,8 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
             cx.error_spanned_by(
                 field.ident,
                 format!(
-                    "`{}::fields().{}` is the tag's path; rename this field in Rust",
-                    cont.ident, tagged.tag_member
+                    "`{}` would clash with `{}::fields().{}`, the path of the tag `{}`; rename this field in Rust",
+                    field.ident, cont.ident, tagged.tag_member, tagged.tag
                 ),
             );
         }
@@ -401,10 +407,10 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
                     ),
                 );
             }
-        } else if let Some(first) = earlier
-            .iter()
-            .find(|f| f.ident == field.ident && f.variant != field.variant)
-        {
+        } else if let Some(first) = earlier.iter().find(|f| {
+            // A variant without `_id` has its own error already.
+            f.ident == field.ident && f.variant != field.variant && has_id(field.variant)
+        }) {
             cx.error_spanned_by(
                 field.ident,
                 format!(

@@ -1,6 +1,6 @@
-//! Test models, with `Model`/`Embedded` implemented by hand: this module mirrors what
+//! Test models. `User`, `Address` and `Post` implement `Model`/`Embedded` by hand, mirroring what
 //! `#[derive(Model)]`/`#[derive(Embedded)]` generate (a `UserFields` struct of typed paths with stored
-//! names, and the schema constant), until the derive is used here instead.
+//! names, and the schema constant); `Event`, an enum, uses the derive.
 #![allow(dead_code)]
 
 use odm_core::bson::{oid::ObjectId, Bson, DateTime};

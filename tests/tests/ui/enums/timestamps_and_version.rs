@@ -1,0 +1,17 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[serde(tag = "kind")]
+#[model(timestamps, version)]
+enum Event {
+    Click {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        created_at: Option<DateTime>,
+        updated_at: Option<DateTime>,
+        #[serde(rename = "__v", default)]
+        version: i64,
+    },
+}
+
+fn main() {}
