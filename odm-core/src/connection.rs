@@ -24,7 +24,8 @@ pub const DEFAULT_USE_DB_CACHE: usize = 100_000;
 /// A handle on one database over a shared client (one connection pool).
 ///
 /// Cheap to clone (two reference counts), `Send + Sync`, and every clone and every [`use_db`] of it shares
-/// the same pool: a million tenant databases cost one pool, not a million.
+/// the same pool: a million tenant databases cost one pool, not a million. See the guide's
+/// [connections](crate::guide::connections) chapter.
 ///
 /// [`use_db`]: Connection::use_db
 #[derive(Clone)]

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
@@ -31,9 +32,13 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// Made by [`Connection::model`]; binding does no I/O and copies two pointers, so bind per request. The
 /// handle is cheap to clone, `Send + Sync`, and holds no state of its own besides where it points.
+///
+/// The guide's [queries](crate::guide::queries) chapter shows the operations at work, with typed and raw
+/// filters and updates.
 pub struct ModelHandle<T> {
     conn: Connection,
-    scope: Scope,
+    /// `None` for a handle bound straight to a connection; behind a pointer to keep handles small.
+    scope: Option<Arc<Scope>>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -59,10 +64,10 @@ impl<T: Model> std::fmt::Debug for ModelHandle<T> {
 
 impl<T: Model> ModelHandle<T> {
     pub(crate) fn new(conn: Connection) -> Self {
-        Self::scoped(conn, Scope::None)
+        Self::scoped(conn, None)
     }
 
-    pub(crate) fn scoped(conn: Connection, scope: Scope) -> Self {
+    pub(crate) fn scoped(conn: Connection, scope: Option<Arc<Scope>>) -> Self {
         ModelHandle {
             conn,
             scope,
@@ -77,7 +82,7 @@ impl<T: Model> ModelHandle<T> {
 
     /// The name of the collection the handle reads and writes.
     pub fn collection_name(&self) -> Cow<'static, str> {
-        self.scope.collection_name(T::SCHEMA.collection)
+        self.scope().collection_name(T::SCHEMA.collection)
     }
 
     /// The driver's typed collection, for anything the library does not wrap.
@@ -88,8 +93,14 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
+    /// The scope, shared, to bind another model with the same confinement.
+    pub(crate) fn shared_scope(&self) -> Option<Arc<Scope>> {
+        self.scope.clone()
+    }
+
     pub(crate) fn scope(&self) -> &Scope {
-        &self.scope
+        static UNSCOPED: Scope = Scope::None;
+        self.scope.as_deref().unwrap_or(&UNSCOPED)
     }
 
     pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
@@ -292,7 +303,7 @@ impl<T: Model> ModelHandle<T> {
             type_name: T::SCHEMA.type_name,
             source: Box::new(source),
         })?;
-        self.scope.stamp(&mut raw)?;
+        self.scope().stamp(&mut raw)?;
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(Error::DocumentTooLarge {
@@ -392,7 +403,7 @@ pub(crate) async fn with_deadline<O>(
     }
 }
 
-/// The `create` operation; await it.
+/// The `create` operation; await it for the value as stored (`_id`, timestamps and version set).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Create<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -442,7 +453,7 @@ impl<T: Model> ModelHandle<T> {
     ) -> Result<()> {
         let coll = self.typed::<RawDocumentBuf>();
         let filter = self
-            .scope
+            .scope()
             .filter(doc! { "_id": id.clone(), version_field: expected });
         let replaced = run!(
             coll.replace_one(filter, self.encode(value)?),
@@ -467,7 +478,7 @@ impl<T: Model> ModelHandle<T> {
     }
 }
 
-/// The `save` operation; await it.
+/// The `save` operation; await it. The value is updated in place (`_id`, timestamps, version).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Save<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -482,7 +493,7 @@ impl<'a, T: Model> Save<'a, T> {
         let Save {
             handle,
             value,
-            mut session,
+            session,
         } = self;
         handle.check_session(&session)?;
         let hooks = handle.hooks();
@@ -507,7 +518,7 @@ impl<'a, T: Model> Save<'a, T> {
                 run!(coll.insert_one(handle.encode(value)?), session)?;
             }
             (false, None) => {
-                let filter = handle.scope.filter(doc! { "_id": id });
+                let filter = handle.scope().filter(doc! { "_id": id });
                 run!(
                     coll.replace_one(filter, handle.encode(value)?).upsert(true),
                     session
@@ -517,14 +528,7 @@ impl<'a, T: Model> Save<'a, T> {
                 let expected = value.version().unwrap_or(0);
                 value.set_version(expected + 1);
                 if let Err(e) = handle
-                    .replace_versioned(
-                        value,
-                        id,
-                        version_field,
-                        expected,
-                        now,
-                        session.as_deref_mut(),
-                    )
+                    .replace_versioned(value, id, version_field, expected, now, session)
                     .await
                 {
                     value.set_version(expected);
@@ -540,7 +544,7 @@ impl<'a, T: Model> Save<'a, T> {
 }
 into_future!(Save, ());
 
-/// The `insert_many` operation; await it.
+/// The `insert_many` operation; await it for the values as stored.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct InsertMany<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -687,7 +691,7 @@ impl<'a, T: Model> FindOne<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         run!(
             handle.typed::<T>().find_one(filter).with_options(options),
             session
@@ -745,7 +749,7 @@ impl<'a, T: Model> Find<'a, T> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let cursor = self
             .handle
             .typed::<T>()
@@ -766,7 +770,7 @@ impl<'a, T: Model> Find<'a, T> {
         handle.check_session(&session)?;
         let coll = handle.typed::<T>();
         let action = coll
-            .find(handle.scope.filter(filter.into_document()?))
+            .find(handle.scope().filter(filter.into_document()?))
             .with_options(options);
         match session {
             Some(s) => {
@@ -795,7 +799,7 @@ pub(crate) type FindParts<'a, T> = (
     Option<&'a mut Session>,
 );
 
-/// The `count` operation; await it.
+/// The `count` operation; await it for the number of matching documents.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Count<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -808,7 +812,7 @@ impl<'a, T: Model> Count<'a, T> {
 
     async fn run(self) -> Result<u64> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         Ok(run!(
             self.handle.typed::<Document>().count_documents(filter),
             self.session
@@ -817,7 +821,7 @@ impl<'a, T: Model> Count<'a, T> {
 }
 into_future!(Count, u64);
 
-/// The `exists` operation; await it.
+/// The `exists` operation; await it for `true` when a document matches.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Exists<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -830,7 +834,7 @@ impl<'a, T: Model> Exists<'a, T> {
 
     async fn run(self) -> Result<bool> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let found = run!(
             self.handle
                 .typed::<Document>()
@@ -843,7 +847,8 @@ impl<'a, T: Model> Exists<'a, T> {
 }
 into_future!(Exists, bool);
 
-/// The `update_one` and `update_many` operations; await them.
+/// The `update_one` and `update_many` operations; await them for the driver's `UpdateResult` (matched,
+/// modified and upserted).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct UpdateOp<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -874,12 +879,12 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let mut update = update?;
-        handle.scope.check_update(&update)?;
+        handle.scope().check_update(&update)?;
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }
-        handle.scope.finish_update(&mut update, upsert);
-        let filter = handle.scope.filter(filter.into_document()?);
+        handle.scope().finish_update(&mut update, upsert);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<Document>();
         let update = match update {
             Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
@@ -920,7 +925,7 @@ fn touch_updated_at(update: &mut Update, field: &str) {
     }
 }
 
-/// The `replace_one` operation; await it.
+/// The `replace_one` operation; await it for the driver's `UpdateResult`.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Replace<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -958,7 +963,7 @@ impl<'a, T: Model> Replace<'a, T> {
             hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
         }
         let raw = handle.encode(&value)?;
-        let filter = handle.scope.filter(filter.into_document()?);
+        let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
         let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
         if let Some((h, ctx)) = &hooks {
@@ -971,7 +976,7 @@ impl<'a, T: Model> Replace<'a, T> {
 }
 into_future!(Replace, UpdateResult);
 
-/// The `delete_one` and `delete_many` operations; await them.
+/// The `delete_one` and `delete_many` operations; await them for the driver's `DeleteResult`.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Delete<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -992,7 +997,7 @@ impl<'a, T: Model> Delete<'a, T> {
         if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
             hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
         }
-        let filter = self.handle.scope.filter(filter);
+        let filter = self.handle.scope().filter(filter);
         let coll = self.handle.typed::<Document>();
         let result = if self.many {
             run!(coll.delete_many(filter), self.session)
@@ -1021,14 +1026,14 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     /// Streams the resulting documents. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
         Ok(cursor.map_err(Error::from).boxed())
     }
 
     async fn run(self) -> Result<Vec<Document>> {
         self.handle.check_session(&self.session)?;
-        let pipeline = self.handle.scope.pipeline(self.pipeline)?;
+        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
         let coll = self.handle.typed::<Document>();
         let action = coll.aggregate(pipeline);
         match self.session {
@@ -1042,7 +1047,7 @@ impl<'a, T: Model> Aggregate<'a, T> {
 }
 into_future!(Aggregate, Vec<Document>);
 
-/// The `distinct` operation; await it.
+/// The `distinct` operation; await it for the distinct values, as BSON.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct Distinct<'a, T> {
     handle: &'a ModelHandle<T>,
@@ -1056,7 +1061,7 @@ impl<'a, T: Model> Distinct<'a, T> {
 
     async fn run(self) -> Result<Vec<Bson>> {
         self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope.filter(self.filter.into_document()?);
+        let filter = self.handle.scope().filter(self.filter.into_document()?);
         let coll = self.handle.typed::<Document>();
         Ok(run!(coll.distinct(&self.field, filter), self.session)?)
     }

@@ -56,7 +56,7 @@ impl HookContext {
 /// A model's lifecycle hooks. Every method has a default that does nothing; implement the ones you need,
 /// and mark the model `#[model(hooks)]`.
 ///
-/// ```ignore
+/// ```
 /// use odm_core::hooks::{BoxError, HookContext, Hooks};
 /// use odm_core::prelude::*;
 ///
@@ -74,7 +74,11 @@ impl HookContext {
 ///         Ok(())
 ///     }
 /// }
+///
+/// assert!(User::hooks().is_some());
 /// ```
+///
+/// The [hooks chapter](crate::guide::hooks) of the guide shows them at work.
 pub trait Hooks: Model {
     /// Runs before the model's rules are checked; may change the value.
     fn before_validate(

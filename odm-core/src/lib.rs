@@ -4,25 +4,78 @@
 //! any connection at run time with no I/O, and [`Connection::use_db`] reaches another database over the
 //! same connection pool, so a million tenants cost one pool and one compiled schema.
 //!
-//! ```no_run
+//! ```
 //! use odm_core::prelude::*;
 //!
 //! #[derive(Debug, Clone, Serialize, Deserialize, Model)]
-//! #[model(collection = "users")]
+//! #[model(collection = "users", timestamps)]
 //! struct User {
 //!     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
 //!     id: Option<ObjectId>,
+//!     #[field(unique)]
 //!     email: String,
+//!     #[field(range(min = 0, max = 150))]
 //!     age: i32,
+//!     created_at: Option<DateTime>,
+//!     updated_at: Option<DateTime>,
 //! }
 //!
-//! # async fn run() -> odm_core::Result<()> {
-//! let conn = Connection::connect("mongodb://127.0.0.1:27017/app").await?;
-//! let users = conn.use_db("tenant_acme")?.model::<User>();
-//! let ann = users.create(User { id: None, email: "ann@acme.io".into(), age: 30 }).await?;
-//! assert!(users.find_by_id(ann.id.unwrap()).await?.is_some());
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> odm_core::Result<()> {
+//! # let uri = std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
+//! let conn = Connection::connect(&uri).await?;         // like createConnection: one pool
+//! let acme = conn.use_db("guide_tour_acme")?;          // like useDb(name, { useCache: true })
+//! # acme.database().drop().await?;
+//! let users = acme.model::<User>();                    // bind the schema: no I/O
+//! users.sync_indexes().await?;                         // create what is declared, drop what is not
+//!
+//! let ann = users
+//!     .create(User { id: None, email: "ann@acme.io".into(), age: 30, created_at: None, updated_at: None })
+//!     .await?;
+//! assert!(ann.created_at.is_some());
+//!
+//! let f = User::fields();                              // typed paths: a typo does not compile
+//! let adults = users.find(f.age.gte(18)).sort(f.age.desc()).limit(10).await?;
+//! assert_eq!(adults.len(), 1);
+//!
+//! let bad = User { id: None, email: "bob@acme.io".into(), age: -1, created_at: None, updated_at: None };
+//! match users.create(bad).await {
+//!     Err(Error::Validation(e)) => assert_eq!(e.errors[0].path, "age"), // every failing field, by path
+//!     other => panic!("{other:?}"),
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! # The guide
+//!
+//! The [`guide`] walks through the library, one chapter per topic, every example a doctest:
+//!
+//! - [Getting started](guide::getting_started): the two commands, then a first model.
+//! - [Defining models](guide::defining_models): every `#[model]` and `#[field]` attribute,
+//!   `#[derive(Embedded)]`, and the schema docs the derive writes on `<Model>Fields`.
+//! - [Connections and `use_db`](guide::connections): one client, one pool, many databases.
+//! - [Tenancy](guide::tenancy): [`Tenants`] and the three [`Strategy`]s, when to pick each, fleet-wide
+//!   chores with [`Tenants::for_each`], and the [`Connections`] registry for tenants on several clusters.
+//! - [Queries](guide::queries): typed filters, updates, sorts and projections from `User::fields()`,
+//!   and raw documents beside them.
+//! - [Validation](guide::validation): rules, [`Error::Validation`], and the server's `$jsonSchema`.
+//! - [Indexes](guide::indexes): [`ModelHandle::diff_indexes`] and [`ModelHandle::sync_indexes`].
+//! - [Saving and versions](guide::saving): [`ModelHandle::save`], [`Error::VersionConflict`],
+//!   timestamps.
+//! - [Hooks](guide::hooks): [`hooks::Hooks`] around a model's writes.
+//! - [References and populate](guide::populate): [`Ref`] and [`Find::populate`].
+//! - [Transactions](guide::transactions): [`Connection::transaction`].
+//! - [Change streams](guide::change_streams): [`ModelHandle::watch`].
+//! - [Errors](guide::errors): every [`Error`] variant and what to do about it.
+//! - [Deploying](guide::deploying): replica sets, sharded clusters, Atlas and the connection budget.
+//! - [Coming from Mongoose](guide::coming_from_mongoose): a side-by-side table and a migration path.
+//!
+//! # Crate layout
+//!
+//! Most programs need only [`prelude`]. [`ModelHandle`] holds every operation on a bound model; each is a
+//! builder that runs when awaited. [`schema`] is the compile-time schema the derive writes, [`validate`]
+//! what a failed rule reports, and [`hooks`] the lifecycle hooks. The driver is re-exported as
+//! [`mongodb`] (and [`bson`]): the library never traps you.
 #![warn(missing_docs)]
 
 mod connection;
@@ -173,3 +226,8 @@ pub mod __private {
     }
     version_field!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 }
+
+/// The README's examples, compiled (and, where they need no server, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -29,6 +29,9 @@ use crate::validate::ValidationErrors;
 /// The derive computes the [`Schema`] once, at compile time: binding the model to a connection with
 /// [`Connection::model`](crate::Connection::model) reads it and does no I/O. The struct must have a field
 /// stored as `_id` (any serde type: `Option<ObjectId>` lets the library generate it on insert).
+///
+/// The guide's [defining models](crate::guide::defining_models) chapter describes every `#[model]` and
+/// `#[field]` attribute.
 pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 'static {
     /// The model's schema: collection, fields, rules and indexes.
     const SCHEMA: &'static Schema;
@@ -88,7 +91,9 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
 }
 
 /// A struct stored inside another document (an embedded document, a Mongoose sub-schema), with rules of
-/// its own that are checked wherever it is embedded. Derive it with `#[derive(Embedded)]`.
+/// its own that are checked wherever it is embedded. Derive it with `#[derive(Embedded)]`, and mark the
+/// model's field that holds it `#[field(nested)]` (see
+/// [defining models](crate::guide::defining_models#embedded-documents-deriveembedded)).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an embedded document: `#[field(nested)]` needs a type that derives `Embedded`",
     label = "`{Self}` does not implement `Embedded`",

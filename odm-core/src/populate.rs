@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures_util::stream::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document};
@@ -25,7 +26,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A reference to a document of model `T`: stores the referenced `_id` (as its BSON value; serde sees
 /// the id itself), like a Mongoose `ObjectId` with `ref`.
 ///
-/// Resolve references with [`Find::populate`].
+/// Resolve references with [`Find::populate`]; the guide's [populate](crate::guide::populate) chapter
+/// shows both at work.
 pub struct Ref<T> {
     id: Bson,
     _target: PhantomData<fn() -> T>,
@@ -254,7 +256,7 @@ trait Loader: Send + Sync {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>>;
@@ -277,14 +279,14 @@ impl<R: Model> Loader for LoaderOf<R> {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: &'s Scope,
+        scope: Option<Arc<Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>> {
         Box::pin(async move {
             // The same connection (database) and the same tenant scope as the find: a reference can
             // only resolve to a document the caller's handle could read itself.
-            let handle = ModelHandle::<R>::scoped(conn.clone(), scope.clone());
+            let handle = ModelHandle::<R>::scoped(conn.clone(), scope);
             let find = handle.find(doc! { "_id": { "$in": ids } });
             let found = match session {
                 Some(s) => find.session(s).await?,
@@ -380,7 +382,7 @@ impl<'a, T: Model> Populate<'a, T> {
             let found = loader
                 .load(
                     handle.connection(),
-                    handle.scope(),
+                    handle.shared_scope(),
                     ids.clone(),
                     session.as_deref_mut(),
                 )

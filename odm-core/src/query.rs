@@ -527,7 +527,7 @@ impl<M> IntoUpdate<M> for UpdateBuilder<M> {
 /// document value is stored or compared as data, never read as a modifier or a condition.
 ///
 /// Note: MongoDB stores what `set` gives with its type. NX-27017, the test server, stores a top-level
-/// `$set` of a bool as `1`/`0` and of a date as a string (see DESIGN.md); the library still emits
+/// `$set` of a bool as `1`/`0` and of a date as a string; the library still emits
 /// MongoDB's normal form.
 pub struct UpdateBuilder<M> {
     doc: Document,

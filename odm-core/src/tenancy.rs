@@ -207,7 +207,7 @@ fn check_id(id: &str, max: usize, why_max: &str) -> Result<()> {
 pub struct Tenant {
     id: Arc<str>,
     conn: Connection,
-    scope: Scope,
+    scope: Arc<Scope>,
 }
 
 impl Tenant {
@@ -222,7 +222,7 @@ impl Tenant {
     /// With a collection per tenant, the tenant id's bound leaves [`COLLECTION_NAME_BUDGET`] bytes for the
     /// model's collection name; a longer one can make a namespace the server refuses.
     pub fn model<T: Model>(&self) -> ModelHandle<T> {
-        ModelHandle::scoped(self.conn.clone(), self.scope.clone())
+        ModelHandle::scoped(self.conn.clone(), Some(self.scope.clone()))
     }
 
     /// The connection the tenant's models use: the tenant's own database with a database per tenant, the
@@ -265,6 +265,9 @@ impl fmt::Debug for Tenant {
 /// [`Tenants::with_cache`] says otherwise), so a process that serves a million tenants keeps at most that
 /// many handles; an evicted tenant's handle is rebuilt on its next use, which costs a check of the id and
 /// a few small allocations. Cloning a `Tenants` shares the cache.
+///
+/// The guide's [tenancy](crate::guide::tenancy) chapter compares the strategies and says when to pick
+/// each.
 #[derive(Clone)]
 pub struct Tenants {
     inner: Arc<Inner>,
@@ -417,7 +420,11 @@ impl Tenants {
                 },
             ),
         };
-        Ok(Tenant { id, conn, scope })
+        Ok(Tenant {
+            id,
+            conn,
+            scope: Arc::new(scope),
+        })
     }
 
     /// Connections held by the cached handles and this `Tenants`, for a registry's idleness check.

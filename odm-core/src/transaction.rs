@@ -82,7 +82,8 @@ impl Connection {
     /// Follows the driver's rules: the whole closure runs again while the error is labelled
     /// `TransientTransactionError`, and the commit is retried while its outcome is labelled
     /// `UnknownTransactionCommitResult`, for at most [`TRANSACTION_RETRY_LIMIT`]. So `f` may run more
-    /// than once: keep side effects outside the database out of it.
+    /// than once: keep side effects outside the database out of it. The guide's
+    /// [transactions](crate::guide::transactions) chapter has a runnable example.
     ///
     /// ```no_run
     /// # use odm_core::prelude::*;

@@ -555,7 +555,12 @@ pub fn validate_embedded<E: crate::Embedded>(
     name: &str,
     value: &E,
 ) {
-    value.validate_into(&join_path(path, name), errors);
+    // At the top level the path is the field's name: no allocation for a value that passes.
+    if path.is_empty() {
+        value.validate_into(name, errors);
+    } else {
+        value.validate_into(&join_path(path, name), errors);
+    }
 }
 
 /// Checks each embedded document of a list held by field `name`, with paths `name.0`, `name.1`, ...

@@ -52,7 +52,8 @@ pub enum ChangeEvent<T> {
 
 impl<T: Model> ModelHandle<T> {
     /// Watches the model's collection for changes made after the stream opens; await for a
-    /// [`ChangeStream`]. Needs a server that runs change streams (a replica set or sharded cluster).
+    /// [`ChangeStream`]. Needs a server that runs change streams (a replica set or sharded cluster); see
+    /// the guide's [change streams](crate::guide::change_streams) chapter.
     ///
     /// A handle confined to a tenant in a shared collection refuses: a delete event carries no tenant
     /// field, so its stream could not tell the tenant's deletes from other tenants'.

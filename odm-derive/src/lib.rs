@@ -1,5 +1,6 @@
 //! The `#[derive(Model)]` and `#[derive(Embedded)]` macros. Use them through `odm-core`, which re-exports
-//! them and documents their attributes on the `Model` and `Embedded` traits.
+//! them; its `odm_core::schema` module is the reference of every attribute, and the guide chapter
+//! `odm_core::guide::defining_models` walks through them.
 
 mod ast;
 mod attr;
@@ -25,7 +26,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// Generates `impl Model`, with the schema as a constant, and a public `{Name}Fields` struct of typed
 /// paths (returned by `Name::fields()`) whose documentation is the schema. The full reference, with
-/// examples, is the `odm_core::schema` module.
+/// examples, is the `odm_core::schema` module; the guide chapter `odm_core::guide::defining_models`
+/// walks through it.
 #[proc_macro_derive(Model, attributes(model, field))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

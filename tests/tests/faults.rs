@@ -160,7 +160,31 @@ async fn kill_during_insert_many(db: &str, kill_at: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_frozen_server_fails_operations_within_the_timeout_and_recovers() {
+async fn a_frozen_server_fails_operations_within_the_operation_timeout_and_recovers() {
+    let Some(server) = TestServer::start_or_skip("faults_stop_deadline").await else {
+        return;
+    };
+    let timeout = Duration::from_secs(2);
+    // With an operation timeout every operation fails within it, whatever the driver's monitor does;
+    // the margin covers the scheduling of the timer on a loaded machine.
+    let conn = Connection::options(&server.uri())
+        .timeout(timeout)
+        .operation_timeout(timeout)
+        .connect()
+        .await
+        .unwrap();
+    frozen_server_case(
+        &server,
+        conn,
+        "faults_stop_deadline",
+        timeout,
+        timeout + Duration::from_millis(750),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_fails_operations_within_the_monitor_bound_without_an_operation_timeout() {
     let Some(server) = TestServer::start_or_skip("faults_stop").await else {
         return;
     };
@@ -172,20 +196,30 @@ async fn a_frozen_server_fails_operations_within_the_timeout_and_recovers() {
         .timeout(timeout)
         .connect()
         .await
-        .unwrap()
-        .use_db("faults_stop")
         .unwrap();
+    // What bounds an operation without an operation timeout: one in flight fails when the monitor's next
+    // check (at most one heartbeat away) times out after `timeout`; a read is then retried once
+    // (retryable reads), and that retry's server selection gives up after `timeout` again.
+    let heartbeat = Duration::from_millis(500);
+    let bound = heartbeat + timeout * 2 + Duration::from_millis(1_500);
+    frozen_server_case(&server, conn, "faults_stop", timeout, bound).await;
+}
+
+/// Freezes the server (SIGSTOP) under four operations, checks each fails with a network error within
+/// `bound`, then thaws it (SIGCONT) and checks the same handle works again.
+async fn frozen_server_case(
+    server: &TestServer,
+    conn: Connection,
+    db: &str,
+    timeout: Duration,
+    bound: Duration,
+) {
+    let conn = conn.use_db(db).unwrap();
     let items = conn.model::<Item>();
     items.create(Item::new("acme", 0, "before")).await.unwrap();
 
     server.stop();
     let started = Instant::now();
-    // What "within the timeout" means with the Rust driver, which has no socket read timeout: an operation
-    // in flight fails when the monitor's next check (at most one heartbeat away) times out after
-    // `timeout`; a read is then retried once (retryable reads), and that retry's server selection gives up
-    // after `timeout` again.
-    let heartbeat = Duration::from_millis(500);
-    let bound = heartbeat + timeout * 2 + Duration::from_millis(1_500);
     let timed = |f: BoxFuture<'static>| async move {
         let t = Instant::now();
         (f.await, t.elapsed())

@@ -2,12 +2,8 @@
 
 use std::sync::Mutex;
 
-use odm_core::bson::{doc, oid::ObjectId, Bson, Document};
-use odm_core::hooks::{BoxError, DynHooks, HookContext, Hooks};
-use odm_core::schema::{FieldSchema, Schema};
-use odm_core::validate::{FieldError, ValidationErrors};
-use odm_core::{Error, Field, Model, Result};
-use serde::{Deserialize, Serialize};
+use odm_core::hooks::{BoxError, HookContext, Hooks};
+use odm_core::prelude::*;
 
 /// Every hook call, as `(database, event)`: tests run in parallel, each in its own database.
 static CALLS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
@@ -40,10 +36,12 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "notes", hooks)]
 struct Note {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     id: Option<ObjectId>,
+    #[field(length(min = 1))]
     text: String,
 }
 
@@ -53,49 +51,6 @@ impl Note {
             id: None,
             text: text.to_owned(),
         }
-    }
-}
-
-// Mirrors what `#[derive(Model)] #[model(collection = "notes", hooks)]` generates.
-struct NoteFields {
-    text: Field<Note, String>,
-}
-
-impl Model for Note {
-    const SCHEMA: &'static Schema = &Schema::new(
-        "Note",
-        "notes",
-        &[
-            FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("text", "text", "String"),
-        ],
-    );
-    type Fields = NoteFields;
-    fn fields() -> NoteFields {
-        NoteFields {
-            text: Field::new("text"),
-        }
-    }
-    fn id(&self) -> Result<Bson> {
-        Ok(self.id.map(Bson::ObjectId).unwrap_or(Bson::Null))
-    }
-    fn set_id(&mut self, id: Bson) -> Result<()> {
-        self.id = id.as_object_id();
-        Ok(())
-    }
-    // A stand-in for `#[field(length(min = 1))]`.
-    fn validate_into(&self, path: &str, errors: &mut ValidationErrors) {
-        if self.text.is_empty() {
-            errors.push(FieldError::new(
-                format!("{path}text"),
-                "length",
-                "\"\"",
-                "must not be empty",
-            ));
-        }
-    }
-    fn hooks() -> Option<&'static dyn DynHooks<Self>> {
-        Some(odm_core::__private::hooks_of::<Self>())
     }
 }
 

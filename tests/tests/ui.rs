@@ -1,9 +1,21 @@
-//! The derive's compile errors: each case under `tests/ui/` must fail to compile with the committed
-//! message and span. Regenerate with `TRYBUILD=overwrite` after an intended change, and read the diff.
+//! Compile errors: each case under `tests/ui/<topic>/` must fail to compile with the committed message and
+//! span. The derive's attribute errors, and typed queries whose field, value, update or sort does not fit
+//! the model. Regenerate with `TRYBUILD=overwrite` after an intended change, and read the diff.
 
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    // One level of topic folders: `query/support/` holds a module the query cases include, not a case.
-    t.compile_fail("tests/ui/*/*.rs");
+    for topic in [
+        "embedded",
+        "enums",
+        "indexes",
+        "model",
+        "multi",
+        "query",
+        "rules",
+        "timestamps",
+        "version",
+    ] {
+        t.compile_fail(format!("tests/ui/{topic}/*.rs"));
+    }
 }
