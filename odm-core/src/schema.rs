@@ -161,8 +161,8 @@
 //!   values the `enum` of `$jsonSchema`), then the union of the variants' fields; a field stored by
 //!   some variants only is omittable, and `$jsonSchema` keeps only the rules every variant declares.
 //!   Each variant's `#[field]` rules are checked on its values.
-//! - `timestamps` and `version` are not supported on enums (a compile error says so); `hooks` and
-//!   `validate = path` are.
+//! - `timestamps` and `version` need their fields in every variant (same names, same types); `hooks`
+//!   and `validate = path` apply as on a struct.
 //! - Generated besides `impl Model` and `EventFields` (the tag, then one path per stored name):
 //!   `pub enum EventKind` (one unit variant per kind: `Copy`, `Eq`, `Hash`, `Debug`, `Display`, serde
 //!   as the tag's value, `EventKind::ALL`, `as_str()`) and `Event::kind(&self) -> EventKind`.

@@ -116,24 +116,62 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
         schema = quote!(#schema.with_timestamps(#c, #u));
         let created = cont.stored_field(c).expect("checked").ident;
         let updated = cont.stored_field(u).expect("checked").ident;
+        let set = quote!(::odm_core::__private::TimestampField::set_timestamp);
+        let body = match &cont.tagged {
+            None => quote! {
+                if created {
+                    #set(&mut self.#created, now);
+                }
+                #set(&mut self.#updated, now);
+            },
+            // Shared names have one Rust name in every variant (checked).
+            Some(tagged) => {
+                let variants = tagged.variants.iter().map(|v| v.ident);
+                if created == updated {
+                    quote!(match self { #(Self::#variants { #updated: __updated, .. } => #set(__updated, now),)* })
+                } else {
+                    quote! {
+                        match self {
+                            #(Self::#variants { #created: __created, #updated: __updated, .. } => {
+                                if created {
+                                    #set(__created, now);
+                                }
+                                #set(__updated, now);
+                            })*
+                        }
+                    }
+                }
+            }
+        };
         extra.extend(quote! {
             fn touch(&mut self, now: ::odm_core::__private::bson::DateTime, created: bool) {
-                if created {
-                    ::odm_core::__private::TimestampField::set_timestamp(&mut self.#created, now);
-                }
-                ::odm_core::__private::TimestampField::set_timestamp(&mut self.#updated, now);
+                #body
             }
         });
     }
     if cont.attrs.version.is_some() {
         schema = quote!(#schema.with_version("__v"));
         let v = cont.stored_field("__v").expect("checked").ident;
+        let p = quote!(::odm_core::__private::VersionField);
+        let (get, put) = match &cont.tagged {
+            None => (
+                quote!(#p::get_version(&self.#v)),
+                quote!(#p::put_version(&mut self.#v, version)),
+            ),
+            Some(tagged) => {
+                let variants: Vec<&Ident> = tagged.variants.iter().map(|v| v.ident).collect();
+                (
+                    quote!(match self { #(Self::#variants { #v: __v, .. } => #p::get_version(__v),)* }),
+                    quote!(match self { #(Self::#variants { #v: __v, .. } => #p::put_version(__v, version),)* }),
+                )
+            }
+        };
         extra.extend(quote! {
             fn version(&self) -> ::core::option::Option<i64> {
-                ::odm_core::__private::VersionField::get_version(&self.#v)
+                #get
             }
             fn set_version(&mut self, version: i64) {
-                ::odm_core::__private::VersionField::put_version(&mut self.#v, version)
+                #put
             }
         });
     }

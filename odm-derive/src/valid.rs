@@ -15,15 +15,15 @@ pub fn check(cx: &Ctxt, cont: &Container<'_>) {
     for field in &cont.fields {
         check_field(cx, cont, field);
     }
-    if cont.derive == Derive::Model && cont.tagged.is_some() {
-        check_variants(cx, cont);
-        check_enum_keys(cx, cont);
-    } else if cont.derive == Derive::Model {
-        check_id(cx, cont);
+    if cont.derive == Derive::Model {
+        if cont.tagged.is_some() {
+            check_variants(cx, cont);
+            check_enum_keys(cx, cont);
+        } else {
+            check_id(cx, cont);
+        }
         check_timestamps(cx, cont);
         check_version(cx, cont);
-    }
-    if cont.derive == Derive::Model {
         check_indexes(cx, cont);
         check_collection(cx, cont);
     }
@@ -422,19 +422,32 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-/// `timestamps` and `version` set fields of the document; on an enum, refused rather than guessed.
+/// `timestamps` and `version` set fields of whichever variant the value is: every variant stores them.
 fn check_enum_keys(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(tagged) = &cont.tagged else { return };
+    let mut wanted: Vec<(&syn::Path, &str, &str)> = Vec::new();
     if let Some(ts) = &cont.attrs.timestamps {
-        cx.error_spanned_by(
-            &ts.key,
-            "`timestamps` is not supported on an enum model; set the date fields yourself before writing",
-        );
+        wanted.push((&ts.key, &ts.created_at, "timestamps"));
+        wanted.push((&ts.key, &ts.updated_at, "timestamps"));
     }
     if let Some(key) = &cont.attrs.version {
-        cx.error_spanned_by(
-            key,
-            "`version` is not supported on an enum model; keep a version field yourself if you need one",
-        );
+        wanted.push((key, "__v", "version"));
+    }
+    for (key, stored, what) in wanted {
+        if cont.stored_field(stored).is_none() {
+            continue; // no variant stores it: `check_timestamps`/`check_version` say so
+        }
+        for variant in &tagged.variants {
+            if !cont.variant_fields(variant).any(|f| f.stored == stored) {
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "`{what}` on an enum needs every variant to store `{stored}`, and `{}::{}` does not: add the field to it",
+                        cont.ident, variant.ident
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -375,3 +375,87 @@ fn the_kinds_serialize_as_the_tag_values() {
     assert!(matches!(ann.id().unwrap(), Bson::ObjectId(_)));
     assert!(matches!(view(1, "/").id().unwrap(), Bson::Null));
 }
+
+/// A ticket in one of two states, with timestamps and an optimistic version in every variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[model(collection = "tickets", timestamps, version)]
+enum Ticket {
+    Open {
+        #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+        id: Option<ObjectId>,
+        title: String,
+        created_at: Option<DateTime>,
+        updated_at: Option<DateTime>,
+        #[serde(rename = "__v", default)]
+        version: i64,
+    },
+    Closed {
+        #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+        id: Option<ObjectId>,
+        title: String,
+        reason: String,
+        created_at: Option<DateTime>,
+        updated_at: Option<DateTime>,
+        #[serde(rename = "__v", default)]
+        version: i64,
+    },
+}
+
+#[tokio::test]
+async fn timestamps_and_versions_apply_to_every_variant() {
+    let conn = odm_tests::connect("discriminators_versions").await;
+    let tickets = conn.model::<Ticket>();
+    let mut ticket = Ticket::Open {
+        id: None,
+        title: "printer".into(),
+        created_at: None,
+        updated_at: None,
+        version: 0,
+    };
+    tickets.save(&mut ticket).await.unwrap();
+    let (id, created) = match &ticket {
+        Ticket::Open {
+            id: Some(id),
+            created_at: Some(c),
+            updated_at: Some(u),
+            version: 0,
+            ..
+        } => {
+            assert_eq!(c, u, "both set on insert");
+            (*id, *c)
+        }
+        other => panic!("save sets the id, the timestamps and keeps version 0: {other:?}"),
+    };
+    let stale = ticket.clone();
+
+    // The document changes kind; the version moves on, `created_at` stays.
+    let mut closed = Ticket::Closed {
+        id: Some(id),
+        title: "printer".into(),
+        reason: "fixed".into(),
+        created_at: Some(created),
+        updated_at: Some(created),
+        version: 0,
+    };
+    tickets.save(&mut closed).await.unwrap();
+    assert_eq!(closed.version(), Some(1));
+    let stored = tickets.find_by_id(id).await.unwrap().unwrap();
+    assert_eq!(stored.version(), Some(1));
+    assert!(
+        matches!(&stored, Ticket::Closed { reason, created_at: Some(c), .. } if reason == "fixed" && *c == created),
+        "{stored:?}"
+    );
+
+    // The copy still at version 0 is refused.
+    let mut stale = stale;
+    let err = tickets.save(&mut stale).await.unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { .. }), "{err:?}");
+    assert_eq!(
+        tickets
+            .count(Ticket::fields().state.eq(TicketKind::Closed))
+            .await
+            .unwrap(),
+        1
+    );
+}

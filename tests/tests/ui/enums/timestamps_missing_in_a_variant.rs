@@ -12,6 +12,11 @@ enum Event {
         #[serde(rename = "__v", default)]
         version: i64,
     },
+    View {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        updated_at: Option<DateTime>,
+    },
 }
 
 fn main() {}
