@@ -459,3 +459,42 @@ async fn timestamps_and_versions_apply_to_every_variant() {
         1
     );
 }
+
+/// serde's `rename_all_fields` names the fields of every variant; the enum's `rename_all` its tag values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[serde(
+    tag = "type",
+    rename_all = "SCREAMING_SNAKE_CASE",
+    rename_all_fields = "camelCase"
+)]
+enum Payment {
+    CardPayment {
+        #[serde(rename = "_id")]
+        id: i64,
+        card_last4: String,
+    },
+    BankTransfer {
+        #[serde(rename = "_id")]
+        id: i64,
+        iban_country: String,
+    },
+}
+
+#[test]
+fn stored_names_follow_rename_all_fields_and_the_tag_may_be_a_keyword() {
+    let stored: Vec<&str> = Payment::SCHEMA.fields.iter().map(|f| f.stored).collect();
+    assert_eq!(stored, ["type", "_id", "cardLast4", "ibanCountry"]);
+    let f = Payment::fields();
+    assert_eq!(f.r#type.path(), "type");
+    assert_eq!(f.card_last4.path(), "cardLast4");
+    assert_eq!(PaymentKind::BankTransfer.as_str(), "BANK_TRANSFER");
+    let pay = Payment::CardPayment {
+        id: 7,
+        card_last4: "4242".into(),
+    };
+    assert_eq!(
+        odm_core::bson::to_document(&pay).unwrap(),
+        doc! { "type": "CARD_PAYMENT", "_id": 7_i64, "cardLast4": "4242" }
+    );
+    assert_eq!(pay.id().unwrap(), Bson::Int64(7));
+}
