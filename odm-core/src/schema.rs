@@ -112,6 +112,61 @@
 //! A rule that cannot apply to the field's type, bounds with min over max, an invalid regex, an unknown
 //! attribute (with the closest known one named) are compile errors, all reported at once.
 //!
+//! ## Enums: several kinds of document in one collection
+//!
+//! Mongoose's discriminators, the Rust way: derive `Model` on a serde internally tagged enum. Each
+//! document stores its kind in the tag and reads back as its variant.
+//!
+//! ```
+//! use odm_core::prelude::*;
+//!
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+//! #[serde(tag = "kind", rename_all = "snake_case")]
+//! #[model(collection = "events", index(fields("kind", "-at")))]
+//! enum Event {
+//!     Click {
+//!         #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+//!         id: Option<ObjectId>,
+//!         at: i64,
+//!         #[field(range(min = 0))]
+//!         x: i32,
+//!     },
+//!     PageView {
+//!         #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+//!         id: Option<ObjectId>,
+//!         at: i64,
+//!         page: String,
+//!     },
+//! }
+//!
+//! let f = Event::fields();
+//! let clicks = f.kind.eq(EventKind::Click) & f.x.gt(10); // users.find(clicks)
+//! assert_eq!(clicks.as_document(), &odm_core::bson::doc! { "$and": [
+//!     { "kind": { "$eq": "click" } }, { "x": { "$gt": 10 } },
+//! ] });
+//! let view = Event::PageView { id: None, at: 1, page: "/".into() };
+//! assert_eq!(view.kind(), EventKind::PageView);
+//! assert_eq!(EventKind::PageView.as_str(), "page_view");
+//! assert_eq!(Event::SCHEMA.tag, Some("kind"));
+//! let bad = Event::Click { id: None, at: 1, x: -1 };
+//! assert_eq!(bad.validate().unwrap_err().errors[0].path, "x");
+//! ```
+//!
+//! - The enum needs `#[serde(tag = "..")]` (not `content`, not `untagged`), and every variant is a
+//!   struct variant with a field stored as `_id`. Tag values follow serde: the enum's `rename_all`, a
+//!   variant's `rename`; field names follow `rename_all_fields` and a variant's `rename_all`.
+//! - A name stored by several variants is one field of the collection: the same Rust name and type in
+//!   each. Its index is declared once, on one variant; compound indexes may use the tag.
+//! - [`Model::SCHEMA`](crate::Model::SCHEMA) lists the tag first (its `bsonType` is `string` and its
+//!   values the `enum` of `$jsonSchema`), then the union of the variants' fields; a field stored by
+//!   some variants only is omittable, and `$jsonSchema` keeps only the rules every variant declares.
+//!   Each variant's `#[field]` rules are checked on its values.
+//! - `timestamps` and `version` need their fields in every variant (same names, same types); `hooks`
+//!   and `validate = path` apply as on a struct.
+//! - Generated besides `impl Model` and `EventFields` (the tag, then one path per stored name):
+//!   `pub enum EventKind` (one unit variant per kind: `Copy`, `Eq`, `Hash`, `Debug`, `Display`, serde
+//!   as the tag's value, `EventKind::ALL`, `as_str()`) and `Event::kind(&self) -> EventKind`.
+//!
 //! ## What is generated
 //!
 //! - `impl Model for User`, with [`Model::SCHEMA`](crate::Model::SCHEMA) a constant.
@@ -138,6 +193,9 @@ pub struct Schema {
     pub timestamps: Option<Timestamps>,
     /// The stored name of the version field (`__v`), with `#[model(version)]`.
     pub version: Option<&'static str>,
+    /// For an enum model (several kinds of document in one collection), the stored name of the tag
+    /// that holds each document's kind (serde's `#[serde(tag = "..")]`).
+    pub tag: Option<&'static str>,
 }
 
 impl Schema {
@@ -155,6 +213,7 @@ impl Schema {
             indexes: &[],
             timestamps: None,
             version: None,
+            tag: None,
         }
     }
 
@@ -180,6 +239,12 @@ impl Schema {
     /// Declares the version field.
     pub const fn with_version(mut self, stored: &'static str) -> Self {
         self.version = Some(stored);
+        self
+    }
+
+    /// Declares the tag of an enum model.
+    pub const fn with_tag(mut self, stored: &'static str) -> Self {
+        self.tag = Some(stored);
         self
     }
 

@@ -28,8 +28,29 @@ pub struct Container<'a> {
     pub ident: &'a Ident,
     pub derive: Derive,
     pub attrs: attr::Container,
-    /// Every named field, stored or not, in declaration order.
+    /// Every named field, stored or not, in declaration order; for an enum, every variant's fields, one
+    /// variant after the other.
     pub fields: Vec<Field<'a>>,
+    /// For an enum (a serde-tagged one, or an error is recorded), its tag and variants.
+    pub tagged: Option<Tagged<'a>>,
+}
+
+/// An internally tagged enum: several kinds of document in one collection.
+pub struct Tagged<'a> {
+    /// The stored name of the tag (`#[serde(tag = "..")]`); empty when the enum has none (an error).
+    pub tag: String,
+    /// The member of the generated `{Name}Fields` for the tag.
+    pub tag_member: Ident,
+    pub variants: Vec<Variant<'a>>,
+}
+
+pub struct Variant<'a> {
+    pub ident: &'a Ident,
+    pub node: &'a syn::Variant,
+    /// The tag's value for this variant, as serde stores it.
+    pub tag_value: String,
+    /// Its fields: indexes into `Container::fields`.
+    pub fields: std::ops::Range<usize>,
 }
 
 pub struct Field<'a> {
@@ -38,6 +59,8 @@ pub struct Field<'a> {
     pub attrs: attr::Field,
     /// The name serde stores the field under.
     pub stored: String,
+    /// For a field of an enum's variant, the variant's index.
+    pub variant: Option<usize>,
 }
 
 impl<'a> Container<'a> {
@@ -73,18 +96,19 @@ impl<'a> Container<'a> {
                     None
                 }
             },
-            Data::Enum(e) => {
+            Data::Enum(e) if derive == Derive::Embedded => {
                 cx.error_spanned_by(
                     {
                         let (t, i) = (&e.enum_token, &input.ident);
                         quote::quote!(#t #i)
                     },
-                    format!(
-                        "`#[derive({})]` needs a struct with named fields, not an enum; store an enum as a field of a struct",
-                        derive.name()
-                    ),
+                    "`#[derive(Embedded)]` needs a struct with named fields, not an enum; store an enum as a field of a struct",
                 );
                 None
+            }
+            Data::Enum(e) => {
+                let attrs = attr::Container::from_attrs(cx, &input.attrs);
+                return Some(Self::from_enum(cx, input, e, attrs));
             }
             Data::Union(u) => {
                 cx.error_spanned_by(
@@ -105,7 +129,7 @@ impl<'a> Container<'a> {
         let fields = named
             .named
             .iter()
-            .map(|f| Field::from_ast(cx, f, attrs.rename_all))
+            .map(|f| Field::from_ast(cx, f, attrs.rename_all, None))
             .collect();
         Some(Container {
             input,
@@ -113,12 +137,146 @@ impl<'a> Container<'a> {
             derive,
             attrs,
             fields,
+            tagged: None,
         })
     }
 
-    /// The fields that are stored, in declaration order.
+    /// Reads an enum, recording why it cannot be a model: no serde tag, a variant that is not a struct
+    /// variant. The variants that can be read are kept, so later checks report on them too.
+    fn from_enum(
+        cx: &Ctxt,
+        input: &'a DeriveInput,
+        data: &'a syn::DataEnum,
+        attrs: attr::Container,
+    ) -> Self {
+        let ident = &input.ident;
+        let tag = match (&attrs.tag, &attrs.content, &attrs.untagged) {
+            (_, _, Some(untagged)) => {
+                cx.error_spanned_by(
+                    untagged,
+                    "`#[derive(Model)]` needs an internally tagged enum: an untagged enum cannot tell its kinds apart in a query; write `#[serde(tag = \"kind\")]` instead",
+                );
+                String::new()
+            }
+            (Some(_), Some(content), _) => {
+                cx.error_spanned_by(
+                    content,
+                    "`#[derive(Model)]` needs an internally tagged enum, with the variant's fields at the top of the document; remove `content`",
+                );
+                String::new()
+            }
+            (Some(tag), None, None) => tag.value(),
+            (None, _, None) => {
+                cx.error_spanned_by(
+                    {
+                        let t = &data.enum_token;
+                        quote::quote!(#t #ident)
+                    },
+                    format!(
+                        "`#[derive(Model)]` on an enum needs serde's internal tagging, so every document stores its kind: add `#[serde(tag = \"kind\")]` to `{ident}`, and make every variant a struct variant with a field stored as `_id`"
+                    ),
+                );
+                String::new()
+            }
+        };
+        if data.variants.is_empty() {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` has no variants: a model enum has one struct variant per kind of document"),
+            );
+        }
+        let field_rule = attrs.rename_all_fields;
+        let mut fields = Vec::new();
+        let mut variants = Vec::new();
+        for node in &data.variants {
+            let vattrs = attr::Variant::from_attrs(&node.attrs);
+            let named = match &node.fields {
+                Fields::Named(named) => named,
+                Fields::Unnamed(_) | Fields::Unit => {
+                    let what = match &node.fields {
+                        Fields::Unit => "a unit variant",
+                        Fields::Unnamed(f) if f.unnamed.len() == 1 => "a newtype variant",
+                        _ => "a tuple variant",
+                    };
+                    cx.error_spanned_by(
+                        node,
+                        format!(
+                            "`{}::{}` is {what}; every variant of a model is a struct variant with named fields, one of them stored as `_id`: `{} {{ #[serde(rename = \"_id\", skip_serializing_if = \"Option::is_none\")] id: Option<ObjectId>, .. }}`",
+                            ident, node.ident, node.ident
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let tag_value = match (&vattrs.rename, attrs.rename_all) {
+                (Some(name), _) => name.clone(),
+                (None, Some(rule)) => rule.apply_to_variant(&node.ident.to_string()),
+                (None, None) => node.ident.to_string(),
+            };
+            let start = fields.len();
+            let index = variants.len();
+            let rule = vattrs.rename_all.or(field_rule);
+            fields.extend(
+                named
+                    .named
+                    .iter()
+                    .map(|f| Field::from_ast(cx, f, rule, Some(index))),
+            );
+            variants.push(Variant {
+                ident: &node.ident,
+                node,
+                tag_value,
+                fields: start..fields.len(),
+            });
+        }
+        let tag_member = member_ident(if tag.is_empty() { "kind" } else { &tag });
+        Container {
+            input,
+            ident,
+            derive: Derive::Model,
+            attrs,
+            fields,
+            tagged: Some(Tagged {
+                tag,
+                tag_member,
+                variants,
+            }),
+        }
+    }
+
+    /// The fields that are stored, in declaration order. For an enum, the union of its variants' stored
+    /// fields: a field stored by several variants appears once, as first declared (and, when the input
+    /// has errors, a field that clashes with the tag or with an earlier one is left out, so the stub the
+    /// errors come with compiles).
     pub fn stored(&self) -> impl Iterator<Item = &Field<'a>> {
-        self.fields.iter().filter(|f| f.is_stored())
+        let tagged = self.tagged.as_ref();
+        self.fields.iter().enumerate().filter_map(move |(i, f)| {
+            let clashes = tagged.is_some_and(|t| {
+                f.stored == t.tag
+                    || *f.ident == t.tag_member
+                    || self.fields[..i]
+                        .iter()
+                        .any(|g| g.is_stored() && (g.stored == f.stored || g.ident == f.ident))
+            });
+            (f.is_stored() && !clashes).then_some(f)
+        })
+    }
+
+    /// For an enum, the stored fields of the variant `index`.
+    pub fn variant_fields(&self, variant: &Variant<'a>) -> impl Iterator<Item = &Field<'a>> {
+        self.fields[variant.fields.clone()]
+            .iter()
+            .filter(|f| f.is_stored())
+    }
+
+    /// For an enum, how many variants store a field under `stored`.
+    pub fn variants_storing(&self, stored: &str) -> usize {
+        self.tagged.as_ref().map_or(0, |t| {
+            t.variants
+                .iter()
+                .filter(|v| self.variant_fields(v).any(|f| f.stored == stored))
+                .count()
+        })
     }
 
     /// The stored field named `stored`.
@@ -136,7 +294,12 @@ impl<'a> Container<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn from_ast(cx: &Ctxt, field: &'a syn::Field, rename_all: Option<RenameRule>) -> Self {
+    fn from_ast(
+        cx: &Ctxt,
+        field: &'a syn::Field,
+        rename_all: Option<RenameRule>,
+        variant: Option<usize>,
+    ) -> Self {
         let ident = field.ident.as_ref().expect("named field");
         let attrs = attr::Field::from_attrs(cx, &field.attrs);
         let rust_name = ident.to_string();
@@ -154,6 +317,7 @@ impl<'a> Field<'a> {
             ty: &field.ty,
             attrs,
             stored,
+            variant,
         }
     }
 
@@ -199,4 +363,26 @@ pub enum Shape {
     Option,
     List,
     OptionList,
+}
+
+/// A Rust identifier for a stored name: characters that cannot be in one become `_`, a keyword is raw.
+fn member_ident(stored: &str) -> Ident {
+    let mut name: String = stored
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || name == "_" {
+        name.insert(0, '_');
+    }
+    if matches!(name.as_str(), "self" | "Self" | "crate" | "super") {
+        name.push('_');
+    }
+    syn::parse_str::<Ident>(&name)
+        .unwrap_or_else(|_| Ident::new_raw(&name, proc_macro2::Span::call_site()))
 }

@@ -22,6 +22,14 @@ pub struct Container {
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
     pub rename_all: Option<RenameRule>,
+    /// serde's `rename_all_fields`: on an enum, the casing of every variant's fields.
+    pub rename_all_fields: Option<RenameRule>,
+    /// serde's `tag = ".."`: the enum is internally tagged, with the tag stored under this name.
+    pub tag: Option<LitStr>,
+    /// serde's `content`: the enum is adjacently tagged; the key, for spans.
+    pub content: Option<Path>,
+    /// serde's `untagged`; the key, for spans.
+    pub untagged: Option<Path>,
     /// Every `#[model]` key seen, for the `Embedded` derive to reject model-only ones.
     pub keys: Vec<Path>,
 }
@@ -39,6 +47,36 @@ pub struct CompoundIndex {
     pub sparse: bool,
     pub name: Option<LitStr>,
     pub partial: Option<LitStr>,
+}
+
+/// The serde attributes of an enum's variant that change what is stored.
+#[derive(Default)]
+pub struct Variant {
+    /// `rename`: the tag value.
+    pub rename: Option<String>,
+    /// `rename_all`: the casing of the variant's fields.
+    pub rename_all: Option<RenameRule>,
+}
+
+impl Variant {
+    pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
+        let mut out = Variant::default();
+        for attr in attrs.iter().filter(|a| a.path() == SERDE) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path == RENAME {
+                    out.rename = serialize_name(&meta)?;
+                } else if meta.path == RENAME_ALL {
+                    if let Some(rule) = serialize_name(&meta)? {
+                        out.rename_all = RenameRule::from_str(&rule);
+                    }
+                } else {
+                    skip_value(&meta)?;
+                }
+                Ok(())
+            });
+        }
+        out
+    }
 }
 
 /// The attributes of one field.
@@ -344,6 +382,27 @@ impl Container {
                             out.rename_all = RenameRule::from_str(&rule);
                         }
                         Ok(())
+                    } else if meta.path == RENAME_ALL_FIELDS {
+                        if let Some(rule) = serialize_name(&meta)? {
+                            out.rename_all_fields = RenameRule::from_str(&rule);
+                        }
+                        Ok(())
+                    } else if meta.path == TAG {
+                        if meta.input.peek(Token![=]) {
+                            if let Expr::Lit(ExprLit {
+                                lit: Lit::Str(s), ..
+                            }) = ungroup(meta.value()?.parse()?)
+                            {
+                                out.tag = Some(s);
+                            }
+                        }
+                        Ok(())
+                    } else if meta.path == CONTENT {
+                        out.content = Some(meta.path.clone());
+                        skip_value(&meta)
+                    } else if meta.path == UNTAGGED {
+                        out.untagged = Some(meta.path.clone());
+                        skip_value(&meta)
                     } else {
                         skip_value(&meta)
                     }

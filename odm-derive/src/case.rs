@@ -61,6 +61,36 @@ impl RenameRule {
             RenameRule::ScreamingKebab => field.to_ascii_uppercase().replace('_', "-"),
         }
     }
+
+    /// The tag value of a variant named `variant` in Rust (PascalCase), as serde computes it.
+    pub fn apply_to_variant(self, variant: &str) -> String {
+        let snake = || {
+            let mut out = String::new();
+            for (i, c) in variant.char_indices() {
+                if i > 0 && c.is_uppercase() {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            }
+            out
+        };
+        match self {
+            RenameRule::Pascal => variant.to_owned(),
+            RenameRule::Lower => variant.to_ascii_lowercase(),
+            RenameRule::Upper => variant.to_ascii_uppercase(),
+            RenameRule::Camel => {
+                let mut chars = variant.chars();
+                match chars.next() {
+                    Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+                    None => String::new(),
+                }
+            }
+            RenameRule::Snake => snake(),
+            RenameRule::ScreamingSnake => snake().to_ascii_uppercase(),
+            RenameRule::Kebab => snake().replace('_', "-"),
+            RenameRule::ScreamingKebab => snake().to_ascii_uppercase().replace('_', "-"),
+        }
+    }
 }
 
 /// `UserProfile` -> `user_profile`, `HTTPRequest` -> `http_request`.
@@ -178,5 +208,13 @@ mod tests {
         assert_eq!(RenameRule::ScreamingKebab.apply("created_at"), "CREATED-AT");
         assert_eq!(RenameRule::Kebab.apply("created_at"), "created-at");
         assert_eq!(RenameRule::Upper.apply("created_at"), "CREATED_AT");
+        assert_eq!(RenameRule::Snake.apply_to_variant("PageView"), "page_view");
+        assert_eq!(RenameRule::Camel.apply_to_variant("PageView"), "pageView");
+        assert_eq!(RenameRule::Lower.apply_to_variant("PageView"), "pageview");
+        assert_eq!(
+            RenameRule::ScreamingKebab.apply_to_variant("PageView"),
+            "PAGE-VIEW"
+        );
+        assert_eq!(RenameRule::Pascal.apply_to_variant("PageView"), "PageView");
     }
 }

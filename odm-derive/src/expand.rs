@@ -4,7 +4,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, Expr, ExprLit, Ident, Lit};
 
-use crate::ast::{Container, Derive, Field, Shape};
+use crate::ast::{Container, Derive, Field, Shape, Tagged};
 use crate::attr::{Num, RuleKind};
 use crate::ctxt::Ctxt;
 use crate::ty::{self, type_string, Ty};
@@ -62,6 +62,12 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
         ),
     };
     let collection = cont.map(Container::collection).unwrap_or_default();
+    // The kinds of an enum, so uses of `{Name}Kind` do not add errors; not `kind()`, whose match needs
+    // every variant to be a struct variant.
+    let (kind_decl, kind_impls, _) = cont
+        .and_then(|c| Some((c, c.tagged.as_ref()?)))
+        .map(|(c, t)| kind_enum(c, t))
+        .unwrap_or_default();
     let body = match derive {
         Derive::Model => quote! {
             #[automatically_derived]
@@ -87,8 +93,10 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
     };
     quote! {
         #decl
+        #kind_decl
         const _: () = {
             #impls
+            #kind_impls
             #body
         };
     }
@@ -108,24 +116,62 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
         schema = quote!(#schema.with_timestamps(#c, #u));
         let created = cont.stored_field(c).expect("checked").ident;
         let updated = cont.stored_field(u).expect("checked").ident;
+        let set = quote!(::odm_core::__private::TimestampField::set_timestamp);
+        let body = match &cont.tagged {
+            None => quote! {
+                if created {
+                    #set(&mut self.#created, now);
+                }
+                #set(&mut self.#updated, now);
+            },
+            // Shared names have one Rust name in every variant (checked).
+            Some(tagged) => {
+                let variants = tagged.variants.iter().map(|v| v.ident);
+                if created == updated {
+                    quote!(match self { #(Self::#variants { #updated: __updated, .. } => #set(__updated, now),)* })
+                } else {
+                    quote! {
+                        match self {
+                            #(Self::#variants { #created: __created, #updated: __updated, .. } => {
+                                if created {
+                                    #set(__created, now);
+                                }
+                                #set(__updated, now);
+                            })*
+                        }
+                    }
+                }
+            }
+        };
         extra.extend(quote! {
             fn touch(&mut self, now: ::odm_core::__private::bson::DateTime, created: bool) {
-                if created {
-                    ::odm_core::__private::TimestampField::set_timestamp(&mut self.#created, now);
-                }
-                ::odm_core::__private::TimestampField::set_timestamp(&mut self.#updated, now);
+                #body
             }
         });
     }
     if cont.attrs.version.is_some() {
         schema = quote!(#schema.with_version("__v"));
         let v = cont.stored_field("__v").expect("checked").ident;
+        let p = quote!(::odm_core::__private::VersionField);
+        let (get, put) = match &cont.tagged {
+            None => (
+                quote!(#p::get_version(&self.#v)),
+                quote!(#p::put_version(&mut self.#v, version)),
+            ),
+            Some(tagged) => {
+                let variants: Vec<&Ident> = tagged.variants.iter().map(|v| v.ident).collect();
+                (
+                    quote!(match self { #(Self::#variants { #v: __v, .. } => #p::get_version(__v),)* }),
+                    quote!(match self { #(Self::#variants { #v: __v, .. } => #p::put_version(__v, version),)* }),
+                )
+            }
+        };
         extra.extend(quote! {
             fn version(&self) -> ::core::option::Option<i64> {
-                ::odm_core::__private::VersionField::get_version(&self.#v)
+                #get
             }
             fn set_version(&mut self, version: i64) {
-                ::odm_core::__private::VersionField::put_version(&mut self.#v, version)
+                #put
             }
         });
     }
@@ -140,16 +186,69 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
         });
     }
     extra.extend(validate_into(cont));
-    let id = cont.stored_field("_id").expect("checked").ident;
+    let id_fns = match &cont.tagged {
+        None => {
+            let id = cont.stored_field("_id").expect("checked").ident;
+            quote! {
+                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                    ::odm_core::__private::id_to_bson(#type_name, &self.#id)
+                }
+
+                fn set_id(&mut self, id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                    self.#id = ::odm_core::__private::id_from_bson(#type_name, id)?;
+                    ::core::result::Result::Ok(())
+                }
+            }
+        }
+        Some(tagged) => {
+            let tag = &tagged.tag;
+            schema = quote!(#schema.with_tag(#tag));
+            let arms: Vec<(&Ident, &Ident)> = tagged
+                .variants
+                .iter()
+                .map(|v| {
+                    let id = cont
+                        .variant_fields(v)
+                        .find(|f| f.stored == "_id")
+                        .expect("checked")
+                        .ident;
+                    (v.ident, id)
+                })
+                .collect();
+            let get = arms.iter().map(|(v, id)| {
+                quote!(Self::#v { #id: __id, .. } => ::odm_core::__private::id_to_bson(#type_name, __id),)
+            });
+            let set = arms.iter().map(|(v, id)| {
+                quote!(Self::#v { #id: __id, .. } => *__id = ::odm_core::__private::id_from_bson(#type_name, __new_id)?,)
+            });
+            quote! {
+                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                    match self { #(#get)* }
+                }
+
+                fn set_id(&mut self, __new_id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                    match self { #(#set)* }
+                    ::core::result::Result::Ok(())
+                }
+            }
+        }
+    };
 
     let FieldsParts { decl, impls, assoc } = model_fields(cont);
     let embedded_fns = embedded_fns(cont);
+    let (kind_decl, kind_impls, kind_method) = match &cont.tagged {
+        Some(tagged) => kind_enum(cont, tagged),
+        None => Default::default(),
+    };
 
     quote! {
         #decl
+        #kind_decl
 
         const _: () = {
             #impls
+            #kind_impls
+            #kind_method
             #embedded_fns
 
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
@@ -161,19 +260,100 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 
                 #assoc
 
-                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
-                    ::odm_core::__private::id_to_bson(#type_name, &self.#id)
-                }
-
-                fn set_id(&mut self, id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
-                    self.#id = ::odm_core::__private::id_from_bson(#type_name, id)?;
-                    ::core::result::Result::Ok(())
-                }
+                #id_fns
 
                 #extra
             }
         };
     }
+}
+
+/// The `{Name}Kind` enum of an enum model: one unit variant per kind, serialized as the tag's value;
+/// its impls; and `{Name}::kind()`.
+fn kind_enum(cont: &Container<'_>, tagged: &Tagged<'_>) -> (TokenStream, TokenStream, TokenStream) {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let kind = format_ident!("{}Kind", ident);
+    let tag = &tagged.tag;
+    let variants: Vec<&Ident> = tagged.variants.iter().map(|v| v.ident).collect();
+    let values: Vec<&str> = tagged
+        .variants
+        .iter()
+        .map(|v| v.tag_value.as_str())
+        .collect();
+    let variant_docs = tagged.variants.iter().map(|v| {
+        format!(
+            "`{ident}::{}`, stored with `{tag}: \"{}\"`.",
+            v.ident, v.tag_value
+        )
+    });
+    let doc = format!(
+        "The kinds of `{ident}`: the values of its tag `{tag}`, for typed filters such as \
+         `{ident}::fields().{}.eq({kind}::{})`. Serialized as the tag's value.",
+        tagged.tag_member,
+        variants.first().map(|v| v.to_string()).unwrap_or_default()
+    );
+    let kind_doc =
+        format!("The kind of this `{ident}`: which variant it is, as stored in `{tag}`.");
+    let serde = quote!(::odm_core::__private::serde);
+    let decl = quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #vis enum #kind {
+            #(#[doc = #variant_docs] #variants,)*
+        }
+    };
+    let impls = quote! {
+        // A private model need not use every generated item.
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #kind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [#kind] = &[#(#kind::#variants),*];
+
+            /// The tag's stored value for this kind.
+            pub const fn as_str(self) -> &'static str {
+                match self { #(#kind::#variants => #values,)* }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::fmt::Display for #kind {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        #[automatically_derived]
+        impl #serde::Serialize for #kind {
+            fn serialize<__S: #serde::Serializer>(&self, serializer: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        #[automatically_derived]
+        impl<'de> #serde::Deserialize<'de> for #kind {
+            fn deserialize<__D: #serde::Deserializer<'de>>(deserializer: __D) -> ::core::result::Result<Self, __D::Error> {
+                let value = <::std::string::String as #serde::Deserialize>::deserialize(deserializer)?;
+                match value.as_str() {
+                    #(#values => ::core::result::Result::Ok(#kind::#variants),)*
+                    other => ::core::result::Result::Err(<__D::Error as #serde::de::Error>::unknown_variant(other, &[#(#values),*])),
+                }
+            }
+        }
+
+    };
+    let method = quote! {
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #kind_doc]
+            #vis fn kind(&self) -> #kind {
+                match self { #(Self::#variants { .. } => #kind::#variants,)* }
+            }
+        }
+    };
+    (decl, impls, method)
 }
 
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
@@ -214,20 +394,32 @@ fn model_fields(cont: &Container<'_>) -> FieldsParts {
     let ident = cont.ident;
     let vis = &cont.input.vis;
     let fields_ident = format_ident!("{}Fields", ident);
-    let members = cont.stored().map(|f| {
+    let mut members: Vec<TokenStream> = Vec::new();
+    let mut inits: Vec<TokenStream> = Vec::new();
+    if let Some(tagged) = &cont.tagged {
+        let member = &tagged.tag_member;
+        let tag = &tagged.tag;
+        let kind = format_ident!("{}Kind", ident);
+        let doc = format!(
+            "The tag, stored as `{tag}`: which kind of `{ident}` the document is (`{kind}`)."
+        );
+        members.push(quote!(#[doc = #doc] pub #member: ::odm_core::Field<#ident, #kind>,));
+        inits.push(quote!(#member: ::odm_core::Field::new(#tag),));
+    }
+    members.extend(cont.stored().map(|f| {
         let member = f.ident;
-        let doc = member_doc(f);
+        let doc = member_doc(cont, f);
         let ty = member_type(f, quote!(#ident));
         quote!(#[doc = #doc] pub #member: #ty,)
-    });
-    let inits = cont.stored().map(|f| {
+    }));
+    inits.extend(cont.stored().map(|f| {
         let member = f.ident;
         let stored = &f.stored;
         match as_embedded(f) {
             Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
             None => quote!(#member: ::odm_core::Field::new(#stored),),
         }
-    });
+    }));
     let doc = model_doc(cont, &cont.collection());
     FieldsParts {
         decl: quote! {
@@ -255,7 +447,7 @@ fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
         .stored()
         .map(|f| {
             let member = f.ident;
-            let doc = member_doc(f);
+            let doc = member_doc(cont, f);
             let ty = member_type(f, quote!(M));
             quote!(#[doc = #doc] pub #member: #ty,)
         })
@@ -332,7 +524,8 @@ fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
 
 fn clone_debug(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> TokenStream {
     let name = fields_ident.to_string();
-    let members: Vec<&Ident> = cont.stored().map(|f| f.ident).collect();
+    let mut members: Vec<&Ident> = cont.tagged.iter().map(|t| &t.tag_member).collect();
+    members.extend(cont.stored().map(|f| f.ident));
     let names: Vec<String> = members.iter().map(|m| unraw(m)).collect();
     let (generics, phantom) = if generic {
         (quote!(<M>), members.is_empty())
@@ -422,16 +615,55 @@ fn literal_text(e: &Expr) -> String {
     }
 }
 
+/// The rules of the union field `f` of an enum that hold for every document: those every variant storing
+/// the name declares, and `required` only when every variant stores it. For a struct, its rules.
+fn shared_rules<'c>(cont: &'c Container<'_>, f: &'c Field<'_>) -> Vec<&'c RuleKind> {
+    let Some(tagged) = &cont.tagged else {
+        return f.attrs.rules.iter().map(|r| &r.kind).collect();
+    };
+    let everywhere = cont.variants_storing(&f.stored) == tagged.variants.len();
+    let others: Vec<&Field<'_>> = cont
+        .fields
+        .iter()
+        .filter(|g| g.is_stored() && g.stored == f.stored)
+        .collect();
+    f.attrs
+        .rules
+        .iter()
+        .map(|r| &r.kind)
+        .filter(|k| everywhere || !matches!(k, RuleKind::Required))
+        .filter(|k| {
+            let doc = rule_doc(k);
+            others
+                .iter()
+                .all(|g| g.attrs.rules.iter().any(|r| rule_doc(&r.kind) == doc))
+        })
+        .collect()
+}
+
 fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
-    cont.stored()
-        .map(|f| {
+    let p = quote!(::odm_core::__private);
+    let tag = cont.tagged.as_ref().map(|tagged| {
+        let member = unraw(&tagged.tag_member);
+        let stored = &tagged.tag;
+        let kind = format!("{}Kind", cont.ident);
+        let values = tagged.variants.iter().map(|v| &v.tag_value);
+        quote! {
+            #p::FieldSchema::new(#member, #stored, #kind)
+                .with_bson_type("string")
+                .with_rules(&[#p::Rule::OneOf(&[#(#values),*])])
+        }
+    });
+    let variants = cont.tagged.as_ref().map_or(0, |t| t.variants.len());
+    tag.into_iter()
+        .chain(cont.stored().map(|f| {
             let ident = unraw(f.ident);
             let stored = &f.stored;
             let rust_type = type_string(f.ty);
             let mut out =
                 quote!(::odm_core::__private::FieldSchema::new(#ident, #stored, #rust_type));
             let rules: Vec<TokenStream> =
-                f.attrs.rules.iter().map(|r| rule_tokens(&r.kind)).collect();
+                shared_rules(cont, f).into_iter().map(rule_tokens).collect();
             if !rules.is_empty() {
                 out = quote!(#out.with_rules(&[#(#rules),*]));
             }
@@ -457,7 +689,8 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             if f.is_option() {
                 out = quote!(#out.optional());
             }
-            if f.attrs.skip_serializing_if {
+            let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
+            if f.attrs.skip_serializing_if || in_some_variants {
                 out = quote!(#out.omittable());
             }
             if nested {
@@ -465,7 +698,7 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
                 out = quote!(#out.with_embedded(#fn_ident));
             }
             out
-        })
+        }))
         .collect()
 }
 
@@ -505,7 +738,8 @@ fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
     let key = quote!(::odm_core::__private::IndexKey);
     let mut out = Vec::new();
     let mut text_keys = Vec::new();
-    for f in cont.stored() {
+    // Every stored field, not the union of an enum's: an index is declared on one variant's field.
+    for f in cont.fields.iter().filter(|f| f.is_stored()) {
         let ix = &f.attrs.index;
         let stored = &f.stored;
         if ix.text.is_some() {
@@ -608,89 +842,43 @@ fn indexes(cont: &Container<'_>) -> Vec<TokenStream> {
 fn validate_into(cont: &Container<'_>) -> TokenStream {
     let p = quote!(::odm_core::__private);
     let mut checks = Vec::new();
-    for f in cont.stored() {
-        let member = f.ident;
-        let stored = &f.stored;
-        for rule in &f.attrs.rules {
-            let span = rule.key.segments[0].ident.span();
-            // The member takes the rule's span too, so a type error underlines the rule alone.
-            let mut member = member.clone();
-            member.set_span(span);
-            checks.push(match &rule.kind {
-                RuleKind::Required => quote_spanned! {span=>
-                    #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&self.#member));
-                },
-                RuleKind::Range { min, max } => {
-                    let min = opt(min.as_ref().map(f64_tokens));
-                    let max = opt(max.as_ref().map(f64_tokens));
-                    quote_spanned! {span=>
-                        #p::check_range(__errors, __path, #stored, &self.#member, #min, #max);
-                    }
-                }
-                RuleKind::Length { min, max } => {
-                    let min = opt(min.map(Literal::usize_suffixed));
-                    let max = opt(max.map(Literal::usize_suffixed));
-                    quote_spanned! {span=>
-                        #p::check_length(__errors, __path, #stored, &self.#member, #min, #max);
-                    }
-                }
-                RuleKind::Regex(lit) => quote_spanned! {span=>
-                    {
-                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
-                            #p::Regex::new(#lit).expect("the pattern was checked at compile time")
-                        });
-                        #p::check_regex(__errors, __path, #stored, &self.#member, &__RE);
-                    }
-                },
-                RuleKind::Email => quote_spanned! {span=>
-                    #p::check_email(__errors, __path, #stored, &self.#member);
-                },
-                RuleKind::OneOf(values) => {
-                    let texts = values.iter().map(literal_text);
-                    let check = quote_spanned! {span=>
-                        #p::check_one_of(__errors, __path, #stored, __v, #(*__v == #values)||*, &[#(#texts),*]);
-                    };
-                    if f.is_option() {
-                        quote!(if let ::core::option::Option::Some(__v) = &self.#member { #check })
-                    } else {
-                        quote!({ let __v = &self.#member; #check })
-                    }
-                }
-                RuleKind::Custom(path) => {
-                    member.set_span(path_span(path));
-                    let call = quote_spanned! {path_span(path)=>
-                        let __r: ::core::result::Result<(), ::std::string::String> = #path(&self.#member);
-                    };
-                    quote! {
-                        {
-                            #call
-                            #p::check_custom(__errors, __path, #stored, __r, || {
-                                #[allow(unused_imports)]
-                                use #p::{DescribeAny as _, DescribeDebug as _};
-                                (&#p::Describe(&self.#member)).describe_value()
-                            });
-                        }
-                    }
-                }
-            });
+    match &cont.tagged {
+        None => {
+            for f in cont.stored() {
+                // The member takes the rule's span, so a type error underlines the rule alone.
+                checks.extend(field_checks(f, &|span| {
+                    let mut member = f.ident.clone();
+                    member.set_span(span);
+                    quote_spanned!(span=> self.#member)
+                }));
+            }
         }
-        if let (Some(nested), Some((elem, shape))) = (&f.attrs.nested, f.embedded_type()) {
-            let span = nested.segments[0].ident.span();
-            let call = |value: TokenStream, list: bool| {
-                if list {
-                    quote_spanned!(span=> #p::validate_embedded_list::<#elem>(__errors, __path, #stored, #value);)
-                } else {
-                    quote_spanned!(span=> #p::validate_embedded::<#elem>(__errors, __path, #stored, #value);)
+        Some(tagged) => {
+            let mut arms = Vec::new();
+            let mut any = false;
+            for v in &tagged.variants {
+                let mut binds = Vec::new();
+                let mut body = Vec::new();
+                for f in cont.variant_fields(v) {
+                    let binding = format_ident!("__f_{}", unraw(f.ident));
+                    let field_body = field_checks(f, &|span| {
+                        let mut binding = binding.clone();
+                        binding.set_span(span);
+                        quote_spanned!(span=> *#binding)
+                    });
+                    if !field_body.is_empty() {
+                        let member = f.ident;
+                        binds.push(quote!(#member: #binding));
+                        body.extend(field_body);
+                    }
                 }
-            };
-            checks.push(match shape {
-                Shape::One => call(quote!(&self.#member), false),
-                Shape::List => call(quote!(&self.#member), true),
-                Shape::Option | Shape::OptionList => {
-                    let c = call(quote!(__v), shape == Shape::OptionList);
-                    quote!(if let ::core::option::Option::Some(__v) = &self.#member { #c })
-                }
-            });
+                any |= !body.is_empty();
+                let vi = v.ident;
+                arms.push(quote!(Self::#vi { #(#binds,)* .. } => { #(#body)* }));
+            }
+            if any {
+                checks.push(quote!(match self { #(#arms)* }));
+            }
         }
     }
     if let Some(path) = &cont.attrs.validate {
@@ -713,6 +901,95 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
             #(#checks)*
         }
     }
+}
+
+/// The checks of one field's rules and embedded document. `place(span)` is the field as a place
+/// expression (`self.age`, `*__f_age`), spanned at the rule.
+fn field_checks(f: &Field<'_>, place: &dyn Fn(Span) -> TokenStream) -> Vec<TokenStream> {
+    let p = quote!(::odm_core::__private);
+    let stored = &f.stored;
+    let mut checks = Vec::new();
+    for rule in &f.attrs.rules {
+        let span = rule.key.segments[0].ident.span();
+        let mut member = place(span);
+        checks.push(match &rule.kind {
+                RuleKind::Required => quote_spanned! {span=>
+                    #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&#member));
+                },
+                RuleKind::Range { min, max } => {
+                    let min = opt(min.as_ref().map(f64_tokens));
+                    let max = opt(max.as_ref().map(f64_tokens));
+                    quote_spanned! {span=>
+                        #p::check_range(__errors, __path, #stored, &#member, #min, #max);
+                    }
+                }
+                RuleKind::Length { min, max } => {
+                    let min = opt(min.map(Literal::usize_suffixed));
+                    let max = opt(max.map(Literal::usize_suffixed));
+                    quote_spanned! {span=>
+                        #p::check_length(__errors, __path, #stored, &#member, #min, #max);
+                    }
+                }
+                RuleKind::Regex(lit) => quote_spanned! {span=>
+                    {
+                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
+                            #p::Regex::new(#lit).expect("the pattern was checked at compile time")
+                        });
+                        #p::check_regex(__errors, __path, #stored, &#member, &__RE);
+                    }
+                },
+                RuleKind::Email => quote_spanned! {span=>
+                    #p::check_email(__errors, __path, #stored, &#member);
+                },
+                RuleKind::OneOf(values) => {
+                    let texts = values.iter().map(literal_text);
+                    let check = quote_spanned! {span=>
+                        #p::check_one_of(__errors, __path, #stored, __v, #(*__v == #values)||*, &[#(#texts),*]);
+                    };
+                    if f.is_option() {
+                        quote!(if let ::core::option::Option::Some(__v) = &#member { #check })
+                    } else {
+                        quote!({ let __v = &#member; #check })
+                    }
+                }
+                RuleKind::Custom(path) => {
+                    member = place(path_span(path));
+                    let call = quote_spanned! {path_span(path)=>
+                        let __r: ::core::result::Result<(), ::std::string::String> = #path(&#member);
+                    };
+                    quote! {
+                        {
+                            #call
+                            #p::check_custom(__errors, __path, #stored, __r, || {
+                                #[allow(unused_imports)]
+                                use #p::{DescribeAny as _, DescribeDebug as _};
+                                (&#p::Describe(&#member)).describe_value()
+                            });
+                        }
+                    }
+                }
+            });
+    }
+    if let (Some(nested), Some((elem, shape))) = (&f.attrs.nested, f.embedded_type()) {
+        let span = nested.segments[0].ident.span();
+        let member = place(f.ident.span());
+        let call = |value: TokenStream, list: bool| {
+            if list {
+                quote_spanned!(span=> #p::validate_embedded_list::<#elem>(__errors, __path, #stored, #value);)
+            } else {
+                quote_spanned!(span=> #p::validate_embedded::<#elem>(__errors, __path, #stored, #value);)
+            }
+        };
+        checks.push(match shape {
+            Shape::One => call(quote!(&#member), false),
+            Shape::List => call(quote!(&#member), true),
+            Shape::Option | Shape::OptionList => {
+                let c = call(quote!(__v), shape == Shape::OptionList);
+                quote!(if let ::core::option::Option::Some(__v) = &#member { #c })
+            }
+        });
+    }
+    checks
 }
 
 fn path_span(path: &syn::Path) -> Span {
@@ -795,13 +1072,32 @@ fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
     out
 }
 
-fn member_doc(f: &Field<'_>) -> String {
+/// For an enum's union field, the variants that store it, as "in `Click`, `View`".
+fn variants_doc(cont: &Container<'_>, f: &Field<'_>) -> Option<String> {
+    let tagged = cont.tagged.as_ref()?;
+    let names: Vec<String> = tagged
+        .variants
+        .iter()
+        .filter(|v| cont.variant_fields(v).any(|g| g.stored == f.stored))
+        .map(|v| format!("`{}`", v.ident))
+        .collect();
+    Some(if names.len() == tagged.variants.len() {
+        "in every kind".to_owned()
+    } else {
+        format!("in {} only", names.join(", "))
+    })
+}
+
+fn member_doc(cont: &Container<'_>, f: &Field<'_>) -> String {
     let mut doc = format!(
         "`{}`, stored as `{}`: `{}`",
         unraw(f.ident),
         f.stored,
         type_string(f.ty)
     );
+    if let Some(variants) = variants_doc(cont, f) {
+        doc.push_str(&format!(", {variants}"));
+    }
     let rules = field_rules_doc(f);
     if !rules.is_empty() {
         // Outside a table, `|` needs no escape.
@@ -814,6 +1110,14 @@ fn member_doc(f: &Field<'_>) -> String {
 fn fields_table(cont: &Container<'_>) -> String {
     let mut doc =
         String::from("| Field | Stored as | Type | Rules and indexes |\n|---|---|---|---|\n");
+    if let Some(tagged) = &cont.tagged {
+        doc.push_str(&format!(
+            "| `{}` | `{}` | `{}Kind` | the tag |\n",
+            unraw(&tagged.tag_member),
+            tagged.tag,
+            cont.ident
+        ));
+    }
     for f in cont.stored() {
         doc.push_str(&format!(
             "| `{}` | `{}` | {} | {} |\n",
@@ -834,6 +1138,33 @@ fn model_doc(cont: &Container<'_>, collection: &str) -> String {
          Stored in the collection `{collection}`.\n\n"
     );
     doc.push_str(&fields_table(cont));
+    if let Some(tagged) = &cont.tagged {
+        doc.push_str(&format!(
+            "\n## Kinds\n\nEach document stores its kind in `{}`; a field stored by some kinds only may be absent.\n\n\
+             | Variant | `{}` | Fields (rules) |\n|---|---|---|\n",
+            tagged.tag, tagged.tag
+        ));
+        for v in &tagged.variants {
+            let fields: Vec<String> = cont
+                .variant_fields(v)
+                .map(|f| {
+                    let rules = field_rules_doc(f);
+                    if rules.is_empty() {
+                        code(&f.stored)
+                    } else {
+                        format!("{} ({})", code(&f.stored), rules.join(", "))
+                    }
+                })
+                .collect();
+            doc.push_str(&format!(
+                "| `{}::{}` | {} | {} |\n",
+                ident,
+                v.ident,
+                code(&format!("\"{}\"", v.tag_value)),
+                fields.join(", ")
+            ));
+        }
+    }
     if let Some(ts) = &cont.attrs.timestamps {
         doc.push_str(&format!(
             "\nTimestamps: `{}` is set on insert, `{}` on insert and on every update.\n",

@@ -14,7 +14,9 @@ mod valid;
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-/// Derives `odm_core::Model` for a struct with named fields and a field stored as `_id`.
+/// Derives `odm_core::Model` for a struct with named fields and a field stored as `_id`, or for a serde
+/// internally tagged enum (`#[serde(tag = "kind")]`) of struct variants that each have one: several
+/// kinds of document in one collection, with a generated `{Name}Kind` enum for typed filters on the tag.
 ///
 /// Struct attributes: `#[model(collection = "..", timestamps, version, validate = path, hooks,
 /// index(fields("a", "-b"), unique, sparse, name = "..", partial = ".."))]`. Field attributes:

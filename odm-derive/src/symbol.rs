@@ -43,6 +43,10 @@ pub const TEXT: Symbol = Symbol("text");
 // #[serde(...)]
 pub const RENAME: Symbol = Symbol("rename");
 pub const RENAME_ALL: Symbol = Symbol("rename_all");
+pub const RENAME_ALL_FIELDS: Symbol = Symbol("rename_all_fields");
+pub const TAG: Symbol = Symbol("tag");
+pub const CONTENT: Symbol = Symbol("content");
+pub const UNTAGGED: Symbol = Symbol("untagged");
 pub const SERIALIZE: Symbol = Symbol("serialize");
 pub const SKIP: Symbol = Symbol("skip");
 pub const SKIP_SERIALIZING: Symbol = Symbol("skip_serializing");

@@ -16,7 +16,12 @@ pub fn check(cx: &Ctxt, cont: &Container<'_>) {
         check_field(cx, cont, field);
     }
     if cont.derive == Derive::Model {
-        check_id(cx, cont);
+        if cont.tagged.is_some() {
+            check_variants(cx, cont);
+            check_enum_keys(cx, cont);
+        } else {
+            check_id(cx, cont);
+        }
         check_timestamps(cx, cont);
         check_version(cx, cont);
         check_indexes(cx, cont);
@@ -54,7 +59,18 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
 }
 
 fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
+    if let Some(tagged) = &cont.tagged {
+        for variant in &tagged.variants {
+            let stored: Vec<&Field<'_>> = cont.variant_fields(variant).collect();
+            duplicate_names(cx, &stored);
+        }
+        return;
+    }
     let stored: Vec<&Field<'_>> = cont.stored().collect();
+    duplicate_names(cx, &stored);
+}
+
+fn duplicate_names(cx: &Ctxt, stored: &[&Field<'_>]) {
     for (i, field) in stored.iter().enumerate() {
         if let Some(first) = stored[..i].iter().find(|f| f.stored == field.stored) {
             cx.error_spanned_by(
@@ -304,6 +320,137 @@ fn check_id(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
+/// An enum model: every variant has an `_id`; a name stored by several variants is one field of the
+/// collection, with one Rust name and one type; no field takes the tag's name; tag values differ.
+fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(tagged) = &cont.tagged else { return };
+    for (i, variant) in tagged.variants.iter().enumerate() {
+        if !cont.variant_fields(variant).any(|f| f.stored == "_id") {
+            cx.error_spanned_by(
+                variant.node,
+                format!(
+                    "the variant `{}::{}` has no field stored as `_id`; every kind of document needs MongoDB's primary key, of the same type in every variant: add `#[serde(rename = \"_id\", skip_serializing_if = \"Option::is_none\")] id: Option<ObjectId>`",
+                    cont.ident, variant.ident
+                ),
+            );
+        }
+        if let Some(first) = tagged.variants[..i]
+            .iter()
+            .find(|v| v.tag_value == variant.tag_value)
+        {
+            cx.error_spanned_by(
+                variant.ident,
+                format!(
+                    "`{}` and `{}` are both stored with `{}: \"{}\"`, so documents of the two kinds could not be told apart; give one another name with `#[serde(rename = \"...\")]`",
+                    first.ident, variant.ident, tagged.tag, variant.tag_value
+                ),
+            );
+        }
+    }
+    let has_id = |variant: Option<usize>| {
+        variant.is_some_and(|v| {
+            cont.variant_fields(&tagged.variants[v])
+                .any(|f| f.stored == "_id")
+        })
+    };
+    let stored: Vec<&Field<'_>> = cont.fields.iter().filter(|f| f.is_stored()).collect();
+    for (i, field) in stored.iter().enumerate() {
+        if !tagged.tag.is_empty() && field.stored == tagged.tag {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "`{}` is stored as `{}`, the name of the tag that tells the kinds of `{}` apart; rename the field or the tag",
+                    field.ident, tagged.tag, cont.ident
+                ),
+            );
+            continue;
+        }
+        if *field.ident == tagged.tag_member && field.stored != tagged.tag {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "`{}` would clash with `{}::fields().{}`, the path of the tag `{}`; rename this field in Rust",
+                    field.ident, cont.ident, tagged.tag_member, tagged.tag
+                ),
+            );
+        }
+        let earlier = &stored[..i];
+        if let Some(first) = earlier
+            .iter()
+            .find(|f| f.stored == field.stored && f.variant != field.variant)
+        {
+            if first.ident != field.ident {
+                cx.error_spanned_by(
+                    field.ident,
+                    format!(
+                        "`{}` is stored as `{}`, like `{}` of another variant; a name stored by several variants is one field of the collection: give it the same Rust name in each",
+                        field.ident, field.stored, first.ident
+                    ),
+                );
+            } else if type_string(first.ty) != type_string(field.ty) {
+                cx.error_spanned_by(
+                    field.ty,
+                    format!(
+                        "`{}` is `{}` here but `{}` in another variant; a field stored by several variants is one field of the collection, with one type",
+                        field.ident,
+                        type_string(field.ty),
+                        type_string(first.ty)
+                    ),
+                );
+            } else if field.attrs.index.any() && first.attrs.index.any() {
+                let key = field.attrs.index.first_key().expect("some index key");
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "the index on `{}` is declared in another variant already; an index covers the whole collection: declare it once",
+                        field.stored
+                    ),
+                );
+            }
+        } else if let Some(first) = earlier.iter().find(|f| {
+            // A variant without `_id` has its own error already.
+            f.ident == field.ident && f.variant != field.variant && has_id(field.variant)
+        }) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "`{}` is stored as `{}` here but as `{}` in another variant; a field shared by several variants is stored under one name",
+                    field.ident, field.stored, first.stored
+                ),
+            );
+        }
+    }
+}
+
+/// `timestamps` and `version` set fields of whichever variant the value is: every variant stores them.
+fn check_enum_keys(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(tagged) = &cont.tagged else { return };
+    let mut wanted: Vec<(&syn::Path, &str, &str)> = Vec::new();
+    if let Some(ts) = &cont.attrs.timestamps {
+        wanted.push((&ts.key, &ts.created_at, "timestamps"));
+        wanted.push((&ts.key, &ts.updated_at, "timestamps"));
+    }
+    if let Some(key) = &cont.attrs.version {
+        wanted.push((key, "__v", "version"));
+    }
+    for (key, stored, what) in wanted {
+        if cont.stored_field(stored).is_none() {
+            continue; // no variant stores it: `check_timestamps`/`check_version` say so
+        }
+        for variant in &tagged.variants {
+            if !cont.variant_fields(variant).any(|f| f.stored == stored) {
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "`{what}` on an enum needs every variant to store `{stored}`, and `{}::{}` does not: add the field to it",
+                        cont.ident, variant.ident
+                    ),
+                );
+            }
+        }
+    }
+}
+
 fn check_timestamps(cx: &Ctxt, cont: &Container<'_>) {
     let Some(ts) = &cont.attrs.timestamps else {
         return;
@@ -360,7 +507,10 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
 }
 
 fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
-    let stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
+    let mut stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
+    if let Some(tagged) = cont.tagged.as_ref().filter(|t| !t.tag.is_empty()) {
+        stored.insert(0, &tagged.tag);
+    }
     for index in &cont.attrs.indexes {
         if index.fields.is_empty() {
             cx.error_spanned_by(

@@ -7,6 +7,7 @@ fn ui() {
     let t = trybuild::TestCases::new();
     for topic in [
         "embedded",
+        "enums",
         "indexes",
         "model",
         "multi",

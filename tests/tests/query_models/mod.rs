@@ -2,8 +2,7 @@
 #![allow(dead_code)]
 
 use odm_core::prelude::*;
-use odm_core::schema::{FieldSchema, Schema};
-use odm_core::{Field, Ref};
+use odm_core::Ref;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Embedded)]
 pub struct Address {
@@ -56,9 +55,11 @@ pub struct Post {
     pub reviewers: Vec<Ref<User>>,
 }
 
-/// Several kinds of document in one collection (Mongoose's discriminators): a serde-tagged enum.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Several kinds of document in one collection (Mongoose's discriminators): a serde-tagged enum. The
+/// derive generates `EventKind` and `EventFields` (the tag, then every stored field of any variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[model(collection = "events")]
 pub enum Event {
     Click {
         #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
@@ -73,57 +74,4 @@ pub enum Event {
         at: i64,
         page: String,
     },
-}
-
-/// The tag's values, for a typed filter on the kind.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Click,
-    View,
-}
-
-/// The tag, the fields every variant has, and the variants' own fields.
-pub struct EventFields {
-    pub kind: Field<Event, EventKind>,
-    pub id: Field<Event, Option<ObjectId>>,
-    pub at: Field<Event, i64>,
-    pub x: Field<Event, i32>,
-    pub y: Field<Event, i32>,
-    pub page: Field<Event, String>,
-}
-
-impl Model for Event {
-    const SCHEMA: &'static Schema = &Schema::new(
-        "Event",
-        "events",
-        &[
-            FieldSchema::new("kind", "kind", "EventKind"),
-            FieldSchema::new("id", "_id", "Option<ObjectId>"),
-            FieldSchema::new("at", "at", "i64"),
-            FieldSchema::new("x", "x", "i32"),
-            FieldSchema::new("y", "y", "i32"),
-            FieldSchema::new("page", "page", "String"),
-        ],
-    );
-    type Fields = EventFields;
-    fn fields() -> EventFields {
-        EventFields {
-            kind: Field::new("kind"),
-            id: Field::new("_id"),
-            at: Field::new("at"),
-            x: Field::new("x"),
-            y: Field::new("y"),
-            page: Field::new("page"),
-        }
-    }
-    fn id(&self) -> Result<Bson> {
-        let (Event::Click { id, .. } | Event::View { id, .. }) = self;
-        Ok(id.map(Bson::ObjectId).unwrap_or(Bson::Null))
-    }
-    fn set_id(&mut self, new: Bson) -> Result<()> {
-        let (Event::Click { id, .. } | Event::View { id, .. }) = self;
-        *id = new.as_object_id();
-        Ok(())
-    }
 }

@@ -1,9 +1,17 @@
 use odm_core::prelude::*;
 
 #[derive(Serialize, Deserialize, Model)]
-enum Role {
-    Admin,
-    User,
+enum Event {
+    Click {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        x: i32,
+    },
+    View {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        page: String,
+    },
 }
 
 fn main() {}
