@@ -135,7 +135,6 @@ pub fn join_path(prefix: &str, name: &str) -> String {
     label = "`range` on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsNumber` for `{Self}` to check it with `range`"
 )]
-#[doc(hidden)]
 pub trait AsNumber {
     /// The value as an `f64`, or `None` when there is nothing to check.
     fn as_number(&self) -> Option<f64>;
@@ -165,7 +164,6 @@ impl<T: AsNumber + ?Sized> AsNumber for &T {
     }
 }
 
-#[doc(hidden)]
 /// What the `length` rule counts in a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
@@ -215,7 +213,6 @@ impl Measure {
     label = "`length` on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsLength` for `{Self}` to check it with `length`"
 )]
-#[doc(hidden)]
 pub trait AsLength {
     /// The value's length, or `None` when there is nothing to check.
     fn as_length(&self) -> Option<Measure>;
@@ -316,7 +313,6 @@ impl<T: AsLength + ?Sized> AsLength for &T {
     label = "a text rule on a field of type `{Self}`",
     note = "implement `odm_core::validate::AsText` for `{Self}` to check it as text"
 )]
-#[doc(hidden)]
 pub trait AsText {
     /// The value as text, or `None` when there is nothing to check.
     fn as_text(&self) -> Option<&str>;
