@@ -158,10 +158,19 @@ pub mod __private {
     use mongodb::bson::{Bson, DateTime};
 
     /// The `_id` field's value as BSON.
-    pub fn id_to_bson<V: serde::Serialize + ?Sized>(
+    pub fn id_to_bson<V: serde::Serialize + 'static>(
         type_name: &'static str,
         id: &V,
     ) -> Result<Bson> {
+        use bson::oid::ObjectId;
+        // The common `_id` types skip serde: bson encodes an `ObjectId` through its extended JSON form.
+        let any: &dyn std::any::Any = id;
+        if let Some(id) = any.downcast_ref::<Option<ObjectId>>() {
+            return Ok(id.map_or(Bson::Null, Bson::ObjectId));
+        }
+        if let Some(id) = any.downcast_ref::<ObjectId>() {
+            return Ok(Bson::ObjectId(*id));
+        }
         bson::to_bson(id).map_err(|source| Error::Serialization {
             type_name,
             source: Box::new(source),
@@ -169,10 +178,25 @@ pub mod __private {
     }
 
     /// A generated `_id` as the field's type.
-    pub fn id_from_bson<V: serde::de::DeserializeOwned>(
+    pub fn id_from_bson<V: serde::de::DeserializeOwned + 'static>(
         type_name: &'static str,
         id: Bson,
     ) -> Result<V> {
+        use bson::oid::ObjectId;
+        if let Bson::ObjectId(oid) = id {
+            let mut out: Option<V> = None;
+            let any: &mut dyn std::any::Any = &mut out;
+            if let Some(slot) = any.downcast_mut::<Option<Option<ObjectId>>>() {
+                *slot = Some(Some(oid));
+            }
+            let any: &mut dyn std::any::Any = &mut out;
+            if let Some(slot) = any.downcast_mut::<Option<ObjectId>>() {
+                *slot = Some(oid);
+            }
+            if let Some(value) = out {
+                return Ok(value);
+            }
+        }
         bson::from_bson(id).map_err(|source| Error::Deserialization { type_name, source })
     }
 
@@ -232,3 +256,40 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod id_tests {
+    use super::__private::{id_from_bson, id_to_bson};
+    use mongodb::bson::{oid::ObjectId, Bson};
+
+    #[test]
+    fn ids_of_every_type_round_trip() {
+        let oid = ObjectId::new();
+        assert_eq!(id_to_bson("T", &Some(oid)).unwrap(), Bson::ObjectId(oid));
+        assert_eq!(id_to_bson("T", &None::<ObjectId>).unwrap(), Bson::Null);
+        assert_eq!(id_to_bson("T", &oid).unwrap(), Bson::ObjectId(oid));
+        assert_eq!(
+            id_to_bson("T", &"a".to_string()).unwrap(),
+            Bson::String("a".into())
+        );
+        assert_eq!(id_to_bson("T", &7i64).unwrap(), Bson::Int64(7));
+
+        assert_eq!(
+            id_from_bson::<Option<ObjectId>>("T", Bson::ObjectId(oid)).unwrap(),
+            Some(oid)
+        );
+        assert_eq!(
+            id_from_bson::<ObjectId>("T", Bson::ObjectId(oid)).unwrap(),
+            oid
+        );
+        assert_eq!(
+            id_from_bson::<Option<ObjectId>>("T", Bson::Null).unwrap(),
+            None
+        );
+        assert_eq!(
+            id_from_bson::<String>("T", Bson::String("a".into())).unwrap(),
+            "a"
+        );
+        assert!(id_from_bson::<i64>("T", Bson::ObjectId(oid)).is_err());
+    }
+}
