@@ -190,6 +190,11 @@ impl<T: Model> ModelHandle<T> {
 
     /// Updates the first document that matches `filter`. Moves `updated_at` forward with
     /// `#[model(timestamps)]`.
+    ///
+    /// The values `$set` and `$setOnInsert` write, and the fields `$unset` removes, are checked against
+    /// the model's field rules first; an update that breaks one writes nothing and returns
+    /// [`Error::Validation`]. (What only the stored document decides is not checked: the result of `$inc`
+    /// or `$push`, custom `validate` functions, update pipelines.)
     pub fn update_one(
         &self,
         filter: impl Into<Filter<T>>,
@@ -199,7 +204,7 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Updates every document that matches `filter`. Moves `updated_at` forward with
-    /// `#[model(timestamps)]`.
+    /// `#[model(timestamps)]`. Checked against the field rules like [`update_one`](Self::update_one).
     pub fn update_many(
         &self,
         filter: impl Into<Filter<T>>,
@@ -880,6 +885,9 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         handle.check_session(&session)?;
         let mut update = update?;
         handle.scope().check_update(&update)?;
+        if let Update::Document(doc) = &update {
+            crate::update_rules::check(T::SCHEMA, doc)?;
+        }
         if let Some(ts) = T::SCHEMA.timestamps {
             touch_updated_at(&mut update, ts.updated_at);
         }

@@ -94,6 +94,7 @@ mod scope;
 mod session;
 mod tenancy;
 mod transaction;
+mod update_rules;
 pub mod validate;
 mod watch;
 

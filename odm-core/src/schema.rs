@@ -614,7 +614,7 @@ fn len(n: usize) -> mongodb::bson::Bson {
 }
 
 /// A `one_of` value, as the BSON value the field stores.
-fn typed_value(bson_type: Option<&str>, value: &str) -> mongodb::bson::Bson {
+pub(crate) fn typed_value(bson_type: Option<&str>, value: &str) -> mongodb::bson::Bson {
     use mongodb::bson::Bson;
     let parsed = match bson_type {
         Some("int") => value.parse().ok().map(Bson::Int32),

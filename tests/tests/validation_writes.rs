@@ -178,3 +178,66 @@ async fn sync_schema_applies_the_json_schema_as_the_validator() {
         );
     }
 }
+
+#[tokio::test]
+async fn updates_that_break_a_rule_write_nothing() {
+    let conn = connect("valw_updates").await;
+    let customers = conn.model::<Customer>();
+    let stored = customers.create(valid()).await.unwrap();
+    let id = stored.id.unwrap();
+
+    let err = customers
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "age": -1, "email": "nope", "address.zip": "1", "tags": ["a", "b", "c", "d"] } },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failing_paths(&err),
+        [
+            ("age".to_string(), "range"),
+            ("email".to_string(), "email"),
+            ("address.zip".to_string(), "regex"),
+            ("tags".to_string(), "length"),
+        ]
+    );
+    // A whole embedded document is checked field by field.
+    let err = customers
+        .update_many(
+            (),
+            doc! { "$set": { "address": { "city": "Lyon", "zip": "x" } } },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failing_paths(&err), [("address.zip".to_string(), "regex")]);
+    // A required field cannot be unset.
+    let err = customers
+        .update_one(doc! { "_id": id }, doc! { "$unset": { "email": "" } })
+        .await
+        .unwrap_err();
+    assert_eq!(failing_paths(&err), [("email".to_string(), "required")]);
+    // The typed builder goes through the same check.
+    let f = Customer::fields();
+    let err = customers
+        .update_one(
+            doc! { "_id": id },
+            odm_core::UpdateBuilder::new().set(&f.age, 200),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failing_paths(&err), [("age".to_string(), "range")]);
+
+    assert_eq!(customers.find_by_id(id).await.unwrap().unwrap(), stored);
+
+    // A valid update goes through.
+    customers
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "age": 31, "address.zip": "75001" } },
+        )
+        .await
+        .unwrap();
+    let updated = customers.find_by_id(id).await.unwrap().unwrap();
+    assert_eq!((updated.age, updated.address.zip.as_str()), (31, "75001"));
+}
