@@ -5,26 +5,8 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{tenant_name, User};
+use common::{offline_connection, tenant_name, User};
 use criterion::{BatchSize, Criterion};
-use odm_core::Connection;
-
-/// A connection that never talks to a server. The current-thread runtime is never driven while the
-/// benchmark runs, so the driver's background monitor stays idle and adds no noise.
-fn offline_connection() -> (tokio::runtime::Runtime, Connection) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let conn = rt
-        .block_on(
-            Connection::options("mongodb://127.0.0.1:9/app")
-                .verify(false)
-                .connect(),
-        )
-        .expect("a client needs no server until it is used");
-    (rt, conn)
-}
 
 fn bind(c: &mut Criterion) {
     let (rt, conn) = offline_connection();

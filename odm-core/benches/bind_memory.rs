@@ -9,8 +9,8 @@ mod common;
 use std::alloc::System;
 use std::time::Instant;
 
-use common::{tenant_name, User};
-use odm_core::{Connection, ModelHandle};
+use common::{offline_connection, tenant_name, User};
+use odm_core::ModelHandle;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -42,17 +42,7 @@ fn page_size() -> usize {
 }
 
 fn run(n: usize) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let conn = rt
-        .block_on(
-            Connection::options("mongodb://127.0.0.1:9/app")
-                .verify(false)
-                .connect(),
-        )
-        .expect("a client needs no server until it is used");
+    let (rt, conn) = offline_connection();
     let _guard = rt.enter();
 
     // Room for every handle is reserved up front; its pages become resident only as handles are stored.

@@ -61,3 +61,20 @@ pub fn tenant_name(buf: &mut String, i: usize) -> &str {
     write!(buf, "tenant_{i:07}").expect("write to a String");
     buf
 }
+
+/// A connection that never talks to a server. The current-thread runtime is never driven while the
+/// benchmark runs, so the driver's background monitor stays idle and adds no noise.
+pub fn offline_connection() -> (tokio::runtime::Runtime, odm_core::Connection) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let conn = rt
+        .block_on(
+            odm_core::Connection::options("mongodb://127.0.0.1:9/app")
+                .verify(false)
+                .connect(),
+        )
+        .expect("a client needs no server until it is used");
+    (rt, conn)
+}
