@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
+use smol_str::SmolStr;
 
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
@@ -18,12 +19,18 @@ use crate::session::Session;
 /// The server selection and connect timeout used when neither the URI nor [`ConnectOptions`] sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many database names [`Connection::use_db`] keeps interned per client by default.
+/// How many long database names (over [`INLINE_NAME_LEN`] bytes) [`Connection::use_db`] keeps interned per
+/// client by default.
 pub const DEFAULT_USE_DB_CACHE: usize = 100_000;
+
+/// Database names up to this many bytes are stored inside the [`Connection`] itself: `use_db` of such a name
+/// allocates nothing and touches no shared table. Longer names are interned per client.
+pub const INLINE_NAME_LEN: usize = 23;
 
 /// A handle on one database over a shared client (one connection pool).
 ///
-/// Cheap to clone (two reference counts), `Send + Sync`, and every clone and every [`use_db`] of it shares
+/// Cheap to clone (one reference count, plus one for a database name over [`INLINE_NAME_LEN`] bytes),
+/// `Send + Sync`, and every clone and every [`use_db`] of it shares
 /// the same pool: a million tenant databases cost one pool, not a million. See the guide's
 /// [connections](crate::guide::connections) chapter.
 ///
@@ -31,14 +38,15 @@ pub const DEFAULT_USE_DB_CACHE: usize = 100_000;
 #[derive(Clone)]
 pub struct Connection {
     shared: Arc<Shared>,
-    db: Arc<str>,
+    db: SmolStr,
 }
 
 pub(crate) struct Shared {
     client: Client,
     id: u64,
-    /// Interned database names, so `use_db` of a name seen before allocates nothing. Bounded: when full it
-    /// starts over, which costs one allocation per name on its next use and keeps memory flat.
+    /// Interned database names over [`INLINE_NAME_LEN`] bytes, so `use_db` of such a name seen before
+    /// allocates nothing. Bounded: when full it starts over, which costs one allocation per name on its next
+    /// use and keeps memory flat.
     names: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
     names_capacity: usize,
     operation_timeout: Option<Duration>,
@@ -72,7 +80,7 @@ impl Connection {
                 names_capacity: DEFAULT_USE_DB_CACHE,
                 operation_timeout: None,
             }),
-            db: Arc::from(db),
+            db: SmolStr::new(db),
         })
     }
 
@@ -80,15 +88,28 @@ impl Connection {
     /// `useDb(name, { useCache: true })`.
     ///
     /// Does no I/O; the database is created by the server on the first write. The name is checked against
-    /// MongoDB's rules and a bad one gives [`Error::InvalidName`] naming the rule. Names are interned, so
-    /// calling this per request allocates nothing after a name's first use.
+    /// MongoDB's rules and a bad one gives [`Error::InvalidName`] naming the rule. Calling this per request
+    /// allocates nothing: a name up to [`INLINE_NAME_LEN`] bytes is stored in the connection itself, and a
+    /// longer one is interned on its first use.
     pub fn use_db(&self, name: &str) -> Result<Connection> {
+        let db = if name.len() <= INLINE_NAME_LEN {
+            check_database_name(name)?;
+            SmolStr::new(name)
+        } else {
+            self.intern(name)?
+        };
+        Ok(Connection {
+            shared: self.shared.clone(),
+            db,
+        })
+    }
+
+    /// The interned copy of a database name too long to store inline.
+    #[cold]
+    fn intern(&self, name: &str) -> Result<SmolStr> {
         let shared = &self.shared;
         if let Some(db) = shared.names.read().expect("names lock").get(name) {
-            return Ok(Connection {
-                shared: shared.clone(),
-                db: db.clone(),
-            });
+            return Ok(SmolStr::from(db.clone()));
         }
         check_database_name(name)?;
         let db: Arc<str> = Arc::from(name);
@@ -98,13 +119,11 @@ impl Connection {
         }
         names.insert(db.clone());
         drop(names);
-        Ok(Connection {
-            shared: shared.clone(),
-            db,
-        })
+        Ok(SmolStr::from(db))
     }
 
-    /// Binds model `T` to this connection's database. Does no I/O and copies two pointers.
+    /// Binds model `T` to this connection's database. Does no I/O and allocates nothing: it copies the
+    /// connection (one reference count).
     pub fn model<T: Model>(&self) -> ModelHandle<T> {
         ModelHandle::new(self.clone())
     }
@@ -233,7 +252,8 @@ impl ConnectOptions {
         self
     }
 
-    /// How many database names [`Connection::use_db`] keeps interned ([`DEFAULT_USE_DB_CACHE`]).
+    /// How many database names over [`INLINE_NAME_LEN`] bytes [`Connection::use_db`] keeps interned
+    /// ([`DEFAULT_USE_DB_CACHE`]).
     pub fn use_db_cache(mut self, names: usize) -> Self {
         self.use_db_cache = names.max(1);
         self

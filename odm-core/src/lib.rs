@@ -98,7 +98,9 @@ mod update_rules;
 pub mod validate;
 mod watch;
 
-pub use connection::{ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE};
+pub use connection::{
+    ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE, INLINE_NAME_LEN,
+};
 pub use error::{Error, NameKind, NameRule, Result};
 pub use handle::{
     Aggregate, Count, Create, Delete, Distinct, Exists, Find, FindOne, InsertMany, ModelHandle,

@@ -2,10 +2,18 @@
 
 use crate::error::{Error, NameKind, NameRule, Result};
 
-/// Characters MongoDB forbids in a database name (on every platform the server runs on).
-const DATABASE_FORBIDDEN: &[char] = &[
-    '/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0',
-];
+/// Bytes MongoDB forbids in a database name (on every platform the server runs on): `/\. "$*<>:|?` and
+/// NUL, all ASCII, so a name is checked byte by byte against this table.
+const DATABASE_FORBIDDEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let forbidden = b"/\\. \"$*<>:|?\0";
+    let mut i = 0;
+    while i < forbidden.len() {
+        table[forbidden[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// A database name is at most 63 bytes long.
 pub const MAX_DATABASE_NAME_LEN: usize = 63;
@@ -18,8 +26,8 @@ pub const MAX_NAMESPACE_LEN: usize = 255;
 pub fn check_database_name(name: &str) -> Result<()> {
     let rule = if name.is_empty() {
         Some(NameRule::Empty)
-    } else if let Some(c) = name.chars().find(|c| DATABASE_FORBIDDEN.contains(c)) {
-        Some(NameRule::ForbiddenChar(c))
+    } else if let Some(b) = name.bytes().find(|&b| DATABASE_FORBIDDEN[b as usize]) {
+        Some(NameRule::ForbiddenChar(char::from(b)))
     } else if name.len() > MAX_DATABASE_NAME_LEN {
         Some(NameRule::TooLong {
             max: MAX_DATABASE_NAME_LEN,

@@ -20,6 +20,47 @@ async fn use_db_shares_the_client_and_names_the_database() {
 }
 
 #[tokio::test]
+async fn short_and_long_database_names_both_reach_their_own_database() {
+    // Names up to INLINE_NAME_LEN bytes live in the connection, longer ones are interned: both paths
+    // must name the database exactly, on first use and again.
+    let conn = connect("conn_name_paths").await;
+    let short = "conn_name_paths_s";
+    let exact = format!(
+        "conn_name_paths_{}",
+        "x".repeat(odm_core::INLINE_NAME_LEN - 16)
+    );
+    let long = format!("conn_name_paths_long_{}", "y".repeat(42));
+    assert_eq!(exact.len(), odm_core::INLINE_NAME_LEN);
+    assert_eq!(long.len(), 63);
+    for name in [short, exact.as_str(), long.as_str()] {
+        for _ in 0..2 {
+            let db = conn.use_db(name).unwrap();
+            assert_eq!(db.name(), name);
+            db.database()
+                .collection::<mongodb::bson::Document>("marks")
+                .insert_one(mongodb::bson::doc! { "db": name })
+                .await
+                .unwrap();
+        }
+    }
+    for name in [short, exact.as_str(), long.as_str()] {
+        let stored: Vec<String> = conn
+            .use_db(name)
+            .unwrap()
+            .database()
+            .collection::<mongodb::bson::Document>("marks")
+            .distinct("db", mongodb::bson::doc! {})
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(stored, [name]);
+        conn.use_db(name).unwrap().database().drop().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn the_uri_path_names_the_default_database() {
     let base = uri();
     let with_db = match base.split_once('?') {
@@ -37,9 +78,12 @@ async fn invalid_database_names_are_refused_and_nothing_is_created() {
     let conn = connect("conn_bad_names").await;
     let before = database_names(&conn).await;
     let long = "x".repeat(64);
+    // Over INLINE_NAME_LEN bytes, so the interned path checks too.
+    let long_dotted = format!("{}.b", "x".repeat(30));
     let cases: Vec<(&str, NameRule)> = vec![
         ("", NameRule::Empty),
         (long.as_str(), NameRule::TooLong { max: 63, len: 64 }),
+        (long_dotted.as_str(), NameRule::ForbiddenChar('.')),
         ("a/b", NameRule::ForbiddenChar('/')),
         ("a\\b", NameRule::ForbiddenChar('\\')),
         ("a.b", NameRule::ForbiddenChar('.')),
