@@ -30,7 +30,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Model `T` bound to a connection's database (and, for a tenant handle, confined to the tenant).
 ///
-/// Made by [`Connection::model`]; binding does no I/O and copies two pointers, so bind per request. The
+/// Made by [`Connection::model`]; binding does no I/O and allocates nothing, so bind per request. The
 /// handle is cheap to clone, `Send + Sync`, and holds no state of its own besides where it points.
 ///
 /// The guide's [queries](crate::guide::queries) chapter shows the operations at work, with typed and raw
