@@ -336,17 +336,6 @@ impl<T: Model> ModelHandle<T> {
     }
 }
 
-/// Maps a driver error met while reading documents of `T`, naming the type when decoding failed.
-fn read_error<T: Model>(e: mongodb::error::Error) -> Error {
-    match &*e.kind {
-        mongodb::error::ErrorKind::BsonDeserialization(source) => Error::Deserialization {
-            type_name: T::SCHEMA.type_name,
-            source: source.clone(),
-        },
-        _ => Error::from(e),
-    }
-}
-
 /// Runs a driver action with the session when there is one.
 macro_rules! run {
     ($action:expr, $session:expr) => {
@@ -697,11 +686,14 @@ impl<'a, T: Model> FindOne<'a, T> {
         } = self;
         handle.check_session(&session)?;
         let filter = handle.scope().filter(filter.into_document()?);
-        run!(
-            handle.typed::<T>().find_one(filter).with_options(options),
+        let raw = run!(
+            handle
+                .typed::<RawDocumentBuf>()
+                .find_one(filter)
+                .with_options(options),
             session
-        )
-        .map_err(read_error::<T>)
+        )?;
+        raw.map(|doc| T::from_document(&doc)).transpose()
     }
 }
 into_future!(FindOne, Option<T>);
@@ -757,12 +749,19 @@ impl<'a, T: Model> Find<'a, T> {
         let filter = self.handle.scope().filter(self.filter.into_document()?);
         let cursor = self
             .handle
-            .typed::<T>()
+            .typed::<RawDocumentBuf>()
             .find(filter)
             .with_options(self.options)
-            .await
-            .map_err(read_error::<T>)?;
-        Ok(cursor.map_err(read_error::<T>).boxed())
+            .await?;
+        // Each document is decoded in place in the cursor's batch, without a copy.
+        let stream = futures_util::stream::try_unfold(cursor, |mut cursor| async move {
+            if !cursor.advance().await? {
+                return Ok(None);
+            }
+            let value = T::from_document(cursor.current())?;
+            Ok(Some((value, cursor)))
+        });
+        Ok(stream.boxed())
     }
 
     async fn run(self) -> Result<Vec<T>> {
@@ -773,26 +772,27 @@ impl<'a, T: Model> Find<'a, T> {
             session,
         } = self;
         handle.check_session(&session)?;
-        let coll = handle.typed::<T>();
+        let coll = handle.typed::<RawDocumentBuf>();
         let action = coll
             .find(handle.scope().filter(filter.into_document()?))
             .with_options(options);
+        // Each document is decoded in place in the cursor's batch, without a copy.
+        let mut out = Vec::new();
         match session {
             Some(s) => {
-                let mut cursor = action.session(s.inner()).await.map_err(read_error::<T>)?;
-                cursor
-                    .stream(s.inner())
-                    .try_collect()
-                    .await
-                    .map_err(read_error::<T>)
+                let mut cursor = action.session(s.inner()).await?;
+                while cursor.advance(s.inner()).await? {
+                    out.push(T::from_document(cursor.current())?);
+                }
             }
-            None => action
-                .await
-                .map_err(read_error::<T>)?
-                .try_collect()
-                .await
-                .map_err(read_error::<T>),
+            None => {
+                let mut cursor = action.await?;
+                while cursor.advance().await? {
+                    out.push(T::from_document(cursor.current())?);
+                }
+            }
         }
+        Ok(out)
     }
 }
 into_future!(Find, Vec<T>);

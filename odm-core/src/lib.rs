@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 mod connection;
+mod decode;
 mod error;
 pub mod guide;
 mod handle;
@@ -144,6 +145,7 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::decode::{Decode, DecodeDocument, Elements, Probe, Value, ViaDecode, ViaSerde};
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::query::Field;
     pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};

@@ -1,9 +1,9 @@
 //! The [`Model`] trait: what `#[derive(Model)]` implements, and what a connection binds.
 
-use mongodb::bson::{Bson, DateTime};
+use mongodb::bson::{Bson, DateTime, RawDocument};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{FieldSchema, Schema};
 use crate::validate::ValidationErrors;
 
@@ -80,6 +80,32 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
     /// `{"$jsonSchema": User::json_schema()}` (see [`crate::schema::json_schema`]).
     fn json_schema() -> mongodb::bson::Document {
         crate::schema::json_schema(Self::SCHEMA)
+    }
+
+    /// Decodes a stored document, as every read of the model does.
+    ///
+    /// The derive generates a decoder that reads the BSON directly when every field's type allows it
+    /// (strings, numbers, booleans, `ObjectId`, `DateTime`, `Ref`, embedded documents, and `Option`s and
+    /// `Vec`s of them, with serde's `rename`, `rename_all`, `default` and `skip`); any other model, or a
+    /// document the decoder does not take as is, goes through serde (`bson::from_slice`). Both give the
+    /// same value. A document that does not fit the struct is [`Error::Deserialization`].
+    fn from_document(doc: &RawDocument) -> Result<Self> {
+        match Self::decode_generated(doc) {
+            Some(value) => Ok(value),
+            None => {
+                mongodb::bson::from_slice(doc.as_bytes()).map_err(|source| Error::Deserialization {
+                    type_name: Self::SCHEMA.type_name,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// The generated decoder of [`Model::from_document`]; `None` sends the document to serde.
+    #[doc(hidden)]
+    fn decode_generated(doc: &RawDocument) -> Option<Self> {
+        let _ = doc;
+        None
     }
 
     /// Checks every rule of the model and returns every failure, without I/O.

@@ -56,6 +56,8 @@ pub struct Variant<'a> {
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
+    /// The field's attributes as written, for the serde keys the generated decoder must follow.
+    pub serde_attrs: &'a [syn::Attribute],
     pub attrs: attr::Field,
     /// The name serde stores the field under.
     pub stored: String,
@@ -315,6 +317,7 @@ impl<'a> Field<'a> {
         Field {
             ident,
             ty: &field.ty,
+            serde_attrs: &field.attrs,
             attrs,
             stored,
             variant,

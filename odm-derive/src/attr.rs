@@ -188,7 +188,7 @@ fn ungroup(expr: Expr) -> Expr {
 }
 
 /// Consumes the value of a key the parser does not know, so parsing can go on after it.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
         meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {

@@ -7,6 +7,7 @@ use syn::{DeriveInput, Expr, ExprLit, Ident, Lit};
 use crate::ast::{Container, Derive, Field, Shape, Tagged};
 use crate::attr::{Num, RuleKind};
 use crate::ctxt::Ctxt;
+use crate::decode;
 use crate::ty::{self, type_string, Ty};
 use crate::valid;
 
@@ -236,6 +237,16 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 
     let FieldsParts { decl, impls, assoc } = model_fields(cont);
     let embedded_fns = embedded_fns(cont);
+    let decoder = decode::decoder(cont);
+    if decoder.is_some() {
+        extra.extend(quote! {
+            fn decode_generated(
+                doc: &::odm_core::__private::bson::RawDocument,
+            ) -> ::core::option::Option<Self> {
+                <Self as ::odm_core::__private::DecodeDocument>::decode_document(doc)
+            }
+        });
+    }
     let (kind_decl, kind_impls, kind_method) = match &cont.tagged {
         Some(tagged) => kind_enum(cont, tagged),
         None => Default::default(),
@@ -250,6 +261,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #kind_impls
             #kind_method
             #embedded_fns
+            #decoder
 
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
             const __INDEXES: &[::odm_core::__private::IndexSchema] = &[#(#indexes),*];
@@ -362,6 +374,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
     let embedded_fns = embedded_fns(cont);
     let validate = validate_into(cont);
+    let decoder = decode::decoder(cont);
 
     quote! {
         #decl
@@ -369,6 +382,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         const _: () = {
             #impls
             #embedded_fns
+            #decoder
 
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {

@@ -6,6 +6,7 @@ mod ast;
 mod attr;
 mod case;
 mod ctxt;
+mod decode;
 mod expand;
 mod symbol;
 mod ty;

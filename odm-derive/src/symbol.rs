@@ -54,6 +54,8 @@ pub const SKIP_SERIALIZING_IF: Symbol = Symbol("skip_serializing_if");
 pub const FLATTEN: Symbol = Symbol("flatten");
 pub const WITH: Symbol = Symbol("with");
 pub const SERIALIZE_WITH: Symbol = Symbol("serialize_with");
+pub const SKIP_DESERIALIZING: Symbol = Symbol("skip_deserializing");
+pub const DEFAULT: Symbol = Symbol("default");
 
 /// The keys `#[model(...)]` accepts.
 pub const MODEL_KEYS: &[Symbol] = &[COLLECTION, TIMESTAMPS, VERSION, HOOKS, VALIDATE, INDEX];

@@ -1,0 +1,469 @@
+//! Decoding stored documents without serde: the code `#[derive(Model)]` and `#[derive(Embedded)]`
+//! generate for structs whose every field has a type listed here walks the document's bytes directly.
+//!
+//! The contract: a decoder returns `Some` only with the value serde's derive, through `bson::from_slice`,
+//! would give for the same bytes, and `None` for anything else (another type, a number out of range, a
+//! duplicate key, a missing field serde would reject, malformed bytes). `None` sends the whole document
+//! down the serde path, which gives the value or the error it always gave. So the generated decoder is
+//! only ever faster, never different.
+
+use std::marker::PhantomData;
+
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, DateTime, RawDocument};
+
+use crate::populate::Ref;
+
+/// BSON element types (the byte before each key).
+mod tag {
+    pub const DOUBLE: u8 = 0x01;
+    pub const STRING: u8 = 0x02;
+    pub const DOCUMENT: u8 = 0x03;
+    pub const ARRAY: u8 = 0x04;
+    pub const BINARY: u8 = 0x05;
+    pub const UNDEFINED: u8 = 0x06;
+    pub const OBJECT_ID: u8 = 0x07;
+    pub const BOOLEAN: u8 = 0x08;
+    pub const DATE_TIME: u8 = 0x09;
+    pub const NULL: u8 = 0x0A;
+    pub const REGEX: u8 = 0x0B;
+    pub const DB_POINTER: u8 = 0x0C;
+    pub const JAVASCRIPT: u8 = 0x0D;
+    pub const SYMBOL: u8 = 0x0E;
+    pub const JAVASCRIPT_WITH_SCOPE: u8 = 0x0F;
+    pub const INT32: u8 = 0x10;
+    pub const TIMESTAMP: u8 = 0x11;
+    pub const INT64: u8 = 0x12;
+    pub const DECIMAL128: u8 = 0x13;
+    pub const MIN_KEY: u8 = 0xFF;
+    pub const MAX_KEY: u8 = 0x7F;
+}
+
+fn le_i32(bytes: &[u8]) -> Option<i32> {
+    Some(i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?))
+}
+
+fn le_i64(bytes: &[u8]) -> Option<i64> {
+    Some(i64::from_le_bytes(bytes.get(..8)?.try_into().ok()?))
+}
+
+/// A NUL-terminated string at the start of `bytes`: its bytes, without the NUL.
+fn cstring(bytes: &[u8]) -> Option<&[u8]> {
+    let end = bytes.iter().position(|&b| b == 0)?;
+    Some(&bytes[..end])
+}
+
+/// The elements of a document (or array), read from its bytes: each a key and a [`Value`]. Lengths are
+/// checked as it goes; keys and values are checked for UTF-8 where they are read.
+pub struct Elements<'a> {
+    /// What is left of the element list (the document's final NUL excluded).
+    rest: &'a [u8],
+}
+
+impl<'a> Elements<'a> {
+    /// The elements of a whole document: `bytes` starts with its length, which must match, and ends with
+    /// a NUL.
+    #[inline]
+    pub fn new(bytes: &'a [u8]) -> Option<Self> {
+        let len = usize::try_from(le_i32(bytes)?).ok()?;
+        if len != bytes.len() || len < 5 || bytes[len - 1] != 0 {
+            return None;
+        }
+        Some(Elements {
+            rest: &bytes[4..len - 1],
+        })
+    }
+
+    /// The next element: `Some(None)` at the end, `None` when the bytes are malformed.
+    #[inline]
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Option<(&'a [u8], Value<'a>)>> {
+        let Some((&kind, after)) = self.rest.split_first() else {
+            return Some(None);
+        };
+        let key = cstring(after)?;
+        let body = &after[key.len() + 1..];
+        let len = value_len(kind, body)?;
+        self.rest = &body[len..];
+        Some(Some((
+            key,
+            Value {
+                kind,
+                bytes: &body[..len],
+            },
+        )))
+    }
+
+    /// Checks every remaining element (UTF-8 keys, well-formed values), as serde does when it reads and
+    /// ignores them.
+    pub fn check_all(mut self) -> Option<()> {
+        while let Some((key, value)) = self.next()? {
+            std::str::from_utf8(key).ok()?;
+            value.check()?;
+        }
+        Some(())
+    }
+}
+
+/// How many bytes a value of type `kind` at the start of `body` takes, with its lengths checked against
+/// what is there.
+#[inline]
+fn value_len(kind: u8, body: &[u8]) -> Option<usize> {
+    let len = match kind {
+        tag::BOOLEAN => 1,
+        tag::INT32 => 4,
+        tag::DOUBLE | tag::INT64 | tag::DATE_TIME | tag::TIMESTAMP => 8,
+        tag::OBJECT_ID => 12,
+        tag::DECIMAL128 => 16,
+        tag::NULL | tag::UNDEFINED | tag::MIN_KEY | tag::MAX_KEY => 0,
+        tag::STRING | tag::JAVASCRIPT | tag::SYMBOL => string_len(body)?,
+        tag::DOCUMENT | tag::ARRAY | tag::JAVASCRIPT_WITH_SCOPE => {
+            usize::try_from(le_i32(body)?).ok()?
+        }
+        tag::BINARY => usize::try_from(le_i32(body)?).ok()?.checked_add(5)?,
+        tag::REGEX => {
+            let pattern = cstring(body)?.len() + 1;
+            pattern + cstring(&body[pattern..])?.len() + 1
+        }
+        tag::DB_POINTER => string_len(body)?.checked_add(12)?,
+        _ => return None,
+    };
+    (len <= body.len()).then_some(len)
+}
+
+/// The length of a BSON string (length prefix, bytes, NUL) at the start of `body`.
+#[inline]
+fn string_len(body: &[u8]) -> Option<usize> {
+    let len = usize::try_from(le_i32(body)?).ok()?;
+    (len >= 1).then_some(len + 4)
+}
+
+/// One stored value: its type and its bytes.
+#[derive(Clone, Copy)]
+pub struct Value<'a> {
+    kind: u8,
+    bytes: &'a [u8],
+}
+
+impl<'a> Value<'a> {
+    /// A string's text (UTF-8 checked).
+    #[inline]
+    pub fn as_str(self) -> Option<&'a str> {
+        if self.kind != tag::STRING {
+            return None;
+        }
+        string(self.bytes)
+    }
+
+    /// An `Int32` or `Int64`, widened.
+    #[inline]
+    pub fn as_integer(self) -> Option<i64> {
+        match self.kind {
+            tag::INT32 => le_i32(self.bytes).map(i64::from),
+            tag::INT64 => le_i64(self.bytes),
+            _ => None,
+        }
+    }
+
+    /// The elements of an embedded document or of an array.
+    #[inline]
+    pub fn elements(self, kind: u8) -> Option<Elements<'a>> {
+        if self.kind != kind {
+            return None;
+        }
+        Elements::new(self.bytes)
+    }
+
+    /// The elements of an embedded document.
+    #[inline]
+    pub fn as_document(self) -> Option<Elements<'a>> {
+        self.elements(tag::DOCUMENT)
+    }
+
+    /// Whether the value is `null`.
+    #[inline]
+    pub fn is_null(self) -> bool {
+        self.kind == tag::NULL
+    }
+
+    /// Checks that the value is well formed, down to nested documents, as serde does when it reads one
+    /// into a field it ignores.
+    pub fn check(self) -> Option<()> {
+        match self.kind {
+            tag::STRING | tag::JAVASCRIPT | tag::SYMBOL => string(self.bytes).map(drop),
+            tag::BOOLEAN => (self.bytes[0] <= 1).then_some(()),
+            tag::DOCUMENT | tag::ARRAY => Elements::new(self.bytes)?.check_all(),
+            tag::REGEX => {
+                let pattern = cstring(self.bytes)?;
+                std::str::from_utf8(pattern).ok()?;
+                std::str::from_utf8(cstring(&self.bytes[pattern.len() + 1..])?).ok()?;
+                Some(())
+            }
+            tag::DB_POINTER => string(&self.bytes[..self.bytes.len() - 12]).map(drop),
+            // Binary payloads, code with scope and the fixed-size types: leave the finer checks to serde.
+            tag::BINARY | tag::JAVASCRIPT_WITH_SCOPE => None,
+            _ => Some(()),
+        }
+    }
+}
+
+/// The text of a BSON string (length prefix, bytes, NUL), UTF-8 checked.
+#[inline]
+fn string(bytes: &[u8]) -> Option<&str> {
+    let (&nul, text) = bytes.get(4..)?.split_last()?;
+    if nul != 0 {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
+}
+
+/// A type the generated decoders read from raw BSON without serde.
+pub trait Decode: Sized {
+    /// The value of a stored field; `None` when serde must decide.
+    fn decode(value: Value<'_>) -> Option<Self>;
+
+    /// The value of a missing field: `None` for a missing `Option` field, like serde; `None` otherwise
+    /// (serde reports the missing field, or applies `#[serde(default)]`).
+    fn missing() -> Option<Self> {
+        None
+    }
+}
+
+impl Decode for String {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        value.as_str().map(str::to_owned)
+    }
+}
+
+impl Decode for bool {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        match (value.kind, value.bytes) {
+            (tag::BOOLEAN, [0]) => Some(false),
+            (tag::BOOLEAN, [1]) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Integers: serde takes a stored `Int32` or `Int64` that fits the type, and refuses a `Double`.
+macro_rules! decode_int {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(value: Value<'_>) -> Option<Self> {
+                <$t>::try_from(value.as_integer()?).ok()
+            }
+        }
+    )*};
+}
+decode_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// Floats: serde takes a stored `Double`, and converts a stored integer with `as`.
+macro_rules! decode_float {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(value: Value<'_>) -> Option<Self> {
+                match value.kind {
+                    tag::DOUBLE => Some(f64::from_le_bytes(value.bytes.try_into().ok()?) as $t),
+                    tag::INT32 => Some(le_i32(value.bytes)? as $t),
+                    tag::INT64 => Some(le_i64(value.bytes)? as $t),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+decode_float!(f32, f64);
+
+impl Decode for ObjectId {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        match value.kind {
+            tag::OBJECT_ID => Some(ObjectId::from_bytes(value.bytes.try_into().ok()?)),
+            _ => None,
+        }
+    }
+}
+
+impl Decode for DateTime {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        match value.kind {
+            tag::DATE_TIME => Some(DateTime::from_millis(le_i64(value.bytes)?)),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        if value.is_null() {
+            return Some(None);
+        }
+        T::decode(value).map(Some)
+    }
+
+    #[inline]
+    fn missing() -> Option<Self> {
+        Some(None)
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(value: Value<'_>) -> Option<Self> {
+        let mut items = value.elements(tag::ARRAY)?;
+        let mut out = Vec::new();
+        // serde reads an array's values in order and its keys only as text.
+        while let Some((key, item)) = items.next()? {
+            std::str::from_utf8(key).ok()?;
+            out.push(T::decode(item)?);
+        }
+        Some(out)
+    }
+}
+
+impl<T> Decode for Ref<T> {
+    /// The id kinds a reference commonly holds; serde decides any other.
+    fn decode(value: Value<'_>) -> Option<Self> {
+        let id = match value.kind {
+            tag::OBJECT_ID => Bson::ObjectId(ObjectId::decode(value)?),
+            tag::STRING => Bson::String(String::decode(value)?),
+            tag::INT32 => Bson::Int32(le_i32(value.bytes)?),
+            tag::INT64 => Bson::Int64(le_i64(value.bytes)?),
+            _ => return None,
+        };
+        Some(Ref::new(id))
+    }
+}
+
+/// A struct whose decoder the derive generated.
+pub trait DecodeDocument: Sized {
+    /// The struct from the elements of a stored document; `None` when serde must decide.
+    fn decode_elements(elements: Elements<'_>) -> Option<Self>;
+
+    /// The struct from a stored document; `None` when serde must decide.
+    #[inline]
+    fn decode_document(doc: &RawDocument) -> Option<Self> {
+        Self::decode_elements(Elements::new(doc.as_bytes())?)
+    }
+}
+
+/// Picks, for a field's type, the generated path when the type implements [`Decode`] and serde
+/// otherwise: `(&&Probe::<T>::NEW).decode(value)`. Method lookup tries the `&Probe<T>` impl
+/// ([`ViaDecode`], needs `T: Decode`) before the `Probe<T>` one ([`ViaSerde`]), so no type needs to
+/// say which it is.
+pub struct Probe<T>(PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    /// The probe of `T`.
+    pub const NEW: Self = Probe(PhantomData);
+}
+
+/// The generated path, for a type that implements [`Decode`].
+pub trait ViaDecode {
+    /// The field's type.
+    type Out;
+    /// Whether the type decodes without serde.
+    fn supported(&self) -> bool;
+    /// See [`Decode::decode`].
+    fn decode(&self, value: Value<'_>) -> Option<Self::Out>;
+    /// See [`Decode::missing`].
+    fn missing(&self) -> Option<Self::Out>;
+}
+
+impl<T: Decode> ViaDecode for &Probe<T> {
+    type Out = T;
+    #[inline]
+    fn supported(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn decode(&self, value: Value<'_>) -> Option<T> {
+        T::decode(value)
+    }
+    #[inline]
+    fn missing(&self) -> Option<T> {
+        T::missing()
+    }
+}
+
+/// The serde path, for any other type: the generated decoder gives up before reading anything.
+pub trait ViaSerde {
+    /// The field's type.
+    type Out;
+    /// Whether the type decodes without serde: no.
+    fn supported(&self) -> bool {
+        false
+    }
+    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
+    fn decode(&self, _: Value<'_>) -> Option<Self::Out> {
+        None
+    }
+    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
+    fn missing(&self) -> Option<Self::Out> {
+        None
+    }
+}
+
+impl<T> ViaSerde for Probe<T> {
+    type Out = T;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::rawdoc;
+
+    fn field<T: Decode>(doc: &RawDocument) -> Option<T> {
+        let mut elements = Elements::new(doc.as_bytes()).unwrap();
+        let (key, value) = elements.next().unwrap().unwrap();
+        assert_eq!(key, b"v");
+        T::decode(value)
+    }
+
+    #[test]
+    fn numbers_follow_serde() {
+        let int32 = rawdoc! { "v": 7 };
+        let int64 = rawdoc! { "v": 7_i64 };
+        let big = rawdoc! { "v": i64::MAX };
+        let negative = rawdoc! { "v": -1 };
+        let double = rawdoc! { "v": 7.5 };
+        assert_eq!(field::<i32>(&int64), Some(7));
+        assert_eq!(field::<i32>(&big), None);
+        assert_eq!(field::<u32>(&negative), None);
+        assert_eq!(field::<i64>(&double), None);
+        assert_eq!(field::<f64>(&int32), Some(7.0));
+        assert_eq!(field::<f32>(&double), Some(7.5));
+        assert_eq!(field::<bool>(&int32), None);
+    }
+
+    #[test]
+    fn options_and_lists() {
+        let null = rawdoc! { "v": null };
+        let list = rawdoc! { "v": ["a", "b"] };
+        let mixed = rawdoc! { "v": ["a", 1] };
+        assert_eq!(field::<Option<String>>(&null), Some(None));
+        assert_eq!(field::<String>(&null), None);
+        assert_eq!(
+            field::<Vec<String>>(&list),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(field::<Vec<String>>(&mixed), None);
+        assert_eq!(<Option<i32>>::missing(), Some(None));
+        assert_eq!(<i32>::missing(), None);
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the exact call the generated decoders make
+    fn the_probe_picks_the_generated_path_only_for_decode_types() {
+        #[allow(unused_imports)]
+        use super::{ViaDecode as _, ViaSerde as _};
+        assert!((&&Probe::<Vec<Option<String>>>::NEW).supported());
+        assert!(!(&&Probe::<mongodb::bson::Document>::NEW).supported());
+        assert!(!(&&Probe::<Vec<mongodb::bson::Document>>::NEW).supported());
+    }
+}
