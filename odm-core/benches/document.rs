@@ -1,13 +1,13 @@
 //! Work on one document on the client, no server: build + validate + encode a `User` the way `create`
-//! does (timestamps, every rule, a generated `_id`, BSON encoding), against encoding the same struct with
-//! `bson` alone; and decoding a stored one the way every read does (`Model::from_document`, the derive's
+//! does (`ModelHandle::prepare`: timestamps, every rule, a generated `_id`, BSON encoding), against
+//! encoding the same struct with `bson` alone; and decoding a stored one the way every read does (`Model::from_document`, the derive's
 //! generated decoder) against `bson::from_slice` (serde).
 
 mod common;
 
 use std::hint::black_box;
 
-use common::{user, User};
+use common::{offline_connection, user, User};
 use criterion::Criterion;
 use odm_core::bson::{self, oid::ObjectId, DateTime};
 use odm_core::Model;
@@ -16,18 +16,14 @@ fn document(c: &mut Criterion) {
     let mut group = c.benchmark_group("document");
     let template = user(7);
     let now = DateTime::now();
+    let (_rt, conn) = offline_connection();
+    let users = conn.model::<User>();
 
+    // `prepare` is `create` without the I/O: timestamps, rules, a generated `_id`, encoding.
     group.bench_function("odm_build_validate_encode", |b| {
         b.iter(|| {
             let mut value = black_box(&template).clone();
-            value.touch(now, true);
-            value.validate().expect("a valid user");
-            if value.id.is_none() {
-                value
-                    .set_id(bson::Bson::ObjectId(ObjectId::new()))
-                    .expect("an ObjectId");
-            }
-            bson::to_raw_document_buf(&value).expect("encodes")
+            users.prepare(&mut value).expect("a valid user")
         })
     });
 

@@ -105,6 +105,34 @@ impl<'a> Elements<'a> {
     }
 }
 
+/// The byte range of the element stored under `key` in the document `doc`, if there is one.
+pub(crate) fn element_span(doc: &[u8], key: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut elements = Elements::new(doc)?;
+    let end = doc.len() - 1;
+    loop {
+        let start = end - elements.rest.len();
+        let (k, _) = elements.next()??;
+        if k == key {
+            return Some(start..end - elements.rest.len());
+        }
+    }
+}
+
+/// `doc` with `_id: id` as its first element, in place of any `_id` it had.
+pub(crate) fn with_id_first(doc: &[u8], id: ObjectId) -> Vec<u8> {
+    let skip = element_span(doc, b"_id").unwrap_or(4..4);
+    let mut out = Vec::with_capacity(doc.len() + 17);
+    out.extend_from_slice(&[0; 4]);
+    out.push(tag::OBJECT_ID);
+    out.extend_from_slice(b"_id\0");
+    out.extend_from_slice(&id.bytes());
+    out.extend_from_slice(&doc[4..skip.start]);
+    out.extend_from_slice(&doc[skip.end..]);
+    let len = i32::try_from(out.len()).unwrap_or(i32::MAX);
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    out
+}
+
 /// How many bytes a value of type `kind` at the start of `body` takes, with its lengths checked against
 /// what is there.
 #[inline]
@@ -423,6 +451,20 @@ mod tests {
         let (key, value) = elements.next().unwrap().unwrap();
         assert_eq!(key, b"v");
         T::decode(value)
+    }
+
+    #[test]
+    fn the_id_goes_first_in_place_of_a_null_one() {
+        let id = ObjectId::new();
+        let null_id = rawdoc! { "a": 1, "_id": null, "b": "x" };
+        let no_id = rawdoc! { "a": 1, "b": "x" };
+        for doc in [null_id, no_id] {
+            let out = mongodb::bson::RawDocumentBuf::from_bytes(with_id_first(doc.as_bytes(), id))
+                .unwrap();
+            let out = mongodb::bson::Document::try_from(out.as_ref()).unwrap();
+            assert_eq!(out, mongodb::bson::doc! { "_id": id, "a": 1, "b": "x" });
+            assert_eq!(out.keys().next().map(String::as_str), Some("_id"));
+        }
     }
 
     #[test]

@@ -112,6 +112,15 @@ impl<T: Model> ModelHandle<T> {
         value.validate().map_err(Error::Validation)
     }
 
+    /// The document [`create`](Self::create) would send for `value`, without I/O: timestamps and version
+    /// set, rules checked, an `_id` generated when it has none, the tenant field stamped, size checked.
+    /// For writes the library has no builder for, such as a bulk write through
+    /// [`collection`](Self::collection). Hooks do not run (they are async; `create` runs them).
+    pub fn prepare(&self, value: &mut T) -> Result<RawDocumentBuf> {
+        self.prepare_insert(value, bson::DateTime::now())?;
+        self.encode(value)
+    }
+
     /// Inserts `value` and returns it as stored: `_id` generated when it has none, timestamps and version
     /// set. Validates first; an invalid value writes nothing.
     pub fn create(&self, value: T) -> Create<'_, T> {
@@ -303,21 +312,41 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Encodes a value, checks its size and stamps the tenant field.
-    fn encode(&self, value: &T) -> Result<RawDocumentBuf> {
-        let mut raw = bson::to_raw_document_buf(value).map_err(|source| Error::Serialization {
+    fn encode(&self, value: &mut T) -> Result<RawDocumentBuf> {
+        let serialization = |source| Error::Serialization {
             type_name: T::SCHEMA.type_name,
             source: Box::new(source),
-        })?;
+        };
+        let mut raw = match value.id()? {
+            // bson 2.x encodes an `ObjectId` through its extended-JSON text; an id field that can be left
+            // empty is encoded empty and the id written as bytes in front, as the driver does with ids it
+            // generates.
+            Bson::ObjectId(id) if value.set_id(Bson::Null).is_ok() => {
+                let encoded = bson::to_raw_document_buf(value);
+                value.set_id(Bson::ObjectId(id))?;
+                let bytes =
+                    crate::decode::with_id_first(encoded.map_err(serialization)?.as_bytes(), id);
+                if bytes.len() > MAX_DOCUMENT_SIZE {
+                    return Err(self.too_large(bytes.len()));
+                }
+                RawDocumentBuf::from_bytes(bytes).expect("a length that fits and a final NUL")
+            }
+            _ => bson::to_raw_document_buf(value).map_err(serialization)?,
+        };
         self.scope().stamp(&mut raw)?;
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
-            return Err(Error::DocumentTooLarge {
-                type_name: T::SCHEMA.type_name,
-                size,
-                limit: MAX_DOCUMENT_SIZE,
-            });
+            return Err(self.too_large(size));
         }
         Ok(raw)
+    }
+
+    fn too_large(&self, size: usize) -> Error {
+        Error::DocumentTooLarge {
+            type_name: T::SCHEMA.type_name,
+            size,
+            limit: MAX_DOCUMENT_SIZE,
+        }
     }
 
     fn conflict(&self, id: Bson, expected: i64) -> Error {
@@ -423,7 +452,7 @@ impl<'a, T: Model> Create<'a, T> {
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
         }
-        let raw = handle.encode(&value)?;
+        let raw = handle.encode(&mut value)?;
         run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
@@ -970,7 +999,7 @@ impl<'a, T: Model> Replace<'a, T> {
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
         }
-        let raw = handle.encode(&value)?;
+        let raw = handle.encode(&mut value)?;
         let filter = handle.scope().filter(filter.into_document()?);
         let coll = handle.typed::<RawDocumentBuf>();
         let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;

@@ -1,6 +1,7 @@
 //! Round trips of every model operation against the real server, and isolation between databases.
 
 use futures_util::TryStreamExt;
+use odm_core::bson::RawDocumentBuf;
 use odm_core::prelude::*;
 use odm_tests::connect;
 
@@ -42,6 +43,59 @@ async fn create_fills_id_and_find_by_id_reads_it_back() {
         .unwrap()
         .unwrap();
     assert_eq!(raw.get_str("name").unwrap(), "ann");
+}
+
+/// An id field without `skip_serializing_if`: serde writes `_id: null` when it is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "notes")]
+struct Note {
+    #[serde(rename = "_id")]
+    id: Option<ObjectId>,
+    #[field(length(min = 1))]
+    text: String,
+}
+
+#[tokio::test]
+async fn prepare_gives_the_document_create_sends() {
+    let conn = connect("crud_prepare").await;
+    let notes = conn.model::<Note>();
+    let mut note = Note {
+        id: None,
+        text: "hello".into(),
+    };
+    let prepared = notes.prepare(&mut note).unwrap();
+    let id = note.id.expect("an _id is generated");
+    let keys: Vec<&str> = prepared.iter().map(|e| e.unwrap().0).collect();
+    assert_eq!(keys, ["_id", "text"], "one `_id`, first, never null");
+    assert_eq!(prepared.get_object_id("_id").unwrap(), id);
+    // A bulk write by hand stores exactly what `create` would.
+    notes
+        .collection()
+        .clone_with_type::<RawDocumentBuf>()
+        .insert_one(prepared)
+        .await
+        .unwrap();
+    assert_eq!(notes.find_by_id(id).await.unwrap(), Some(note));
+
+    let created = notes
+        .create(Note {
+            id: None,
+            text: "again".into(),
+        })
+        .await
+        .unwrap();
+    let stored = notes.find_by_id(created.id.unwrap()).await.unwrap();
+    assert_eq!(stored, Some(created));
+
+    let mut empty = Note {
+        id: None,
+        text: String::new(),
+    };
+    assert!(matches!(
+        notes.prepare(&mut empty),
+        Err(Error::Validation(_))
+    ));
+    assert_eq!(notes.count(doc! {}).await.unwrap(), 2);
 }
 
 #[tokio::test]
