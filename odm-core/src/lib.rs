@@ -116,8 +116,8 @@ pub use query::{
     Sort, TextField, Update, UpdateBuilder,
 };
 pub use registry::{
-    Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT, DEFAULT_MAX_CLIENTS,
-    DEFAULT_POOL_SIZE,
+    redact_uri, Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT,
+    DEFAULT_MAX_CLIENTS, DEFAULT_POOL_SIZE,
 };
 pub use session::Session;
 pub use tenancy::{

@@ -266,10 +266,11 @@ impl Connections {
         }
     }
 
-    /// The URIs of the clients open now, most recently used first.
+    /// The URIs of the clients open now, most recently used first, with passwords and secret options
+    /// replaced by `****` (see [`redact_uri`]), so they are safe to log.
     pub fn open_uris(&self) -> Vec<String> {
         let clients = self.inner.clients.lock().expect("registry lock");
-        clients.iter().map(|(uri, _)| uri.clone()).collect()
+        clients.iter().map(|(uri, _)| redact_uri(uri)).collect()
     }
 
     /// Closes every client. Handles made from them stop working.
@@ -394,5 +395,73 @@ impl std::fmt::Debug for ConnectionsBuilder {
             .field("max_clients", &self.max_clients)
             .field("max_pool_size", &self.pool_size)
             .finish_non_exhaustive()
+    }
+}
+
+/// Connection-string options whose values are secrets.
+const SECRET_OPTIONS: &[&str] = &["authmechanismproperties", "tlscertificatekeyfilepassword"];
+
+/// `uri` with its password and the values of secret options (`authMechanismProperties`,
+/// `tlsCertificateKeyFilePassword`) replaced by `****`, for logs and reports. The user name, hosts,
+/// database and other options stay.
+pub fn redact_uri(uri: &str) -> String {
+    let (scheme, rest) = match uri.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, uri),
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:****@{hosts}"),
+            None => format!("{userinfo}@{hosts}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let options: Vec<String> = query
+                .split('&')
+                .map(|option| match option.split_once('=') {
+                    Some((key, _))
+                        if SECRET_OPTIONS.contains(&key.to_ascii_lowercase().as_str()) =>
+                    {
+                        format!("{key}=****")
+                    }
+                    _ => option.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", options.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{authority}{tail}"),
+        None => format!("{authority}{tail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_uri;
+
+    #[test]
+    fn passwords_and_secret_options_are_redacted() {
+        assert_eq!(
+            redact_uri("mongodb://app:s3cr%40t@db1:27017,db2/tenants?replicaSet=rs&tlsCertificateKeyFilePassword=pw"),
+            "mongodb://app:****@db1:27017,db2/tenants?replicaSet=rs&tlsCertificateKeyFilePassword=****"
+        );
+        assert_eq!(
+            redact_uri("mongodb+srv://u:p@cluster.example.net/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:tok"),
+            "mongodb+srv://u:****@cluster.example.net/?authMechanism=MONGODB-AWS&authMechanismProperties=****"
+        );
+        assert_eq!(
+            redact_uri("mongodb://x509user@h/?authMechanism=MONGODB-X509"),
+            "mongodb://x509user@h/?authMechanism=MONGODB-X509"
+        );
+        assert_eq!(
+            redact_uri("mongodb://127.0.0.1:27017"),
+            "mongodb://127.0.0.1:27017"
+        );
     }
 }
