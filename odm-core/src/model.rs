@@ -85,10 +85,11 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
     /// Decodes a stored document, as every read of the model does.
     ///
     /// The derive generates a decoder that reads the BSON directly when every field's type allows it
-    /// (strings, numbers, booleans, `ObjectId`, `DateTime`, `Ref`, embedded documents, and `Option`s and
-    /// `Vec`s of them, with serde's `rename`, `rename_all`, `default` and `skip`); any other model, or a
-    /// document the decoder does not take as is, goes through serde (`bson::from_slice`). Both give the
-    /// same value. A document that does not fit the struct is [`Error::Deserialization`].
+    /// (strings, numbers, booleans, `ObjectId`, `DateTime`, `Ref`, embedded documents, `Document`, `Bson`,
+    /// and `Option`s and `Vec`s of them, with serde's `rename`, `rename_all`, `default` and `skip`); any
+    /// other model, or a document the decoder does not take as is, goes through serde
+    /// (`bson::from_slice`). Both give the same value. A document that does not fit the struct is
+    /// [`Error::Deserialization`].
     fn from_document(doc: &RawDocument) -> Result<Self> {
         match Self::decode_generated(doc) {
             Some(value) => Ok(value),

@@ -36,6 +36,8 @@ struct Person {
     lucky: i32,
     #[serde(skip)]
     cache: Option<String>,
+    meta: Document,
+    extra: Option<Bson>,
 }
 
 fn seven() -> i32 {
@@ -47,7 +49,7 @@ fn seven() -> i32 {
 struct Loose {
     #[serde(rename = "_id")]
     id: ObjectId,
-    extra: Document,
+    extra: std::collections::HashMap<String, i32>,
 }
 
 /// A serde attribute the generated decoder leaves to serde.
@@ -90,6 +92,8 @@ fn person() -> Person {
         nickname: "Ada".into(),
         lucky: 13,
         cache: None,
+        meta: doc! { "plan": "pro", "seats": 5, "since": DateTime::from_millis(1_600_000_000_000), "flags": [true, null] },
+        extra: Some(Bson::Int64(9)),
     }
 }
 
@@ -139,7 +143,7 @@ fn a_stored_model_is_decoded_without_serde() {
 #[test]
 fn missing_fields_follow_serde_defaults() {
     let mut doc = bson::to_document(&person()).unwrap();
-    for key in ["nickname", "lucky", "seenAt", "ref"] {
+    for key in ["nickname", "lucky", "seenAt", "ref", "extra"] {
         doc.remove(key);
     }
     let decoded = Person::decode_generated(&raw(&doc)).unwrap();
@@ -147,6 +151,7 @@ fn missing_fields_follow_serde_defaults() {
     assert_eq!(decoded.lucky, 7);
     assert_eq!(decoded.seen_at, None);
     assert!(decoded.best_friend.is_none());
+    assert_eq!(decoded.extra, None);
     // A required field missing: serde's error, with the type named.
     doc.remove("age");
     assert_eq!(Person::decode_generated(&raw(&doc)).map(|_| ()), None);
@@ -164,7 +169,7 @@ fn serde_attributes_the_decoder_does_not_follow_leave_the_model_to_serde() {
     let id = ObjectId::new();
     let loose = raw(&doc! { "_id": id, "extra": { "a": 1 } });
     assert!(Loose::decode_generated(&loose).is_none());
-    assert_eq!(Loose::from_document(&loose).unwrap().extra, doc! { "a": 1 });
+    assert_eq!(Loose::from_document(&loose).unwrap().extra["a"], 1);
 
     let strict = raw(&doc! { "_id": id, "name": "x", "other": 1 });
     assert!(Strict::decode_generated(&strict).is_none());
@@ -196,6 +201,10 @@ fn any_value() -> impl Strategy<Value = Bson> {
         "[a-z]{0,6}".prop_map(Bson::String),
         Just(Bson::ObjectId(ObjectId::from_bytes([7; 12]))),
         any::<i64>().prop_map(|ms| Bson::DateTime(DateTime::from_millis(ms))),
+        // Shapes serde reads as extended JSON, and a type the decoder leaves to serde.
+        any::<i64>().prop_map(|ms| Bson::Document(doc! { "$date": ms })),
+        Just(Bson::Document(doc! { "$oid": "070707070707070707070707" })),
+        Just(Bson::Decimal128(bson::Decimal128::from_bytes([1; 16]))),
     ];
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
@@ -224,13 +233,13 @@ proptest! {
     #[test]
     fn the_generated_decoder_agrees_with_serde(
         edits in prop::collection::vec(
-            (0usize..16, prop::option::of(any_value())),
+            (0usize..18, prop::option::of(any_value())),
             0..5,
         ),
     ) {
         let keys = [
             "_id", "fullName", "age", "score", "visits", "big", "active", "tags", "address",
-            "previous", "seenAt", "ref", "nickname", "lucky", "cache", "unknown",
+            "previous", "seenAt", "ref", "nickname", "lucky", "cache", "unknown", "meta", "extra",
         ];
         let mut doc = bson::to_document(&person()).unwrap();
         for (key, value) in edits {
