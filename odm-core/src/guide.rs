@@ -10,7 +10,8 @@
 //! 5. [Queries](queries): typed and raw filters, updates, sorts and projections.
 //! 6. [Validation](validation): rules, what a failure reports, and the server-side `$jsonSchema`.
 //! 7. [Indexes](indexes): declaring them, `diff_indexes` and `sync_indexes`.
-//! 8. [Saving and versions](saving): `save`, `VersionConflict`, and timestamps.
+//! 8. [Saving and versions](saving): `save`, `VersionConflict`, timestamps, and `prepare` for writes of
+//!    your own.
 //! 9. [Hooks](hooks): code of the model's own around its writes.
 //! 10. [References and populate](populate): `Ref<T>` and one query per path.
 //! 11. [Transactions](transactions): all or nothing, with the driver's retry rules.
