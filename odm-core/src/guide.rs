@@ -20,47 +20,50 @@
 //! 14. [Deploying](deploying): replica sets, sharded clusters, Atlas, and the connection budget.
 //! 15. [Coming from Mongoose](coming_from_mongoose): a side-by-side table.
 
-#[doc = include_str!("../../docs/getting-started.md")]
+// `odm-core/docs` is a link to the repository's `docs/`: the chapters have one source, and `cargo package`
+// copies them into the crate, so the guide builds from the published crate too.
+
+#[doc = include_str!("../docs/getting-started.md")]
 pub mod getting_started {}
 
-#[doc = include_str!("../../docs/defining-models.md")]
+#[doc = include_str!("../docs/defining-models.md")]
 pub mod defining_models {}
 
-#[doc = include_str!("../../docs/connections.md")]
+#[doc = include_str!("../docs/connections.md")]
 pub mod connections {}
 
-#[doc = include_str!("../../docs/tenancy.md")]
+#[doc = include_str!("../docs/tenancy.md")]
 pub mod tenancy {}
 
-#[doc = include_str!("../../docs/queries.md")]
+#[doc = include_str!("../docs/queries.md")]
 pub mod queries {}
 
-#[doc = include_str!("../../docs/validation.md")]
+#[doc = include_str!("../docs/validation.md")]
 pub mod validation {}
 
-#[doc = include_str!("../../docs/indexes.md")]
+#[doc = include_str!("../docs/indexes.md")]
 pub mod indexes {}
 
-#[doc = include_str!("../../docs/saving.md")]
+#[doc = include_str!("../docs/saving.md")]
 pub mod saving {}
 
-#[doc = include_str!("../../docs/hooks.md")]
+#[doc = include_str!("../docs/hooks.md")]
 pub mod hooks {}
 
-#[doc = include_str!("../../docs/populate.md")]
+#[doc = include_str!("../docs/populate.md")]
 pub mod populate {}
 
-#[doc = include_str!("../../docs/transactions.md")]
+#[doc = include_str!("../docs/transactions.md")]
 pub mod transactions {}
 
-#[doc = include_str!("../../docs/change-streams.md")]
+#[doc = include_str!("../docs/change-streams.md")]
 pub mod change_streams {}
 
-#[doc = include_str!("../../docs/errors.md")]
+#[doc = include_str!("../docs/errors.md")]
 pub mod errors {}
 
-#[doc = include_str!("../../docs/deploying.md")]
+#[doc = include_str!("../docs/deploying.md")]
 pub mod deploying {}
 
-#[doc = include_str!("../../docs/coming-from-mongoose.md")]
+#[doc = include_str!("../docs/coming-from-mongoose.md")]
 pub mod coming_from_mongoose {}

@@ -259,7 +259,7 @@ pub mod __private {
 
 /// The README's examples, compiled (and, where they need no server, run) as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
 #[cfg(test)]
