@@ -343,28 +343,29 @@ impl<T: Decode> Decode for Option<T> {
 
 impl<T: Decode> Decode for Vec<T> {
     fn decode(value: Value<'_>) -> Option<Self> {
-        let mut items = value.elements(tag::ARRAY)?;
-        let mut out = Vec::new();
-        // serde reads an array's values in order and its keys only as text.
-        while let Some((key, item)) = items.next()? {
-            std::str::from_utf8(key).ok()?;
-            out.push(T::decode(item)?);
-        }
-        Some(out)
+        array(value, T::decode)
     }
+}
+
+/// The values of a stored array, each read with `item`. serde reads an array's values in order and its
+/// keys only as text.
+fn array<T>(value: Value<'_>, mut item: impl FnMut(Value<'_>) -> Option<T>) -> Option<Vec<T>> {
+    let mut items = value.elements(tag::ARRAY)?;
+    let mut out = Vec::new();
+    while let Some((key, value)) = items.next()? {
+        std::str::from_utf8(key).ok()?;
+        out.push(item(value)?);
+    }
+    Some(out)
 }
 
 impl<T> Decode for Ref<T> {
     /// The id kinds a reference commonly holds; serde decides any other.
     fn decode(value: Value<'_>) -> Option<Self> {
-        let id = match value.kind {
-            tag::OBJECT_ID => Bson::ObjectId(ObjectId::decode(value)?),
-            tag::STRING => Bson::String(String::decode(value)?),
-            tag::INT32 => Bson::Int32(le_i32(value.bytes)?),
-            tag::INT64 => Bson::Int64(le_i64(value.bytes)?),
-            _ => return None,
-        };
-        Some(Ref::new(id))
+        match value.kind {
+            tag::OBJECT_ID | tag::STRING | tag::INT32 | tag::INT64 => Some(Ref::new(bson(value)?)),
+            _ => None,
+        }
     }
 }
 
@@ -387,10 +388,9 @@ fn document(mut elements: Elements<'_>) -> Option<Document> {
     let mut doc = Document::new();
     while let Some((key, value)) = elements.next()? {
         let key = std::str::from_utf8(key).ok()?;
-        if key.starts_with('$') || doc.contains_key(key) {
+        if key.starts_with('$') || doc.insert(key, bson(value)?).is_some() {
             return None;
         }
-        doc.insert(key, bson(value)?);
     }
     Some(doc)
 }
@@ -401,15 +401,7 @@ fn bson(value: Value<'_>) -> Option<Bson> {
         tag::DOUBLE => Bson::Double(f64::decode(value)?),
         tag::STRING => Bson::String(String::decode(value)?),
         tag::DOCUMENT => Bson::Document(document(value.as_document()?)?),
-        tag::ARRAY => {
-            let mut items = value.elements(tag::ARRAY)?;
-            let mut out = Vec::new();
-            while let Some((key, item)) = items.next()? {
-                std::str::from_utf8(key).ok()?;
-                out.push(bson(item)?);
-            }
-            Bson::Array(out)
-        }
+        tag::ARRAY => Bson::Array(array(value, bson)?),
         tag::BOOLEAN => Bson::Boolean(bool::decode(value)?),
         tag::NULL => Bson::Null,
         tag::INT32 => Bson::Int32(le_i32(value.bytes)?),
