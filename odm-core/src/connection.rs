@@ -305,6 +305,7 @@ impl ConnectOptions {
 
 impl Connection {
     /// Asks the server to answer a `ping`.
+    #[allow(clippy::disallowed_methods)] // a command about the server, not a model's data
     pub async fn ping(&self) -> Result<()> {
         self.database()
             .run_command(mongodb::bson::doc! { "ping": 1 })

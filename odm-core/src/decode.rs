@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, RawDocument};
 
-use crate::populate::Ref;
+use crate::ops::populate::Ref;
 
 /// BSON element types (the byte before each key).
 mod tag {

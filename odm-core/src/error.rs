@@ -170,6 +170,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server refused one write of a bulk (a failed server-side validation, code 121, among others).
+    #[error("the server refused the write (code {code}): {message}")]
+    WriteRefused {
+        /// The server's error code.
+        code: i32,
+        /// The server's message.
+        message: String,
+    },
+
+    /// A [`bulk_write`](crate::ModelHandle::bulk_write) did not apply every write: the failure says which
+    /// writes are known applied, which failed and why, and which may or may not have been applied.
+    #[error("{0}")]
+    BulkWrite(Box<crate::ops::bulk::BulkWriteFailure>),
+
     /// The operation did not finish within the connection's operation timeout
     /// ([`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout)). A write may or may
     /// not have been applied.
@@ -222,6 +236,24 @@ impl Error {
 impl From<mongodb::error::Error> for Error {
     fn from(e: mongodb::error::Error) -> Self {
         duplicate_key(&e).unwrap_or(Error::Driver(e))
+    }
+}
+
+/// The error of one statement of a write command's reply: a duplicate key, or a refusal.
+pub(crate) fn write_error(code: i32, message: &str, details: &Document) -> Error {
+    if code == 11000 {
+        return Error::DuplicateKey {
+            index: index_name_from_message(message),
+            key: details
+                .get_document("keyValue")
+                .ok()
+                .map(|key| Box::new(key.clone())),
+            message: message.to_owned(),
+        };
+    }
+    Error::WriteRefused {
+        code,
+        message: message.to_owned(),
     }
 }
 

@@ -4,29 +4,30 @@
 //! `users.find(filter).sort(order).limit(10).await`.
 
 use std::borrow::Cow;
-use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
 use mongodb::options::{FindOneOptions, FindOptions};
-use mongodb::results::{DeleteResult, UpdateResult};
 use mongodb::Collection;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookContext};
 use crate::model::Model;
-use crate::query::{Filter, IntoUpdate, Sort, Update};
+use crate::ops::aggregate::Aggregate;
+use crate::ops::count::{Count, Distinct, Exists};
+use crate::ops::delete::Delete;
+use crate::ops::find::{Find, FindOne};
+use crate::ops::insert::{Create, InsertMany, Save};
+use crate::ops::pipeline::Pipeline;
+use crate::ops::update::{Replace, UpdateOp};
+use crate::query::{Filter, IntoUpdate, Update};
 use crate::scope::Scope;
 use crate::session::Session;
 
 /// MongoDB's largest document, in bytes.
 pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Model `T` bound to a connection's database (and, for a tenant handle, confined to the tenant).
 ///
@@ -85,12 +86,34 @@ impl<T: Model> ModelHandle<T> {
         self.scope().collection_name(T::SCHEMA.collection)
     }
 
-    /// The driver's typed collection, for anything the library does not wrap.
+    /// The driver's typed collection this handle reads and writes, for anything the library does not
+    /// wrap. The driver applies no hooks, rules or timeout.
     ///
-    /// It is not confined to a tenant: on a shared-collection tenant handle it sees every tenant's
-    /// documents.
-    pub fn collection(&self) -> Collection<T> {
+    /// On a handle of a database or collection per tenant the collection is the tenant's own. On a
+    /// tenant handle of a shared collection it would hold every tenant's documents, so it is refused
+    /// with [`Error::TenantViolation`]: use [`unconfined_collection`](Self::unconfined_collection) where
+    /// you mean to reach every tenant.
+    pub fn collection(&self) -> Result<Collection<T>> {
+        if let Scope::Field { field, .. } = self.scope() {
+            return Err(Error::TenantViolation(format!(
+                "the driver's collection of a shared collection holds every tenant's documents, and it does not confine them to the handle's tenant (by `{field}`); use the handle's operations, or `unconfined_collection()` where you mean to reach every tenant"
+            )));
+        }
+        Ok(self.unconfined_collection())
+    }
+
+    /// The driver's typed collection, with no tenant confinement: on a tenant handle of a shared
+    /// collection it reads and writes every tenant's documents. For platform work across tenants
+    /// (migrations, exports); a request path should use the handle's operations or
+    /// [`collection`](Self::collection).
+    #[allow(clippy::disallowed_methods)] // the escape hatch, named for what it does
+    pub fn unconfined_collection(&self) -> Collection<T> {
         self.conn.database().collection(&self.collection_name())
+    }
+
+    /// A pipeline for one operation on this handle's collection, in `session` when given.
+    pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
+        Pipeline::new(&self.conn, self.scope(), T::SCHEMA.collection, session)
     }
 
     /// The scope, shared, to bind another model with the same confinement.
@@ -101,10 +124,6 @@ impl<T: Model> ModelHandle<T> {
     pub(crate) fn scope(&self) -> &Scope {
         static UNSCOPED: Scope = Scope::None;
         self.scope.as_deref().unwrap_or(&UNSCOPED)
-    }
-
-    pub(crate) fn typed<U: Send + Sync>(&self) -> Collection<U> {
-        self.conn.database().collection(&self.collection_name())
     }
 
     /// Checks every rule of the model on `value`, without I/O.
@@ -118,7 +137,9 @@ impl<T: Model> ModelHandle<T> {
     /// [`collection`](Self::collection). Hooks do not run (they are async; `create` runs them).
     pub fn prepare(&self, value: &mut T) -> Result<RawDocumentBuf> {
         self.prepare_insert(value, bson::DateTime::now())?;
-        self.encode(value)
+        let mut raw = self.encode(value)?;
+        self.scope().stamp(&mut raw)?;
+        Ok(raw)
     }
 
     /// Inserts `value` and returns it as stored: `_id` generated when it has none, timestamps and version
@@ -299,7 +320,7 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Prepares a value for insertion: timestamps, version, validation, `_id`.
-    fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<()> {
+    pub(crate) fn prepare_insert(&self, value: &mut T, now: bson::DateTime) -> Result<()> {
         value.touch(now, true);
         if T::SCHEMA.version.is_some() && value.version().is_none() {
             value.set_version(0);
@@ -311,13 +332,32 @@ impl<T: Model> ModelHandle<T> {
         Ok(())
     }
 
-    /// Encodes a value, checks its size and stamps the tenant field.
-    fn encode(&self, value: &mut T) -> Result<RawDocumentBuf> {
+    /// Prepares a replacement: `before_validate`, `updated_at`, rules, `before_save`, then the encoded
+    /// document, as [`replace_one`](Self::replace_one) and `find_one_and_replace` send it.
+    pub(crate) async fn prepare_replacement(
+        &self,
+        value: &mut T,
+        hooks: &hooks::Bound<T>,
+        now: bson::DateTime,
+    ) -> Result<RawDocumentBuf> {
+        if let Some((h, ctx)) = hooks {
+            hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
+        }
+        value.touch(now, false);
+        value.validate()?;
+        if let Some((h, ctx)) = hooks {
+            hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
+        }
+        self.encode(value)
+    }
+
+    /// Encodes a value and checks its size. (The pipeline stamps the tenant field.)
+    pub(crate) fn encode(&self, value: &mut T) -> Result<RawDocumentBuf> {
         let serialization = |source| Error::Serialization {
             type_name: T::SCHEMA.type_name,
             source: Box::new(source),
         };
-        let mut raw = match value.id()? {
+        let raw = match value.id()? {
             // bson 2.x encodes an `ObjectId` through its extended-JSON text; an id field that can be left
             // empty is encoded empty and the id written as bytes in front, as the driver does with ids it
             // generates.
@@ -333,7 +373,6 @@ impl<T: Model> ModelHandle<T> {
             }
             _ => bson::to_raw_document_buf(value).map_err(serialization)?,
         };
-        self.scope().stamp(&mut raw)?;
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(self.too_large(size));
@@ -349,763 +388,11 @@ impl<T: Model> ModelHandle<T> {
         }
     }
 
-    fn conflict(&self, id: Bson, expected: i64) -> Error {
+    pub(crate) fn conflict(&self, id: Bson, expected: i64) -> Error {
         Error::VersionConflict {
             collection: self.collection_name().into_owned(),
             id: Box::new(id),
             expected,
         }
     }
-
-    pub(crate) fn check_session(&self, session: &Option<&mut Session>) -> Result<()> {
-        match session {
-            Some(s) if s.client_id() != self.conn.client_id() => Err(Error::ForeignSession),
-            _ => Ok(()),
-        }
-    }
 }
-
-/// Runs a driver action with the session when there is one.
-macro_rules! run {
-    ($action:expr, $session:expr) => {
-        match $session {
-            Some(s) => $action.session(s.inner()).await,
-            None => $action.await,
-        }
-    };
-}
-
-/// Adds `.session(&mut s)` to a builder.
-macro_rules! session_method {
-    () => {
-        /// Runs the operation in `session` (and its transaction, if one is open). A session of another
-        /// client is refused with [`Error::ForeignSession`].
-        pub fn session(mut self, session: &'a mut Session) -> Self {
-            self.session = Some(session);
-            self
-        }
-    };
-}
-
-/// Implements `IntoFuture` for a builder through its `run` method.
-macro_rules! into_future {
-    ($builder:ident, $output:ty) => {
-        impl<'a, T: Model> IntoFuture for $builder<'a, T> {
-            type Output = Result<$output>;
-            type IntoFuture = BoxFuture<'a, Result<$output>>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                let deadline = self.handle.conn.operation_timeout();
-                Box::pin(with_deadline(deadline, self.run()))
-            }
-        }
-    };
-    // For operations that apply the deadline to each of their round trips themselves.
-    ($builder:ident, $output:ty, deadline_inside) => {
-        impl<'a, T: Model> IntoFuture for $builder<'a, T> {
-            type Output = Result<$output>;
-            type IntoFuture = BoxFuture<'a, Result<$output>>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.run())
-            }
-        }
-    };
-}
-
-/// Runs `op`, failing with [`Error::Timeout`] when it has not finished within `deadline`.
-pub(crate) async fn with_deadline<O>(
-    deadline: Option<std::time::Duration>,
-    op: impl Future<Output = Result<O>>,
-) -> Result<O> {
-    match deadline {
-        None => op.await,
-        Some(after) => tokio::time::timeout(after, op)
-            .await
-            .unwrap_or(Err(Error::Timeout { after })),
-    }
-}
-
-/// The `create` operation; await it for the value as stored (`_id`, timestamps and version set).
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Create<'a, T> {
-    handle: &'a ModelHandle<T>,
-    value: T,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Create<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<T> {
-        let Create {
-            handle,
-            mut value,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let hooks = handle.hooks();
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
-        }
-        handle.prepare_insert(&mut value, bson::DateTime::now())?;
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
-        }
-        let raw = handle.encode(&mut value)?;
-        run!(handle.typed::<RawDocumentBuf>().insert_one(raw), session)?;
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
-        }
-        Ok(value)
-    }
-}
-into_future!(Create, T);
-
-impl<T: Model> ModelHandle<T> {
-    /// Replaces the document `id` stored at version `expected` with `value` (already at the next version);
-    /// a value never stored (version 0, no document) is inserted. Anything else is a version conflict.
-    async fn replace_versioned(
-        &self,
-        value: &mut T,
-        id: Bson,
-        version_field: &str,
-        expected: i64,
-        now: bson::DateTime,
-        mut session: Option<&mut Session>,
-    ) -> Result<()> {
-        let coll = self.typed::<RawDocumentBuf>();
-        let filter = self
-            .scope()
-            .filter(doc! { "_id": id.clone(), version_field: expected });
-        let replaced = run!(
-            coll.replace_one(filter, self.encode(value)?),
-            session.as_deref_mut()
-        )?;
-        if replaced.matched_count > 0 {
-            return Ok(());
-        }
-        if expected != 0 {
-            return Err(self.conflict(id, expected));
-        }
-        // Never stored: insert it, unless someone else stored this `_id` meanwhile.
-        value.set_version(0);
-        value.touch(now, true);
-        match run!(coll.insert_one(self.encode(value)?), session) {
-            Ok(_) => Ok(()),
-            Err(e) => match Error::from(e) {
-                Error::DuplicateKey { .. } => Err(self.conflict(id, expected)),
-                e => Err(e),
-            },
-        }
-    }
-}
-
-/// The `save` operation; await it. The value is updated in place (`_id`, timestamps, version).
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Save<'a, T> {
-    handle: &'a ModelHandle<T>,
-    value: &'a mut T,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Save<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<()> {
-        let Save {
-            handle,
-            value,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let hooks = handle.hooks();
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
-        }
-        let now = bson::DateTime::now();
-        let id = value.id()?;
-        let inserting = matches!(id, Bson::Null);
-        if inserting {
-            handle.prepare_insert(value, now)?;
-        } else {
-            value.touch(now, false);
-            value.validate()?;
-        }
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
-        }
-        let coll = handle.typed::<RawDocumentBuf>();
-        match (inserting, T::SCHEMA.version) {
-            (true, _) => {
-                run!(coll.insert_one(handle.encode(value)?), session)?;
-            }
-            (false, None) => {
-                let filter = handle.scope().filter(doc! { "_id": id });
-                run!(
-                    coll.replace_one(filter, handle.encode(value)?).upsert(true),
-                    session
-                )?;
-            }
-            (false, Some(version_field)) => {
-                let expected = value.version().unwrap_or(0);
-                value.set_version(expected + 1);
-                if let Err(e) = handle
-                    .replace_versioned(value, id, version_field, expected, now, session)
-                    .await
-                {
-                    value.set_version(expected);
-                    return Err(e);
-                }
-            }
-        }
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
-        }
-        Ok(())
-    }
-}
-into_future!(Save, ());
-
-/// The `insert_many` operation; await it for the values as stored.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct InsertMany<'a, T> {
-    handle: &'a ModelHandle<T>,
-    values: Vec<T>,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> InsertMany<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<Vec<T>> {
-        let InsertMany {
-            handle,
-            mut values,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        if values.is_empty() {
-            return Ok(values);
-        }
-        let now = bson::DateTime::now();
-        let hooks = handle.hooks();
-        let mut docs = Vec::with_capacity(values.len());
-        for (i, value) in values.iter_mut().enumerate() {
-            if let Some((h, ctx)) = &hooks {
-                hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
-            }
-            match handle.prepare_insert(value, now) {
-                Ok(()) => {}
-                Err(Error::Validation(mut errors)) => {
-                    errors.index = Some(i);
-                    return Err(Error::Validation(errors));
-                }
-                Err(e) => return Err(e),
-            }
-            if let Some((h, ctx)) = &hooks {
-                hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
-            }
-            docs.push(handle.encode(value)?);
-        }
-        // Sent in chunks so that a failure part way can say how much of the batch is known stored.
-        let total = docs.len();
-        let coll = handle.typed::<RawDocumentBuf>();
-        let deadline = handle.conn.operation_timeout();
-        let mut written = 0;
-        let mut docs = docs.into_iter();
-        let mut session = session;
-        while written < total {
-            let chunk: Vec<_> = docs.by_ref().take(INSERT_CHUNK).collect();
-            let len = chunk.len();
-            let sent = with_deadline(deadline, async {
-                run!(
-                    coll.insert_many(chunk).ordered(true),
-                    session.as_deref_mut()
-                )
-                .map_err(|e| partial_write(e, written, len, total))
-            });
-            match sent.await {
-                Ok(_) => written += len,
-                Err(e @ Error::Timeout { .. }) => {
-                    return Err(Error::PartialWrite {
-                        written,
-                        unknown: len,
-                        total,
-                        source: Box::new(e),
-                    })
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some((h, ctx)) = &hooks {
-            for value in &values {
-                hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
-            }
-        }
-        Ok(values)
-    }
-}
-into_future!(InsertMany, Vec<T>, deadline_inside);
-
-/// How many documents one `insert` command of an `insert_many` carries.
-const INSERT_CHUNK: usize = 1000;
-
-/// Turns the error of one ordered chunk of an `insert_many` into [`Error::PartialWrite`]: `before`
-/// documents were stored by earlier chunks, and the failing chunk held `len`.
-fn partial_write(e: mongodb::error::Error, before: usize, len: usize, total: usize) -> Error {
-    // With a write error the server says where the ordered chunk stopped; after a network error nobody
-    // knows how much of the chunk the server applied.
-    let in_chunk = match &*e.kind {
-        mongodb::error::ErrorKind::InsertMany(m) => m
-            .write_errors
-            .as_ref()
-            .and_then(|w| w.iter().map(|w| w.index).min()),
-        _ => None,
-    };
-    let (written, unknown) = match in_chunk {
-        Some(i) => (before + i, 0),
-        None => (before, len),
-    };
-    let source = Error::from(e);
-    if written == 0 && unknown == 0 {
-        return source;
-    }
-    Error::PartialWrite {
-        written,
-        unknown,
-        total,
-        source: Box::new(source),
-    }
-}
-
-/// The `find_one` and `find_by_id` operations; await them for an `Option`.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct FindOne<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    options: FindOneOptions,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> FindOne<'a, T> {
-    session_method!();
-
-    /// Which document comes first when several match.
-    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
-        self.options.sort = Some(sort.into().into_document());
-        self
-    }
-
-    /// Awaits the document and turns "none" into [`Error::NotFound`].
-    pub async fn required(self) -> Result<T> {
-        let collection = self.handle.collection_name().into_owned();
-        let filter = self.filter.as_document().clone();
-        self.run()
-            .await?
-            .ok_or(Error::NotFound { collection, filter })
-    }
-
-    async fn run(self) -> Result<Option<T>> {
-        let FindOne {
-            handle,
-            filter,
-            options,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let filter = handle.scope().filter(filter.into_document()?);
-        let raw = run!(
-            handle
-                .typed::<RawDocumentBuf>()
-                .find_one(filter)
-                .with_options(options),
-            session
-        )?;
-        raw.map(|doc| T::from_document(&doc)).transpose()
-    }
-}
-into_future!(FindOne, Option<T>);
-
-/// The `find` operation; await it for a `Vec`, or call [`Find::stream`].
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Find<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    options: FindOptions,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Find<'a, T> {
-    session_method!();
-
-    /// The order of the results.
-    pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
-        self.options.sort = Some(sort.into().into_document());
-        self
-    }
-
-    /// Skips the first `n` results.
-    pub fn skip(mut self, n: u64) -> Self {
-        self.options.skip = Some(n);
-        self
-    }
-
-    /// Returns at most `n` results.
-    pub fn limit(mut self, n: i64) -> Self {
-        self.options.limit = Some(n);
-        self
-    }
-
-    pub(crate) fn into_parts(self) -> FindParts<'a, T> {
-        (self.handle, self.filter, self.options, self.session)
-    }
-
-    /// How many documents the server sends per batch.
-    pub fn batch_size(mut self, n: u32) -> Self {
-        self.options.batch_size = Some(n);
-        self
-    }
-
-    /// Streams the results, a batch at a time, for reads too large to hold at once. Reads in a session
-    /// are awaited as a `Vec` instead.
-    pub async fn stream(self) -> Result<BoxStream<'static, Result<T>>> {
-        if self.session.is_some() {
-            return Err(Error::Unsupported(
-                "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
-            ));
-        }
-        let filter = self.handle.scope().filter(self.filter.into_document()?);
-        let cursor = self
-            .handle
-            .typed::<RawDocumentBuf>()
-            .find(filter)
-            .with_options(self.options)
-            .await?;
-        // Each document is decoded in place in the cursor's batch, without a copy.
-        let stream = futures_util::stream::try_unfold(cursor, |mut cursor| async move {
-            if !cursor.advance().await? {
-                return Ok(None);
-            }
-            let value = T::from_document(cursor.current())?;
-            Ok(Some((value, cursor)))
-        });
-        Ok(stream.boxed())
-    }
-
-    async fn run(self) -> Result<Vec<T>> {
-        let Find {
-            handle,
-            filter,
-            options,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let coll = handle.typed::<RawDocumentBuf>();
-        let action = coll
-            .find(handle.scope().filter(filter.into_document()?))
-            .with_options(options);
-        // Each document is decoded in place in the cursor's batch, without a copy.
-        let mut out = Vec::new();
-        match session {
-            Some(s) => {
-                let mut cursor = action.session(s.inner()).await?;
-                while cursor.advance(s.inner()).await? {
-                    out.push(T::from_document(cursor.current())?);
-                }
-            }
-            None => {
-                let mut cursor = action.await?;
-                while cursor.advance().await? {
-                    out.push(T::from_document(cursor.current())?);
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-into_future!(Find, Vec<T>);
-
-pub(crate) type FindParts<'a, T> = (
-    &'a ModelHandle<T>,
-    Filter<T>,
-    FindOptions,
-    Option<&'a mut Session>,
-);
-
-/// The `count` operation; await it for the number of matching documents.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Count<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Count<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<u64> {
-        self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope().filter(self.filter.into_document()?);
-        Ok(run!(
-            self.handle.typed::<Document>().count_documents(filter),
-            self.session
-        )?)
-    }
-}
-into_future!(Count, u64);
-
-/// The `exists` operation; await it for `true` when a document matches.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Exists<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Exists<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<bool> {
-        self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope().filter(self.filter.into_document()?);
-        let found = run!(
-            self.handle
-                .typed::<Document>()
-                .find_one(filter)
-                .projection(doc! { "_id": 1 }),
-            self.session
-        )?;
-        Ok(found.is_some())
-    }
-}
-into_future!(Exists, bool);
-
-/// The `update_one` and `update_many` operations; await them for the driver's `UpdateResult` (matched,
-/// modified and upserted).
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct UpdateOp<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    update: Result<Update>,
-    many: bool,
-    upsert: bool,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> UpdateOp<'a, T> {
-    session_method!();
-
-    /// Inserts a document built from the filter and the update when none matches.
-    pub fn upsert(mut self, upsert: bool) -> Self {
-        self.upsert = upsert;
-        self
-    }
-
-    async fn run(self) -> Result<UpdateResult> {
-        let UpdateOp {
-            handle,
-            filter,
-            update,
-            many,
-            upsert,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let mut update = update?;
-        handle.scope().check_update(&update)?;
-        if let Update::Document(doc) = &update {
-            crate::update_rules::check(T::SCHEMA, doc)?;
-        }
-        if let Some(ts) = T::SCHEMA.timestamps {
-            touch_updated_at(&mut update, ts.updated_at);
-        }
-        handle.scope().finish_update(&mut update, upsert);
-        let filter = handle.scope().filter(filter.into_document()?);
-        let coll = handle.typed::<Document>();
-        let update = match update {
-            Update::Document(d) => mongodb::options::UpdateModifications::Document(d),
-            Update::Pipeline(p) => mongodb::options::UpdateModifications::Pipeline(p),
-        };
-        let result = if many {
-            run!(coll.update_many(filter, update).upsert(upsert), session)
-        } else {
-            run!(coll.update_one(filter, update).upsert(upsert), session)
-        };
-        Ok(result?)
-    }
-}
-into_future!(UpdateOp, UpdateResult);
-
-/// Adds "set `updated_at` to now" to an update, unless the update sets it itself.
-fn touch_updated_at(update: &mut Update, field: &str) {
-    match update {
-        Update::Document(doc) => {
-            let mentioned = doc.values().any(|args| match args {
-                Bson::Document(args) => args.contains_key(field),
-                _ => false,
-            });
-            if mentioned {
-                return;
-            }
-            // `$currentDate` takes the server's clock, like a `$$NOW` in a pipeline.
-            match doc.get_document_mut("$currentDate") {
-                Ok(current) => {
-                    current.insert(field, true);
-                }
-                Err(_) => {
-                    doc.insert("$currentDate", doc! { field: true });
-                }
-            }
-        }
-        Update::Pipeline(stages) => stages.push(doc! { "$set": { field: "$$NOW" } }),
-    }
-}
-
-/// The `replace_one` operation; await it for the driver's `UpdateResult`.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Replace<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    value: T,
-    upsert: bool,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Replace<'a, T> {
-    session_method!();
-
-    /// Inserts `value` when no document matches.
-    pub fn upsert(mut self, upsert: bool) -> Self {
-        self.upsert = upsert;
-        self
-    }
-
-    async fn run(self) -> Result<UpdateResult> {
-        let Replace {
-            handle,
-            filter,
-            mut value,
-            upsert,
-            session,
-        } = self;
-        handle.check_session(&session)?;
-        let hooks = handle.hooks();
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
-        }
-        value.touch(bson::DateTime::now(), false);
-        value.validate()?;
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("before_save", h.before_save(&mut value, ctx)).await?;
-        }
-        let raw = handle.encode(&mut value)?;
-        let filter = handle.scope().filter(filter.into_document()?);
-        let coll = handle.typed::<RawDocumentBuf>();
-        let result = run!(coll.replace_one(filter, raw).upsert(upsert), session)?;
-        if let Some((h, ctx)) = &hooks {
-            if result.matched_count > 0 || result.upserted_id.is_some() {
-                hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
-            }
-        }
-        Ok(result)
-    }
-}
-into_future!(Replace, UpdateResult);
-
-/// The `delete_one` and `delete_many` operations; await them for the driver's `DeleteResult`.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Delete<'a, T> {
-    handle: &'a ModelHandle<T>,
-    filter: Filter<T>,
-    many: bool,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Delete<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<DeleteResult> {
-        self.handle.check_session(&self.session)?;
-        let filter = self.filter.into_document()?;
-        let hooks = self.handle.hooks();
-        // The caller's filter is kept for `after_delete` only when there are hooks to give it to.
-        let kept = hooks.as_ref().map(|_| filter.clone());
-        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
-            hooks::call::<T>("before_delete", h.before_delete(filter, ctx)).await?;
-        }
-        let filter = self.handle.scope().filter(filter);
-        let coll = self.handle.typed::<Document>();
-        let result = if self.many {
-            run!(coll.delete_many(filter), self.session)
-        } else {
-            run!(coll.delete_one(filter), self.session)
-        }?;
-        if let (Some((h, ctx)), Some(filter)) = (&hooks, &kept) {
-            let deleted = result.deleted_count;
-            hooks::call::<T>("after_delete", h.after_delete(filter, deleted, ctx)).await?;
-        }
-        Ok(result)
-    }
-}
-into_future!(Delete, DeleteResult);
-
-/// The `aggregate` operation; await it for the documents, or call [`Aggregate::stream`].
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Aggregate<'a, T> {
-    handle: &'a ModelHandle<T>,
-    pipeline: Vec<Document>,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Aggregate<'a, T> {
-    session_method!();
-
-    /// Streams the resulting documents. (Without a session.)
-    pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
-        if self.session.is_some() {
-            return Err(Error::Unsupported(
-                "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
-            ));
-        }
-        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
-        let cursor = self.handle.typed::<Document>().aggregate(pipeline).await?;
-        Ok(cursor.map_err(Error::from).boxed())
-    }
-
-    async fn run(self) -> Result<Vec<Document>> {
-        self.handle.check_session(&self.session)?;
-        let pipeline = self.handle.scope().pipeline(self.pipeline)?;
-        let coll = self.handle.typed::<Document>();
-        let action = coll.aggregate(pipeline);
-        match self.session {
-            Some(s) => {
-                let mut cursor = action.session(s.inner()).await?;
-                Ok(cursor.stream(s.inner()).try_collect().await?)
-            }
-            None => Ok(action.await?.try_collect().await?),
-        }
-    }
-}
-into_future!(Aggregate, Vec<Document>);
-
-/// The `distinct` operation; await it for the distinct values, as BSON.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Distinct<'a, T> {
-    handle: &'a ModelHandle<T>,
-    field: String,
-    filter: Filter<T>,
-    session: Option<&'a mut Session>,
-}
-
-impl<'a, T: Model> Distinct<'a, T> {
-    session_method!();
-
-    async fn run(self) -> Result<Vec<Bson>> {
-        self.handle.check_session(&self.session)?;
-        let filter = self.handle.scope().filter(self.filter.into_document()?);
-        let coll = self.handle.typed::<Document>();
-        Ok(run!(coll.distinct(&self.field, filter), self.session)?)
-    }
-}
-into_future!(Distinct, Vec<Bson>);

@@ -84,10 +84,9 @@ mod error;
 pub mod guide;
 mod handle;
 pub mod hooks;
-mod indexes;
 mod model;
 mod name;
-mod populate;
+mod ops;
 mod query;
 mod registry;
 pub mod schema;
@@ -97,23 +96,30 @@ mod tenancy;
 mod transaction;
 mod update_rules;
 pub mod validate;
-mod watch;
 
 pub use connection::{
     ConnectOptions, Connection, DEFAULT_TIMEOUT, DEFAULT_USE_DB_CACHE, INLINE_NAME_LEN,
 };
 pub use error::{Error, NameKind, NameRule, Result};
-pub use handle::{
-    Aggregate, Count, Create, Delete, Distinct, Exists, Find, FindOne, InsertMany, ModelHandle,
-    Replace, Save, UpdateOp, MAX_DOCUMENT_SIZE,
-};
-pub use indexes::{IndexDiff, IndexSpec, IndexSync};
+pub use handle::{ModelHandle, MAX_DOCUMENT_SIZE};
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
-pub use populate::{Populate, Populated, Ref, RefField, Unresolved};
+pub use ops::aggregate::Aggregate;
+pub use ops::bulk::{BulkWrite, BulkWriteFailure, BulkWriteResult, Write};
+pub use ops::count::{Count, Distinct, Exists};
+pub use ops::delete::Delete;
+pub use ops::find::{Find, FindOne, Projected, Required};
+pub use ops::find_and_modify::{
+    FindOneAndDelete, FindOneAndReplace, FindOneAndUpdate, ProjectedModify,
+};
+pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync};
+pub use ops::insert::{Create, InsertMany, Save};
+pub use ops::populate::{Populate, Populated, Ref, RefField, Unresolved};
+pub use ops::update::{Replace, UpdateOp};
+pub use ops::watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 pub use query::{
-    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projected, Projection,
-    Sort, TextField, Update, UpdateBuilder,
+    ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projection, Sort,
+    TextField, Update, UpdateBuilder,
 };
 pub use registry::{
     redact_uri, Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT,
@@ -125,7 +131,6 @@ pub use tenancy::{
     DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,
 };
 pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};
-pub use watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 
 /// The derive macros: `#[derive(Model)]` and `#[derive(Embedded)]`.
 #[cfg(feature = "derive")]

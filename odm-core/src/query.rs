@@ -801,53 +801,6 @@ impl<M> From<Document> for Projection<M> {
     }
 }
 
-impl<'a, T: crate::Model> crate::Find<'a, T> {
-    /// Returns only the fields of `projection`, as documents: a projected document no longer has the
-    /// model's shape, so typed reads never see one.
-    pub fn project(self, projection: impl Into<Projection<T>>) -> Projected<'a, T> {
-        Projected {
-            find: self,
-            projection: projection.into().doc,
-        }
-    }
-}
-
-/// A find with a projection; await it for the projected `Document`s.
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct Projected<'a, T> {
-    find: crate::Find<'a, T>,
-    projection: Document,
-}
-
-impl<'a, T: crate::Model> Projected<'a, T> {
-    async fn run(self) -> Result<Vec<Document>> {
-        use futures_util::stream::TryStreamExt;
-        let (handle, filter, mut options, session) = self.find.into_parts();
-        handle.check_session(&session)?;
-        options.projection = Some(self.projection);
-        let filter = handle.scope().filter(filter.into_document()?);
-        let coll = handle.typed::<Document>();
-        let action = coll.find(filter).with_options(options);
-        Ok(match session {
-            Some(s) => {
-                let mut cursor = action.session(s.inner()).await?;
-                cursor.stream(s.inner()).try_collect().await?
-            }
-            None => action.await?.try_collect().await?,
-        })
-    }
-}
-
-impl<'a, T: crate::Model> std::future::IntoFuture for Projected<'a, T> {
-    type Output = Result<Vec<Document>>;
-    type IntoFuture =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Document>>> + Send + 'a>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

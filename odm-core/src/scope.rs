@@ -7,6 +7,7 @@ use std::sync::Arc;
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 
 use crate::error::{Error, Result};
+use crate::ops::indexes::{default_name, IndexSpec};
 use crate::query::Update;
 
 /// How a model handle is confined to a tenant.
@@ -137,6 +138,59 @@ impl Scope {
             },
             Update::Document(_) => {}
         }
+    }
+
+    /// An index spec as a tenant handle keeps it: in a shared collection the keys lead with the tenant
+    /// field, so a unique index is unique per tenant and every index serves the tenant's (confined)
+    /// queries; a text index gets the tenant field as its equality prefix. A TTL index stays as
+    /// declared: MongoDB allows TTL on a single field only, and a document's expiry does not depend on
+    /// its tenant. A spec that already leads with the tenant field is kept, so confining is idempotent.
+    pub(crate) fn index(&self, mut spec: IndexSpec) -> IndexSpec {
+        let Scope::Field { field, .. } = self else {
+            return spec;
+        };
+        let leads = spec.keys.keys().next().map(String::as_str) == Some(field.as_ref());
+        if leads || spec.expire_after_secs.is_some() {
+            return spec;
+        }
+        let default = spec.name == default_name(&spec.keys);
+        let mut keys = doc! { field.as_ref(): 1 };
+        keys.extend(std::mem::take(&mut spec.keys));
+        if default {
+            spec.name = default_name(&keys);
+        }
+        spec.keys = keys;
+        spec
+    }
+
+    /// A collection's `$jsonSchema` as a tenant handle keeps it: in a shared collection the tenant field
+    /// is required and a string.
+    pub(crate) fn json_schema(&self, mut schema: Document) -> Document {
+        let Scope::Field { field, .. } = self else {
+            return schema;
+        };
+        match schema.get_array_mut("required") {
+            Ok(required) => {
+                if !required.iter().any(|r| r.as_str() == Some(field)) {
+                    required.push(Bson::from(field.as_ref()));
+                }
+            }
+            Err(_) => {
+                schema.insert("required", vec![Bson::from(field.as_ref())]);
+            }
+        }
+        match schema.get_document_mut("properties") {
+            Ok(properties) => {
+                properties.insert(field.as_ref(), doc! { "bsonType": "string" });
+            }
+            Err(_) => {
+                schema.insert(
+                    "properties",
+                    doc! { field.as_ref(): { "bsonType": "string" } },
+                );
+            }
+        }
+        schema
     }
 
     /// Confines an aggregation pipeline: for a shared collection, a leading `$match` on the tenant and no

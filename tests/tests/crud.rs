@@ -71,6 +71,7 @@ async fn prepare_gives_the_document_create_sends() {
     // A bulk write by hand stores exactly what `create` would.
     notes
         .collection()
+        .expect("the collection of an unconfined handle")
         .clone_with_type::<RawDocumentBuf>()
         .insert_one(prepared)
         .await
@@ -336,7 +337,9 @@ async fn the_raw_collection_is_one_call_away() {
     let conn = connect("crud_raw").await;
     let people = conn.model::<Person>();
     people.create(person("ann", 30)).await.unwrap();
-    let raw = people.collection();
+    let raw = people
+        .collection()
+        .expect("the collection of an unconfined handle");
     assert_eq!(raw.name(), "people");
     assert_eq!(raw.count_documents(doc! {}).await.unwrap(), 1);
 }

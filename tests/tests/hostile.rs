@@ -697,7 +697,7 @@ async fn tenant_ids_reach_only_their_own_namespace_under_every_strategy() {
                                 "collection per tenant" => {
                                     assert!(new_dbs.is_empty(), "{id:?} created {new_dbs:?}");
                                     assert_eq!(new_colls, [format!("{id}__items")], "{id:?}");
-                                    items.collection().drop().await.unwrap();
+                                    items.unconfined_collection().drop().await.unwrap();
                                 }
                                 _ => {
                                     assert!(new_dbs.is_empty(), "{id:?} created {new_dbs:?}");

@@ -51,6 +51,7 @@ async fn sync_creates_drops_and_is_idempotent() {
     // An index nobody declared, made by hand.
     accounts
         .collection()
+        .expect("the collection of an unconfined handle")
         .create_index(IndexModel::builder().keys(doc! { "legacy": 1 }).build())
         .await
         .unwrap();
@@ -88,6 +89,7 @@ async fn an_index_with_changed_options_is_rebuilt() {
     // `email` indexed, but not unique as declared.
     accounts
         .collection()
+        .expect("the collection of an unconfined handle")
         .create_index(IndexModel::builder().keys(doc! { "email": 1 }).build())
         .await
         .unwrap();

@@ -205,6 +205,7 @@ async fn refs_store_the_bare_id_and_filter_by_it() {
     posts.create(post("p", &ann_ref, &[])).await.unwrap();
     let raw = posts
         .collection()
+        .expect("the collection of an unconfined handle")
         .clone_with_type::<Document>()
         .find_one(doc! {})
         .await

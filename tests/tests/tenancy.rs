@@ -134,7 +134,7 @@ async fn seen(tenant: &Tenant) -> Vec<(ObjectId, String, i32)> {
 /// an internal SQLite error (a reply without `code`); MongoDB does not, so the cleanup tries again.
 async fn drop_collection(handle: &odm_core::ModelHandle<Doc>) {
     let mut attempts = 0;
-    while let Err(e) = handle.collection().drop().await {
+    while let Err(e) = handle.unconfined_collection().drop().await {
         attempts += 1;
         assert!(
             attempts < 5,

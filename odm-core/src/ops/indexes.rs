@@ -4,7 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document};
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
@@ -74,18 +73,25 @@ impl IndexSpec {
     }
 
     /// The spec of an index the server lists.
-    fn listed(model: &IndexModel) -> IndexSpec {
+    pub(crate) fn listed(model: &IndexModel) -> IndexSpec {
         let options = model.options.as_ref();
-        let mut keys = model.keys.clone();
-        // MongoDB lists a text index as `{_fts: "text", _ftsx: 1}` with the fields in `weights`.
-        if keys.contains_key("_fts") {
-            let mut text = Document::new();
-            if let Some(weights) = options.and_then(|o| o.weights.as_ref()) {
-                for field in weights.keys() {
-                    text.insert(field.clone(), "text");
+        // MongoDB lists a text index as `{_fts: "text", _ftsx: 1}` in place of its text fields, which it
+        // gives in `weights`; the keys before them (a compound text index's prefix) stay in order.
+        let mut keys = Document::new();
+        for (key, value) in &model.keys {
+            match key.as_str() {
+                "_fts" => {
+                    if let Some(weights) = options.and_then(|o| o.weights.as_ref()) {
+                        for field in weights.keys() {
+                            keys.insert(field.clone(), "text");
+                        }
+                    }
+                }
+                "_ftsx" => {}
+                _ => {
+                    keys.insert(key.clone(), value.clone());
                 }
             }
-            keys = text;
         }
         IndexSpec {
             name: options
@@ -109,7 +115,7 @@ impl IndexSpec {
             && self.partial_filter == other.partial_filter
     }
 
-    fn model(&self) -> IndexModel {
+    pub(crate) fn model(&self) -> IndexModel {
         let mut options = IndexOptions::default();
         options.name = Some(self.name.clone());
         options.unique = self.unique.then_some(true);
@@ -122,7 +128,7 @@ impl IndexSpec {
             .build()
     }
 
-    fn is_id(&self) -> bool {
+    pub(crate) fn is_id(&self) -> bool {
         self.name == "_id_" || (self.keys.len() == 1 && self.keys.contains_key("_id"))
     }
 }
@@ -188,7 +194,7 @@ fn direction(value: &Bson) -> Option<i64> {
 }
 
 /// MongoDB's default index name: `field_1_other_-1`.
-fn default_name(keys: &Document) -> String {
+pub(crate) fn default_name(keys: &Document) -> String {
     keys.iter()
         .map(|(k, v)| match v {
             Bson::String(s) => format!("{k}_{s}"),
@@ -238,24 +244,27 @@ impl IndexSync {
 impl<T: Model> ModelHandle<T> {
     /// The indexes on the server, as specs (none when the collection does not exist yet).
     pub async fn list_indexes(&self) -> Result<Vec<IndexSpec>> {
-        match self.typed::<Document>().list_indexes().await {
-            Ok(cursor) => {
-                let models: Vec<IndexModel> = cursor.try_collect().await?;
-                Ok(models.iter().map(IndexSpec::listed).collect())
-            }
-            Err(e) if is_namespace_not_found(&e) => Ok(Vec::new()),
-            Err(e) => Err(e.into()),
-        }
+        let mut pipeline = self.pipeline(None)?;
+        let models = pipeline.list_indexes().await?;
+        Ok(models.iter().map(IndexSpec::listed).collect())
     }
 
-    /// Compares the declared indexes with the server's, by key pattern and options, without changing
-    /// anything.
-    pub async fn diff_indexes(&self) -> Result<IndexDiff> {
-        let declared = T::SCHEMA
+    /// The indexes the model declares, as this handle keeps them: in a shared collection every index
+    /// leads with the tenant field (so a unique field is unique per tenant), except a TTL index, which
+    /// MongoDB allows on one field only (a document's expiry does not depend on its tenant).
+    pub fn declared_indexes(&self) -> Result<Vec<IndexSpec>> {
+        let pipeline = self.pipeline(None)?;
+        T::SCHEMA
             .indexes
             .iter()
-            .map(IndexSpec::declared)
-            .collect::<Result<Vec<_>>>()?;
+            .map(|index| IndexSpec::declared(index).map(|spec| pipeline.confine_index(spec)))
+            .collect()
+    }
+
+    /// Compares the declared indexes ([`declared_indexes`](Self::declared_indexes)) with the server's,
+    /// by key pattern and options, without changing anything.
+    pub async fn diff_indexes(&self) -> Result<IndexDiff> {
+        let declared = self.declared_indexes()?;
         let existing = self.list_indexes().await?;
         let mut diff = IndexDiff::default();
         for spec in declared {
@@ -274,63 +283,43 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// Makes the server's indexes match the declaration: drops what exists and is not declared (never
-    /// `_id_`), then creates what is declared and missing. A second run does nothing.
+    /// `_id_`), then creates what is declared and missing. A second run does nothing. Bounded, as one
+    /// operation, by the operation timeout.
     pub async fn sync_indexes(&self) -> Result<IndexSync> {
-        let diff = self.diff_indexes().await?;
-        let coll = self.typed::<Document>();
-        let mut report = IndexSync {
-            unchanged: diff.unchanged.len(),
-            ..IndexSync::default()
-        };
-        for index in diff.to_drop {
-            coll.drop_index(&index.name).await?;
-            report.dropped.push(index.name);
-        }
-        if !diff.to_create.is_empty() {
-            coll.create_indexes(diff.to_create.iter().map(IndexSpec::model))
-                .await?;
-            report
-                .created
-                .extend(diff.to_create.into_iter().map(|i| i.name));
-        }
-        Ok(report)
+        let timeout = self.connection().operation_timeout();
+        crate::ops::with_timeout(timeout, async {
+            let diff = self.diff_indexes().await?;
+            let mut pipeline = self.pipeline(None)?;
+            let mut report = IndexSync {
+                unchanged: diff.unchanged.len(),
+                ..IndexSync::default()
+            };
+            for index in diff.to_drop {
+                pipeline.drop_index(&index.name).await?;
+                report.dropped.push(index.name);
+            }
+            if !diff.to_create.is_empty() {
+                let names = diff
+                    .to_create
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect::<Vec<_>>();
+                pipeline.create_indexes(diff.to_create).await?;
+                report.created.extend(names);
+            }
+            Ok(report)
+        })
+        .await
     }
-}
 
-impl<T: Model> ModelHandle<T> {
     /// Applies the model's `$jsonSchema` ([`Model::json_schema`]) to the collection as its validator, so
     /// writes that bypass the library are checked by the server too: `collMod` on an existing collection,
-    /// else `create` with the validator.
+    /// else `create` with the validator. In a shared collection the validator also requires the tenant
+    /// field.
     pub async fn sync_schema(&self) -> Result<()> {
-        let validator = mongodb::bson::doc! { "$jsonSchema": T::json_schema() };
-        let db = self.connection().database();
-        let name = self.collection_name();
-        let exists = !db
-            .list_collection_names()
-            .filter(mongodb::bson::doc! { "name": name.as_ref() })
-            .await?
-            .is_empty();
-        if exists {
-            let coll_mod = mongodb::bson::doc! {
-                "collMod": name.as_ref(),
-                "validator": validator,
-                "validationLevel": "strict",
-                "validationAction": "error",
-            };
-            db.run_command(coll_mod).await?;
-        } else {
-            db.create_collection(name.as_ref())
-                .validator(validator)
-                .validation_level(mongodb::options::ValidationLevel::Strict)
-                .validation_action(mongodb::options::ValidationAction::Error)
-                .await?;
-        }
-        Ok(())
+        let mut pipeline = self.pipeline(None)?;
+        pipeline.set_validator(T::json_schema()).await
     }
-}
-
-fn is_namespace_not_found(e: &mongodb::error::Error) -> bool {
-    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == 26)
 }
 
 #[cfg(test)]

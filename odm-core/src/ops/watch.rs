@@ -1,7 +1,7 @@
 //! Change streams: [`ModelHandle::watch`] gives the changes to a model's collection as typed events,
 //! with the resume token exposed so a consumer can resume after a restart.
 
-use std::future::{Future, IntoFuture};
+use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -9,16 +9,14 @@ use std::task::{Context, Poll};
 use futures_util::stream::Stream;
 use mongodb::bson::{self, Bson, Document};
 use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
-use mongodb::options::FullDocumentType;
 
 pub use mongodb::change_stream::event::ResumeToken;
 
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
-use crate::scope::Scope;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::ops::BoxFuture;
 
 /// One change to a model's collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,18 +87,12 @@ impl<'a, T: Model> Watch<'a, T> {
     }
 
     async fn run(self) -> Result<ChangeStream<T>> {
-        if let Scope::Field { .. } = self.handle.scope() {
-            return Err(Error::Unsupported(
-                "`watch` on a tenant handle of a shared collection cannot attribute delete events to the tenant; watch the raw collection (`handle.collection().watch()`) and filter yourself",
-            ));
-        }
-        let coll = self.handle.typed::<Document>();
-        let mut action = coll.watch().resume_after(self.resume_after);
-        if self.full_document {
-            action = action.full_document(FullDocumentType::UpdateLookup);
-        }
+        let mut pipeline = self.handle.pipeline(None)?;
+        let inner = pipeline
+            .watch(self.resume_after, self.full_document)
+            .await?;
         Ok(ChangeStream {
-            inner: action.await?,
+            inner,
             _model: PhantomData,
         })
     }
@@ -111,7 +103,8 @@ impl<'a, T: Model> IntoFuture for Watch<'a, T> {
     type IntoFuture = BoxFuture<'a, Result<ChangeStream<T>>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        let timeout = self.handle.connection().operation_timeout();
+        Box::pin(crate::ops::with_timeout(timeout, self.run()))
     }
 }
 

@@ -3,25 +3,22 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
-use std::future::{Future, IntoFuture};
+use std::future::IntoFuture;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::stream::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document};
-use mongodb::options::FindOptions;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::handle::{Find, ModelHandle};
+use crate::handle::ModelHandle;
 use crate::model::Model;
-use crate::query::{Field, Filter, Operand};
+use crate::ops::find::Find;
+use crate::ops::BoxFuture;
+use crate::query::{Field, Operand};
 use crate::scope::Scope;
 use crate::session::Session;
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A reference to a document of model `T`: stores the referenced `_id` (as its BSON value; serde sees
 /// the id itself), like a Mongoose `ObjectId` with `ref`.
@@ -342,20 +339,20 @@ impl<'a, T: Model> Populate<'a, T> {
     }
 
     async fn run(self) -> Result<Populated<T>> {
-        let (handle, filter, options, session): (_, Filter<T>, FindOptions, _) =
-            self.find.into_parts();
-        let mut session = self.session.or(session);
-        handle.check_session(&session)?;
-        let filter = handle.scope().filter(filter.into_document()?);
-        let coll = handle.typed::<Document>();
-        let action = coll.find(filter).with_options(options);
-        let docs: Vec<Document> = match session.as_deref_mut() {
-            Some(s) => {
-                let mut cursor = action.session(s.inner()).await?;
-                cursor.stream(s.inner()).try_collect().await?
-            }
-            None => action.await?.try_collect().await?,
-        };
+        let Find {
+            handle,
+            filter,
+            options,
+            session,
+        } = self.find;
+        let mut pipeline = handle.pipeline(self.session.or(session))?;
+        let mut docs = Vec::new();
+        pipeline
+            .find(filter.into_document()?, options, |raw| {
+                docs.push(crate::ops::to_document(T::SCHEMA.type_name, raw)?);
+                Ok(())
+            })
+            .await?;
 
         let mut ids_per_path = vec![Vec::new(); self.loaders.len()];
         let mut items = Vec::with_capacity(docs.len());
@@ -384,7 +381,7 @@ impl<'a, T: Model> Populate<'a, T> {
                     handle.connection(),
                     handle.shared_scope(),
                     ids.clone(),
-                    session.as_deref_mut(),
+                    pipeline.session(),
                 )
                 .await?;
             for id in ids {
@@ -410,6 +407,8 @@ impl<'a, T: Model> IntoFuture for Populate<'a, T> {
     type IntoFuture = BoxFuture<'a, Result<Populated<T>>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        // The find and every load, as one operation within the timeout.
+        let timeout = self.find.handle.connection().operation_timeout();
+        Box::pin(crate::ops::with_timeout(timeout, self.run()))
     }
 }

@@ -1,0 +1,34 @@
+//! `aggregate`.
+
+use futures_util::stream::BoxStream;
+use mongodb::bson::Document;
+
+use crate::error::Result;
+use crate::handle::ModelHandle;
+use crate::model::Model;
+use crate::ops::{into_future, session_method};
+use crate::session::Session;
+
+/// The `aggregate` operation; await it for the documents, or call [`Aggregate::stream`].
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Aggregate<'a, T> {
+    pub(crate) handle: &'a ModelHandle<T>,
+    pub(crate) pipeline: Vec<Document>,
+    pub(crate) session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Aggregate<'a, T> {
+    session_method!();
+
+    /// Streams the resulting documents, each batch within the operation timeout. (Without a session.)
+    pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
+        let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.aggregate_stream(self.pipeline).await
+    }
+
+    async fn run(self) -> Result<Vec<Document>> {
+        let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.aggregate(self.pipeline).await
+    }
+}
+into_future!(Aggregate, Vec<Document>);

@@ -1,0 +1,492 @@
+//! `bulk_write`: inserts, updates, replacements and deletes of one model, sent in as few round trips as
+//! their order allows, each confined like the single operations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mongodb::bson::{self, doc, Bson, Document};
+
+use crate::error::{Error, Result};
+use crate::handle::ModelHandle;
+use crate::hooks;
+use crate::model::Model;
+use crate::ops::update::checked_update;
+use crate::ops::{into_future, session_method};
+use crate::query::{Filter, IntoUpdate, Update};
+use crate::session::Session;
+
+/// One write of a [`bulk_write`](ModelHandle::bulk_write).
+///
+/// ```
+/// # use odm_core::prelude::*;
+/// # use odm_core::Write;
+/// # #[derive(Debug, Clone, Serialize, Deserialize, Model)]
+/// # struct User { #[serde(rename = "_id", skip_serializing_if = "Option::is_none")] id: Option<ObjectId>, email: String }
+/// let f = User::fields();
+/// let writes = vec![
+///     Write::insert_one(User { id: None, email: "ann@acme.io".into() }),
+///     Write::update_one(f.email.eq("bob@acme.io"), doc! { "$set": { "email": "rob@acme.io" } }),
+///     Write::delete_many(f.email.eq("old@acme.io")),
+/// ];
+/// ```
+pub struct Write<T> {
+    kind: Kind<T>,
+}
+
+enum Kind<T> {
+    Insert(T),
+    Update {
+        filter: Filter<T>,
+        update: Result<Update>,
+        many: bool,
+        upsert: bool,
+    },
+    Replace {
+        filter: Filter<T>,
+        value: T,
+        upsert: bool,
+    },
+    Delete {
+        filter: Filter<T>,
+        many: bool,
+    },
+}
+
+impl<T: Model> Write<T> {
+    /// Inserts `value`, validated and stamped like [`create`](ModelHandle::create).
+    pub fn insert_one(value: T) -> Self {
+        Write {
+            kind: Kind::Insert(value),
+        }
+    }
+
+    /// Updates the first document that matches `filter`, checked like
+    /// [`update_one`](ModelHandle::update_one).
+    pub fn update_one(filter: impl Into<Filter<T>>, update: impl IntoUpdate<T>) -> Self {
+        Self::update(filter.into(), update.into_update(), false)
+    }
+
+    /// Updates every document that matches `filter`, checked like
+    /// [`update_many`](ModelHandle::update_many).
+    pub fn update_many(filter: impl Into<Filter<T>>, update: impl IntoUpdate<T>) -> Self {
+        Self::update(filter.into(), update.into_update(), true)
+    }
+
+    fn update(filter: Filter<T>, update: Result<Update>, many: bool) -> Self {
+        Write {
+            kind: Kind::Update {
+                filter,
+                update,
+                many,
+                upsert: false,
+            },
+        }
+    }
+
+    /// Replaces the first document that matches `filter` with `value`, validated and timestamped like
+    /// [`replace_one`](ModelHandle::replace_one).
+    pub fn replace_one(filter: impl Into<Filter<T>>, value: T) -> Self {
+        Write {
+            kind: Kind::Replace {
+                filter: filter.into(),
+                value,
+                upsert: false,
+            },
+        }
+    }
+
+    /// Deletes the first document that matches `filter`.
+    pub fn delete_one(filter: impl Into<Filter<T>>) -> Self {
+        Write {
+            kind: Kind::Delete {
+                filter: filter.into(),
+                many: false,
+            },
+        }
+    }
+
+    /// Deletes every document that matches `filter`.
+    pub fn delete_many(filter: impl Into<Filter<T>>) -> Self {
+        Write {
+            kind: Kind::Delete {
+                filter: filter.into(),
+                many: true,
+            },
+        }
+    }
+
+    /// Makes an update or a replacement insert when nothing matches (no effect on inserts and deletes).
+    pub fn upsert(mut self) -> Self {
+        if let Kind::Update { upsert, .. } | Kind::Replace { upsert, .. } = &mut self.kind {
+            *upsert = true;
+        }
+        self
+    }
+}
+
+impl<T> fmt::Debug for Write<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            Kind::Insert(_) => "Write::InsertOne",
+            Kind::Update { many: false, .. } => "Write::UpdateOne",
+            Kind::Update { many: true, .. } => "Write::UpdateMany",
+            Kind::Replace { .. } => "Write::ReplaceOne",
+            Kind::Delete { many: false, .. } => "Write::DeleteOne",
+            Kind::Delete { many: true, .. } => "Write::DeleteMany",
+        })
+    }
+}
+
+/// What a [`bulk_write`](ModelHandle::bulk_write) did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BulkWriteResult {
+    /// How many documents were inserted.
+    pub inserted_count: u64,
+    /// How many documents the updates and replacements matched.
+    pub matched_count: u64,
+    /// How many documents the updates and replacements changed.
+    pub modified_count: u64,
+    /// How many documents were deleted.
+    pub deleted_count: u64,
+    /// The `_id` of each inserted document, by the position of its write.
+    pub inserted_ids: BTreeMap<usize, Bson>,
+    /// The `_id` of each document an upsert inserted, by the position of its write.
+    pub upserted_ids: BTreeMap<usize, Bson>,
+}
+
+/// Why a [`bulk_write`](ModelHandle::bulk_write) did not apply every write, in
+/// [`Error::BulkWrite`]. Positions are those of the writes as given.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkWriteFailure {
+    /// How many writes the bulk held.
+    pub total: usize,
+    /// The writes known to be applied.
+    pub applied: Vec<usize>,
+    /// The writes the server refused, with why.
+    pub failed: Vec<(usize, Error)>,
+    /// The writes that may or may not be applied: sent when the connection broke or the deadline
+    /// passed.
+    pub unknown: Vec<usize>,
+    /// What stopped the bulk part way (a network error, the deadline, a refused command), if anything
+    /// did besides the failed writes.
+    pub interrupted: Option<Error>,
+    /// What the applied writes did.
+    pub result: BulkWriteResult,
+}
+
+impl fmt::Display for BulkWriteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let not_sent = self.total - self.applied.len() - self.failed.len() - self.unknown.len();
+        write!(
+            f,
+            "bulk write applied {} of {} writes; {} failed",
+            self.applied.len(),
+            self.total,
+            self.failed.len()
+        )?;
+        if let Some((i, e)) = self.failed.first() {
+            write!(f, " (the first, write {i}: {e})")?;
+        }
+        if !self.unknown.is_empty() {
+            write!(
+                f,
+                "; writes {:?} may or may not be applied (check them before retrying)",
+                self.unknown
+            )?;
+        }
+        if not_sent > 0 {
+            write!(f, "; {not_sent} were not sent")?;
+        }
+        if let Some(e) = &self.interrupted {
+            write!(f, "; stopped by: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The `bulk_write` operation; await it for a [`BulkWriteResult`].
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct BulkWrite<'a, T> {
+    pub(crate) handle: &'a ModelHandle<T>,
+    pub(crate) writes: Vec<Write<T>>,
+    pub(crate) ordered: bool,
+    pub(crate) session: Option<&'a mut Session>,
+}
+
+/// Consecutive writes of one command, sent in one round trip.
+struct Batch {
+    command: &'static str,
+    key: &'static str,
+    statements: Vec<Document>,
+    /// The position of each statement among the writes.
+    positions: Vec<usize>,
+    /// The `_id` of each insert, by position.
+    ids: Vec<Bson>,
+}
+
+impl<'a, T: Model> BulkWrite<'a, T> {
+    session_method!();
+
+    /// Whether the writes run in order, stopping at the first failure (the default), or in any order,
+    /// each attempted whatever the others do.
+    pub fn ordered(mut self, ordered: bool) -> Self {
+        self.ordered = ordered;
+        self
+    }
+
+    /// Checks and encodes every write, running the hooks of inserts and replacements. One invalid write
+    /// sends nothing, and the error names its position.
+    async fn prepare(handle: &ModelHandle<T>, writes: &mut [Write<T>]) -> Result<Vec<Batch>> {
+        let hooks = handle.hooks();
+        let now = bson::DateTime::now();
+        let mut batches: Vec<Batch> = Vec::new();
+        for (i, write) in writes.iter_mut().enumerate() {
+            let at = |e: Error| match e {
+                Error::Validation(mut errors) => {
+                    errors.index = Some(i);
+                    Error::Validation(errors)
+                }
+                e => e,
+            };
+            let (command, key, statement, id) = match &mut write.kind {
+                Kind::Insert(value) => {
+                    if let Some((h, ctx)) = &hooks {
+                        hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
+                    }
+                    handle.prepare_insert(value, now).map_err(at)?;
+                    if let Some((h, ctx)) = &hooks {
+                        hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
+                    }
+                    let raw = handle.encode(value)?;
+                    let doc =
+                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
+                            type_name: T::SCHEMA.type_name,
+                            source: <bson::de::Error as serde::de::Error>::custom(e),
+                        })?;
+                    ("insert", "documents", doc, value.id()?)
+                }
+                Kind::Update {
+                    filter,
+                    update,
+                    many,
+                    upsert,
+                } => {
+                    let update = std::mem::replace(update, Ok(Update::Document(Document::new())));
+                    let update = match checked_update::<T>(update?).map_err(at)? {
+                        Update::Document(d) => Bson::Document(d),
+                        Update::Pipeline(p) => {
+                            Bson::Array(p.into_iter().map(Bson::Document).collect())
+                        }
+                    };
+                    let q = std::mem::take(filter).into_document()?;
+                    let statement = doc! { "q": q, "u": update, "multi": *many, "upsert": *upsert };
+                    ("update", "updates", statement, Bson::Null)
+                }
+                Kind::Replace {
+                    filter,
+                    value,
+                    upsert,
+                } => {
+                    let raw = handle
+                        .prepare_replacement(value, &hooks, now)
+                        .await
+                        .map_err(at)?;
+                    let replacement =
+                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
+                            type_name: T::SCHEMA.type_name,
+                            source: <bson::de::Error as serde::de::Error>::custom(e),
+                        })?;
+                    let q = std::mem::take(filter).into_document()?;
+                    let statement =
+                        doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
+                    ("update", "updates", statement, Bson::Null)
+                }
+                Kind::Delete { filter, many } => {
+                    let q = std::mem::take(filter).into_document()?;
+                    let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
+                    ("delete", "deletes", statement, Bson::Null)
+                }
+            };
+            match batches.last_mut() {
+                Some(batch) if batch.command == command && batch.statements.len() < BATCH_LIMIT => {
+                    batch.statements.push(statement);
+                    batch.positions.push(i);
+                    batch.ids.push(id);
+                }
+                _ => batches.push(Batch {
+                    command,
+                    key,
+                    statements: vec![statement],
+                    positions: vec![i],
+                    ids: vec![id],
+                }),
+            }
+        }
+        Ok(batches)
+    }
+
+    async fn run(self) -> Result<BulkWriteResult> {
+        let BulkWrite {
+            handle,
+            mut writes,
+            ordered,
+            session,
+        } = self;
+        let mut pipeline = handle.pipeline(session)?;
+        let total = writes.len();
+        let batches = Self::prepare(handle, &mut writes).await?;
+        let mut result = BulkWriteResult::default();
+        let mut applied = Vec::new();
+        let mut failed = Vec::new();
+        for batch in batches {
+            let reply = pipeline
+                .write_command(batch.command, batch.key, batch.statements, ordered)
+                .await;
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(e) if applied.is_empty() && failed.is_empty() && !e.is_network() => {
+                    // Refused before anything was applied: the cause alone says it.
+                    return Err(e);
+                }
+                Err(e) => {
+                    // After a network error or the deadline the batch may or may not be applied;
+                    // nothing after it was sent.
+                    let unknown = if e.is_network() {
+                        batch.positions
+                    } else {
+                        Vec::new()
+                    };
+                    return Err(Error::BulkWrite(Box::new(BulkWriteFailure {
+                        total,
+                        applied,
+                        failed,
+                        unknown,
+                        interrupted: Some(e),
+                        result,
+                    })));
+                }
+            };
+            let errors = write_errors(&reply, |code, message, details| {
+                pipeline.statement_error(code, message, details)
+            });
+            let refused: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
+            // Ordered, the server stops at the first refused statement; unordered, it tries each.
+            let stop = if ordered {
+                refused.first().copied()
+            } else {
+                None
+            };
+            for (k, position) in batch.positions.iter().enumerate() {
+                if refused.contains(&k) || stop.is_some_and(|s| k > s) {
+                    continue;
+                }
+                applied.push(*position);
+                if batch.command == "insert" {
+                    result.inserted_ids.insert(*position, batch.ids[k].clone());
+                }
+            }
+            let n = reply_count(&reply, "n");
+            match batch.command {
+                "insert" => result.inserted_count += n,
+                "delete" => result.deleted_count += n,
+                _ => {
+                    let upserted = reply.get_array("upserted").cloned().unwrap_or_default();
+                    for up in upserted {
+                        if let Bson::Document(up) = up {
+                            let k = reply_index(&up);
+                            if let (Some(k), Some(id)) = (k, up.get("_id")) {
+                                result.upserted_ids.insert(batch.positions[k], id.clone());
+                            }
+                        }
+                    }
+                    result.matched_count += n - result.upserted_ids.len().min(n as usize) as u64;
+                    result.modified_count += reply_count(&reply, "nModified");
+                }
+            }
+            failed.extend(errors.into_iter().map(|(k, e)| (batch.positions[k], e)));
+            if ordered && !failed.is_empty() {
+                break;
+            }
+        }
+        if !failed.is_empty() {
+            return Err(Error::BulkWrite(Box::new(BulkWriteFailure {
+                total,
+                applied,
+                failed,
+                unknown: Vec::new(),
+                interrupted: None,
+                result,
+            })));
+        }
+        if let Some((h, ctx)) = handle.hooks() {
+            for write in &writes {
+                if let Kind::Insert(value) | Kind::Replace { value, .. } = &write.kind {
+                    hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+into_future!(BulkWrite, BulkWriteResult);
+
+/// The most statements one command carries (MongoDB's `maxWriteBatchSize`).
+const BATCH_LIMIT: usize = 100_000;
+
+fn reply_count(reply: &Document, key: &str) -> u64 {
+    match reply.get(key) {
+        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Double(n)) => *n as u64,
+        _ => 0,
+    }
+}
+
+fn reply_index(doc: &Document) -> Option<usize> {
+    match doc.get("index") {
+        Some(Bson::Int32(i)) => usize::try_from(*i).ok(),
+        Some(Bson::Int64(i)) => usize::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+/// The write errors of a write command's reply, by the statement's index in its batch.
+fn write_errors(
+    reply: &Document,
+    to_error: impl Fn(i32, &str, &Document) -> Error,
+) -> Vec<(usize, Error)> {
+    let mut out = Vec::new();
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        for e in errors {
+            let Bson::Document(e) = e else { continue };
+            let Some(k) = reply_index(e) else { continue };
+            let code = e.get_i32("code").unwrap_or(0);
+            let message = e
+                .get_str("errmsg")
+                .unwrap_or("the server refused the write");
+            out.push((k, to_error(code, message, e)));
+        }
+    }
+    out.sort_by_key(|(k, _)| *k);
+    out
+}
+
+impl<T: Model> ModelHandle<T> {
+    /// Runs `writes` (inserts, updates, replacements, deletes) in as few round trips as their order
+    /// allows; await for a [`BulkWriteResult`]. Every write is checked before anything is sent (one
+    /// invalid write sends nothing) and confined like the single operations. Ordered by default: the
+    /// first refused write stops the rest. A failure is [`Error::BulkWrite`], which says which writes are
+    /// known applied.
+    ///
+    /// Inserts and replacements run the `before_validate`, `before_save` and `after_save` hooks; updates
+    /// and deletes run none (like Mongoose's `bulkWrite`).
+    pub fn bulk_write(&self, writes: impl IntoIterator<Item = Write<T>>) -> BulkWrite<'_, T> {
+        BulkWrite {
+            handle: self,
+            writes: writes.into_iter().collect(),
+            ordered: true,
+            session: None,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `count`, `exists` and `distinct`.
+
+use mongodb::bson::{doc, Bson};
+use mongodb::options::FindOneOptions;
+
+use crate::error::Result;
+use crate::handle::ModelHandle;
+use crate::model::Model;
+use crate::ops::{into_future, session_method};
+use crate::query::Filter;
+use crate::session::Session;
+
+/// The `count` operation; await it for the number of matching documents.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Count<'a, T> {
+    pub(crate) handle: &'a ModelHandle<T>,
+    pub(crate) filter: Filter<T>,
+    pub(crate) session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Count<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<u64> {
+        let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.count(self.filter.into_document()?).await
+    }
+}
+into_future!(Count, u64);
+
+/// The `exists` operation; await it for `true` when a document matches.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Exists<'a, T> {
+    pub(crate) handle: &'a ModelHandle<T>,
+    pub(crate) filter: Filter<T>,
+    pub(crate) session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Exists<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<bool> {
+        let mut pipeline = self.handle.pipeline(self.session)?;
+        let mut options = FindOneOptions::default();
+        options.projection = Some(doc! { "_id": 1 });
+        let found = pipeline
+            .find_one(self.filter.into_document()?, options)
+            .await?;
+        Ok(found.is_some())
+    }
+}
+into_future!(Exists, bool);
+
+/// The `distinct` operation; await it for the distinct values, as BSON.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Distinct<'a, T> {
+    pub(crate) handle: &'a ModelHandle<T>,
+    pub(crate) field: String,
+    pub(crate) filter: Filter<T>,
+    pub(crate) session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Distinct<'a, T> {
+    session_method!();
+
+    async fn run(self) -> Result<Vec<Bson>> {
+        let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline
+            .distinct(&self.field, self.filter.into_document()?)
+            .await
+    }
+}
+into_future!(Distinct, Vec<Bson>);

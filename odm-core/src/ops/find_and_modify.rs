@@ -1,0 +1,357 @@
+//! `find_one_and_update`, `find_one_and_replace` and `find_one_and_delete`: one document found and
+//! changed atomically, returned as it was before or as it is after.
+
+use mongodb::bson::{self, doc, Document, RawDocumentBuf};
+use mongodb::options::{
+    FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, ReturnDocument,
+};
+
+use crate::error::Result;
+use crate::handle::ModelHandle;
+use crate::hooks;
+use crate::model::Model;
+use crate::ops::into_future;
+use crate::ops::update::checked_update;
+use crate::query::{Filter, Projection, Sort, Update};
+use crate::session::Session;
+
+/// The options every find-and-modify shares.
+struct Common<'a, T> {
+    handle: &'a ModelHandle<T>,
+    filter: Filter<T>,
+    sort: Option<Document>,
+    projection: Option<Document>,
+    session: Option<&'a mut Session>,
+}
+
+impl<'a, T: Model> Common<'a, T> {
+    fn new(handle: &'a ModelHandle<T>, filter: Filter<T>) -> Self {
+        Common {
+            handle,
+            filter,
+            sort: None,
+            projection: None,
+            session: None,
+        }
+    }
+}
+
+/// The builder methods every find-and-modify has.
+macro_rules! common_methods {
+    () => {
+        /// Runs the operation in `session` (and its transaction, if one is open). A session of another
+        /// client is refused with [`Error::ForeignSession`](crate::Error::ForeignSession).
+        pub fn session(mut self, session: &'a mut Session) -> Self {
+            self.common.session = Some(session);
+            self
+        }
+
+        /// Which document is changed when several match.
+        pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
+            self.common.sort = Some(sort.into().into_document());
+            self
+        }
+    };
+}
+
+/// Decodes a returned document as `T`, or as the projected `Document` when there is a projection.
+fn decode<T: Model>(raw: Option<RawDocumentBuf>) -> Result<Option<T>> {
+    raw.map(|raw| T::from_document(&raw)).transpose()
+}
+
+/// The `find_one_and_update` operation; await it for the document before the update (or after, with
+/// [`return_after`](Self::return_after)), `None` when nothing matched.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct FindOneAndUpdate<'a, T> {
+    common: Common<'a, T>,
+    update: Result<Update>,
+    after: bool,
+    upsert: bool,
+}
+
+impl<'a, T: Model> FindOneAndUpdate<'a, T> {
+    common_methods!();
+
+    /// Returns the document as the update left it, rather than as it was.
+    pub fn return_after(mut self) -> Self {
+        self.after = true;
+        self
+    }
+
+    /// Inserts a document built from the filter and the update when none matches (with
+    /// [`return_after`](Self::return_after), the inserted document is returned).
+    pub fn upsert(mut self, upsert: bool) -> Self {
+        self.upsert = upsert;
+        self
+    }
+
+    /// Returns only the fields of `projection`, as a `Document`.
+    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
+        self.common.projection = Some(projection.into().into_document());
+        ProjectedModify {
+            op: Modify::Update(self),
+        }
+    }
+
+    fn handle(&self) -> &'a ModelHandle<T> {
+        self.common.handle
+    }
+
+    async fn raw(self) -> Result<Option<RawDocumentBuf>> {
+        let Common {
+            handle,
+            filter,
+            sort,
+            projection,
+            session,
+        } = self.common;
+        let mut pipeline = handle.pipeline(session)?;
+        let update = checked_update::<T>(self.update?)?;
+        let mut options = FindOneAndUpdateOptions::default();
+        options.sort = sort;
+        options.projection = projection;
+        options.upsert = Some(self.upsert);
+        options.return_document = Some(if self.after {
+            ReturnDocument::After
+        } else {
+            ReturnDocument::Before
+        });
+        pipeline
+            .find_one_and_update(filter.into_document()?, update, options)
+            .await
+    }
+
+    async fn run(self) -> Result<Option<T>> {
+        decode(self.raw().await?)
+    }
+}
+
+/// The `find_one_and_replace` operation; await it for the document before the replacement (or the
+/// replacement, with [`return_after`](Self::return_after)), `None` when nothing matched.
+///
+/// The replacement is validated and timestamped like [`save`](ModelHandle::save), with the same hooks.
+/// With `#[model(version)]` a value that carries a version replaces only the document at that version,
+/// and is stored at the next one; a match at another version is [`Error::VersionConflict`].
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct FindOneAndReplace<'a, T> {
+    common: Common<'a, T>,
+    value: T,
+    after: bool,
+    upsert: bool,
+}
+
+impl<'a, T: Model> FindOneAndReplace<'a, T> {
+    common_methods!();
+
+    /// Returns the replacement as stored, rather than the document it replaced.
+    pub fn return_after(mut self) -> Self {
+        self.after = true;
+        self
+    }
+
+    /// Inserts the replacement when no document matches.
+    pub fn upsert(mut self, upsert: bool) -> Self {
+        self.upsert = upsert;
+        self
+    }
+
+    /// Returns only the fields of `projection`, as a `Document`.
+    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
+        self.common.projection = Some(projection.into().into_document());
+        ProjectedModify {
+            op: Modify::Replace(self),
+        }
+    }
+
+    fn handle(&self) -> &'a ModelHandle<T> {
+        self.common.handle
+    }
+
+    async fn raw(self) -> Result<Option<RawDocumentBuf>> {
+        let Common {
+            handle,
+            filter,
+            sort,
+            projection,
+            session,
+        } = self.common;
+        let mut value = self.value;
+        let mut pipeline = handle.pipeline(session)?;
+        let hooks = handle.hooks();
+        let user_filter = filter.into_document()?;
+        let version = match T::SCHEMA.version {
+            Some(field) => value.version().map(|v| (field, v)),
+            None => None,
+        };
+        let filter = match version {
+            Some((field, expected)) => {
+                value.set_version(expected + 1);
+                doc! { "$and": [ user_filter.clone(), { field: expected } ] }
+            }
+            None => user_filter.clone(),
+        };
+        let raw = handle
+            .prepare_replacement(&mut value, &hooks, bson::DateTime::now())
+            .await?;
+        let mut options = FindOneAndReplaceOptions::default();
+        options.sort = sort;
+        options.projection = projection;
+        options.upsert = Some(self.upsert);
+        options.return_document = Some(if self.after {
+            ReturnDocument::After
+        } else {
+            ReturnDocument::Before
+        });
+        let found = pipeline.find_one_and_replace(filter, raw, options).await?;
+        if let (None, false, Some((field, expected))) = (&found, self.upsert, version) {
+            // Nothing at the expected version: a conflict when the document is there at another.
+            let stale = doc! { "$and": [ user_filter, { field: { "$ne": expected } } ] };
+            if pipeline.count(stale).await? > 0 {
+                return Err(handle.conflict(value.id()?, expected));
+            }
+        }
+        if found.is_some() || self.upsert {
+            if let Some((h, ctx)) = &hooks {
+                hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn run(self) -> Result<Option<T>> {
+        decode(self.raw().await?)
+    }
+}
+
+/// The `find_one_and_delete` operation; await it for the deleted document, `None` when nothing
+/// matched. Runs the model's delete hooks like [`delete_one`](ModelHandle::delete_one).
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct FindOneAndDelete<'a, T> {
+    common: Common<'a, T>,
+}
+
+impl<'a, T: Model> FindOneAndDelete<'a, T> {
+    common_methods!();
+
+    /// Returns only the fields of `projection`, as a `Document`.
+    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
+        self.common.projection = Some(projection.into().into_document());
+        ProjectedModify {
+            op: Modify::Delete(self),
+        }
+    }
+
+    fn handle(&self) -> &'a ModelHandle<T> {
+        self.common.handle
+    }
+
+    async fn raw(self) -> Result<Option<RawDocumentBuf>> {
+        let Common {
+            handle,
+            filter,
+            sort,
+            projection,
+            session,
+        } = self.common;
+        let mut pipeline = handle.pipeline(session)?;
+        let filter = filter.into_document()?;
+        let hooks = handle.hooks();
+        if let Some((h, ctx)) = &hooks {
+            hooks::call::<T>("before_delete", h.before_delete(&filter, ctx)).await?;
+        }
+        let mut options = FindOneAndDeleteOptions::default();
+        options.sort = sort;
+        options.projection = projection;
+        let found = pipeline
+            .find_one_and_delete(filter.clone(), options)
+            .await?;
+        if let Some((h, ctx)) = &hooks {
+            let deleted = u64::from(found.is_some());
+            hooks::call::<T>("after_delete", h.after_delete(&filter, deleted, ctx)).await?;
+        }
+        Ok(found)
+    }
+
+    async fn run(self) -> Result<Option<T>> {
+        decode(self.raw().await?)
+    }
+}
+
+/// A find-and-modify with a projection; await it for the projected `Document`, `None` when nothing
+/// matched.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct ProjectedModify<'a, T> {
+    op: Modify<'a, T>,
+}
+
+enum Modify<'a, T> {
+    Update(FindOneAndUpdate<'a, T>),
+    Replace(FindOneAndReplace<'a, T>),
+    Delete(FindOneAndDelete<'a, T>),
+}
+
+impl<'a, T: Model> ProjectedModify<'a, T> {
+    fn handle(&self) -> &'a ModelHandle<T> {
+        match &self.op {
+            Modify::Update(op) => op.handle(),
+            Modify::Replace(op) => op.handle(),
+            Modify::Delete(op) => op.handle(),
+        }
+    }
+
+    async fn run(self) -> Result<Option<Document>> {
+        let raw = match self.op {
+            Modify::Update(op) => op.raw().await?,
+            Modify::Replace(op) => op.raw().await?,
+            Modify::Delete(op) => op.raw().await?,
+        };
+        raw.map(|raw| crate::ops::to_document(T::SCHEMA.type_name, &raw))
+            .transpose()
+    }
+}
+
+into_future!(FindOneAndUpdate, Option<T>, via_handle);
+into_future!(FindOneAndReplace, Option<T>, via_handle);
+into_future!(FindOneAndDelete, Option<T>, via_handle);
+into_future!(ProjectedModify, Option<Document>, via_handle);
+
+impl<T: Model> ModelHandle<T> {
+    /// Finds the first document that matches `filter` and applies `update` to it atomically; await for
+    /// the document as it was (or, with `.return_after()`, as it is now). The update is checked against
+    /// the field rules and moves `updated_at` forward, like [`update_one`](Self::update_one).
+    pub fn find_one_and_update(
+        &self,
+        filter: impl Into<Filter<T>>,
+        update: impl crate::query::IntoUpdate<T>,
+    ) -> FindOneAndUpdate<'_, T> {
+        FindOneAndUpdate {
+            common: Common::new(self, filter.into()),
+            update: update.into_update(),
+            after: false,
+            upsert: false,
+        }
+    }
+
+    /// Finds the first document that matches `filter` and replaces it with `value` atomically; await for
+    /// the document as it was (or, with `.return_after()`, the replacement). `value` is validated and
+    /// timestamped like [`save`](Self::save).
+    pub fn find_one_and_replace(
+        &self,
+        filter: impl Into<Filter<T>>,
+        value: T,
+    ) -> FindOneAndReplace<'_, T> {
+        FindOneAndReplace {
+            common: Common::new(self, filter.into()),
+            value,
+            after: false,
+            upsert: false,
+        }
+    }
+
+    /// Finds the first document that matches `filter` and deletes it atomically; await for it.
+    pub fn find_one_and_delete(&self, filter: impl Into<Filter<T>>) -> FindOneAndDelete<'_, T> {
+        FindOneAndDelete {
+            common: Common::new(self, filter.into()),
+        }
+    }
+}

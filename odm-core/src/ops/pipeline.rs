@@ -1,0 +1,623 @@
+//! The one way to the server. Every operation of a bound model builds a [`Pipeline`] and sends its
+//! commands through it; the pipeline applies what every command must carry, so an operation cannot
+//! forget it:
+//!
+//! - the tenant's confinement: filters and pipelines confined, written documents stamped, updates kept
+//!   inside the tenant, index specs and validators led by the tenant field;
+//! - the caller's session, refused when it belongs to another client;
+//! - the deadline of [`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout),
+//!   fixed when the operation starts and applied to every round trip, cursor batches included.
+//!
+//! It is the only module allowed to call the driver's collection and database methods (`clippy.toml`
+//! forbids them everywhere else), like the driver's own `execute_operation`.
+#![allow(clippy::disallowed_methods)]
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::stream::{BoxStream, StreamExt};
+use mongodb::bson::{doc, Bson, Document, RawDocument, RawDocumentBuf};
+use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
+use mongodb::options::{
+    FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOneOptions,
+    FindOptions, FullDocumentType, UpdateModifications,
+};
+use mongodb::results::{DeleteResult, UpdateResult};
+use mongodb::{Collection, Cursor, IndexModel};
+use tokio::time::Instant;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::ops::indexes::IndexSpec;
+use crate::query::Update;
+use crate::scope::Scope;
+use crate::session::Session;
+
+/// When an operation must be done by, and the timeout it came from (for [`Error::Timeout`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    at: Instant,
+    after: Duration,
+}
+
+impl Deadline {
+    fn starting_now(after: Option<Duration>) -> Option<Deadline> {
+        after.map(|after| Deadline {
+            at: Instant::now() + after,
+            after,
+        })
+    }
+}
+
+/// Awaits `op` until `deadline`, failing with [`Error::Timeout`] past it.
+pub(crate) async fn within<O>(
+    deadline: Option<Deadline>,
+    op: impl Future<Output = Result<O>>,
+) -> Result<O> {
+    match deadline {
+        None => op.await,
+        Some(d) => tokio::time::timeout_at(d.at, op)
+            .await
+            .unwrap_or(Err(Error::Timeout { after: d.after })),
+    }
+}
+
+/// One operation's passage to one collection: the connection, the confinement, the session and the
+/// deadline.
+pub(crate) struct Pipeline<'a> {
+    conn: &'a Connection,
+    scope: &'a Scope,
+    collection: Cow<'static, str>,
+    session: Option<&'a mut Session>,
+    deadline: Option<Deadline>,
+}
+
+/// Sends a driver action with the pipeline's session, within its deadline.
+macro_rules! send {
+    ($p:expr, |$s:ident| $action:expr) => {{
+        let deadline = $p.deadline;
+        match $p.session.as_deref_mut() {
+            Some($s) => within(deadline, async { Ok($action.session($s.inner()).await?) }).await,
+            None => within(deadline, async { Ok($action.await?) }).await,
+        }
+    }};
+}
+
+impl<'a> Pipeline<'a> {
+    /// A pipeline to `collection` (the model's own name; the confinement makes the stored one). Refuses
+    /// a session started on another client. The deadline starts now.
+    pub(crate) fn new(
+        conn: &'a Connection,
+        scope: &'a Scope,
+        collection: &'static str,
+        session: Option<&'a mut Session>,
+    ) -> Result<Pipeline<'a>> {
+        if let Some(s) = &session {
+            if s.client_id() != conn.client_id() {
+                return Err(Error::ForeignSession);
+            }
+        }
+        Ok(Pipeline {
+            conn,
+            scope,
+            collection: scope.collection_name(collection),
+            session,
+            deadline: Deadline::starting_now(conn.operation_timeout()),
+        })
+    }
+
+    /// Starts the deadline again, for an operation that bounds each of its round trips on its own
+    /// (`insert_many`'s chunks).
+    pub(crate) fn restart_deadline(&mut self) {
+        self.deadline = Deadline::starting_now(self.conn.operation_timeout());
+    }
+
+    /// The session, for a nested operation (`populate`'s loads) run in the same session.
+    pub(crate) fn session(&mut self) -> Option<&mut Session> {
+        self.session.as_deref_mut()
+    }
+
+    fn coll<U: Send + Sync>(&self) -> Collection<U> {
+        self.conn.database().collection(&self.collection)
+    }
+
+    // ---- reads
+
+    /// Runs a find and hands each document to `each`, decoded in place in the cursor's batch.
+    pub(crate) async fn find(
+        &mut self,
+        filter: Document,
+        options: FindOptions,
+        mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
+    ) -> Result<()> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        let action = coll.find(filter).with_options(options);
+        let deadline = self.deadline;
+        match self.session.as_deref_mut() {
+            Some(s) => {
+                within(deadline, async {
+                    let mut cursor = action.session(s.inner()).await?;
+                    while cursor.advance(s.inner()).await? {
+                        each(cursor.current())?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            None => {
+                within(deadline, async {
+                    let mut cursor = action.await?;
+                    while cursor.advance().await? {
+                        each(cursor.current())?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        }
+    }
+
+    /// A find as a stream: the first batch within the deadline, every later batch within the operation
+    /// timeout of its own. Refused in a session (the stream would outlive the borrow).
+    pub(crate) async fn find_stream<U: Send + 'static>(
+        &mut self,
+        filter: Document,
+        options: FindOptions,
+        decode: fn(&RawDocument) -> Result<U>,
+    ) -> Result<BoxStream<'static, Result<U>>> {
+        if self.session.is_some() {
+            return Err(Error::Unsupported(
+                "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
+            ));
+        }
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        let cursor = within(self.deadline, async {
+            Ok(coll.find(filter).with_options(options).await?)
+        })
+        .await?;
+        Ok(stream(cursor, self.conn.operation_timeout(), decode))
+    }
+
+    /// The first document that matches `filter`.
+    pub(crate) async fn find_one(
+        &mut self,
+        filter: Document,
+        options: FindOneOptions,
+    ) -> Result<Option<RawDocumentBuf>> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        send!(self, |s| coll.find_one(filter).with_options(options))
+    }
+
+    /// How many documents match `filter`.
+    pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<Document>();
+        send!(self, |s| coll.count_documents(filter))
+    }
+
+    /// The distinct values of `field` among the documents that match `filter`.
+    pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<Document>();
+        send!(self, |s| coll.distinct(field, filter))
+    }
+
+    /// Runs an aggregation pipeline and collects its documents.
+    pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
+        let pipeline = self.scope.pipeline(pipeline)?;
+        let coll = self.coll::<Document>();
+        let action = coll.aggregate(pipeline);
+        let deadline = self.deadline;
+        match self.session.as_deref_mut() {
+            Some(s) => {
+                within(deadline, async {
+                    let mut cursor = action.session(s.inner()).await?;
+                    let mut out = Vec::new();
+                    while cursor.advance(s.inner()).await? {
+                        out.push(cursor.deserialize_current()?);
+                    }
+                    Ok(out)
+                })
+                .await
+            }
+            None => {
+                within(deadline, async {
+                    let mut cursor = action.await?;
+                    let mut out = Vec::new();
+                    while cursor.advance().await? {
+                        out.push(cursor.deserialize_current()?);
+                    }
+                    Ok(out)
+                })
+                .await
+            }
+        }
+    }
+
+    /// An aggregation as a stream, like [`find_stream`](Self::find_stream).
+    pub(crate) async fn aggregate_stream(
+        &mut self,
+        pipeline: Vec<Document>,
+    ) -> Result<BoxStream<'static, Result<Document>>> {
+        if self.session.is_some() {
+            return Err(Error::Unsupported(
+                "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
+            ));
+        }
+        let pipeline = self.scope.pipeline(pipeline)?;
+        let coll = self.coll::<RawDocumentBuf>();
+        let cursor = within(self.deadline, async {
+            Ok(coll
+                .aggregate(pipeline)
+                .with_type::<RawDocumentBuf>()
+                .await?)
+        })
+        .await?;
+        Ok(stream(cursor, self.conn.operation_timeout(), |raw| {
+            crate::ops::to_document("Document", raw)
+        }))
+    }
+
+    // ---- writes
+
+    /// Inserts one encoded document, stamped with the tenant.
+    pub(crate) async fn insert_one(&mut self, mut raw: RawDocumentBuf) -> Result<()> {
+        self.scope.stamp(&mut raw)?;
+        let coll = self.coll::<RawDocumentBuf>();
+        send!(self, |s| coll.insert_one(raw)).map(drop)
+    }
+
+    /// Inserts encoded documents in order, each stamped with the tenant. `on_error` turns the driver's
+    /// error (which says where an ordered insert stopped) into the operation's.
+    pub(crate) async fn insert_many(
+        &mut self,
+        mut raws: Vec<RawDocumentBuf>,
+        on_error: impl FnOnce(mongodb::error::Error) -> Error,
+    ) -> Result<()> {
+        for raw in &mut raws {
+            self.scope.stamp(raw)?;
+        }
+        let coll = self.coll::<RawDocumentBuf>();
+        let action = coll.insert_many(raws).ordered(true);
+        let sent = match self.session.as_deref_mut() {
+            Some(s) => within(self.deadline, async { Ok(action.session(s.inner()).await) }).await,
+            None => within(self.deadline, async { Ok(action.await) }).await,
+        }?;
+        sent.map(drop).map_err(on_error)
+    }
+
+    /// Updates the documents that match `filter` (the first, unless `many`). The update may not touch the
+    /// tenant field; a pipeline update ends by restoring it and an upsert stamps it.
+    pub(crate) async fn update(
+        &mut self,
+        filter: Document,
+        mut update: Update,
+        many: bool,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
+        self.scope.check_update(&update)?;
+        self.scope.finish_update(&mut update, upsert);
+        let filter = self.scope.filter(filter);
+        let update = modifications(update);
+        let coll = self.coll::<Document>();
+        let result = if many {
+            send!(self, |s| coll.update_many(filter, update).upsert(upsert))
+        } else {
+            send!(self, |s| coll.update_one(filter, update).upsert(upsert))
+        };
+        self.not_found_elsewhere(result)
+    }
+
+    /// Replaces the first document that matches `filter` with an encoded document, stamped with the
+    /// tenant.
+    pub(crate) async fn replace_one(
+        &mut self,
+        filter: Document,
+        mut raw: RawDocumentBuf,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
+        self.scope.stamp(&mut raw)?;
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        let result = send!(self, |s| coll.replace_one(filter, raw).upsert(upsert));
+        self.not_found_elsewhere(result)
+    }
+
+    /// Deletes the documents that match `filter` (the first, unless `many`).
+    pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<Document>();
+        if many {
+            send!(self, |s| coll.delete_many(filter))
+        } else {
+            send!(self, |s| coll.delete_one(filter))
+        }
+    }
+
+    /// Finds one document and updates it, returning it as `options` says (before or after).
+    pub(crate) async fn find_one_and_update(
+        &mut self,
+        filter: Document,
+        mut update: Update,
+        options: FindOneAndUpdateOptions,
+    ) -> Result<Option<RawDocumentBuf>> {
+        self.scope.check_update(&update)?;
+        self.scope
+            .finish_update(&mut update, options.upsert.unwrap_or(false));
+        let filter = self.scope.filter(filter);
+        let update = modifications(update);
+        let coll = self.coll::<RawDocumentBuf>();
+        let result = send!(self, |s| coll
+            .find_one_and_update(filter, update)
+            .with_options(options));
+        self.not_found_elsewhere(result)
+    }
+
+    /// Finds one document and replaces it with an encoded document, stamped with the tenant.
+    pub(crate) async fn find_one_and_replace(
+        &mut self,
+        filter: Document,
+        mut raw: RawDocumentBuf,
+        options: FindOneAndReplaceOptions,
+    ) -> Result<Option<RawDocumentBuf>> {
+        self.scope.stamp(&mut raw)?;
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        let result = send!(self, |s| coll
+            .find_one_and_replace(filter, raw)
+            .with_options(options));
+        self.not_found_elsewhere(result)
+    }
+
+    /// Finds one document and deletes it, returning it.
+    pub(crate) async fn find_one_and_delete(
+        &mut self,
+        filter: Document,
+        options: FindOneAndDeleteOptions,
+    ) -> Result<Option<RawDocumentBuf>> {
+        let filter = self.scope.filter(filter);
+        let coll = self.coll::<RawDocumentBuf>();
+        send!(self, |s| coll
+            .find_one_and_delete(filter)
+            .with_options(options))
+    }
+
+    /// Runs a write command (`insert`, `update` or `delete`) on the collection, for the operations the
+    /// driver has no collection method for (a bulk write on servers before 8.0). `confine` gets the
+    /// command's array of statements under `key`, to confine each one before it is sent.
+    pub(crate) async fn write_command(
+        &mut self,
+        command: &'static str,
+        key: &'static str,
+        statements: Vec<Document>,
+        ordered: bool,
+    ) -> Result<Document> {
+        let statements = statements
+            .into_iter()
+            .map(|statement| self.confine_statement(command, statement))
+            .collect::<Result<Vec<_>>>()?;
+        let db = self.conn.database();
+        let name = self.collection.to_string();
+        let cmd = doc! { command: name, key: statements, "ordered": ordered };
+        send!(self, |s| db.run_command(cmd))
+    }
+
+    fn confine_statement(&self, command: &str, mut statement: Document) -> Result<Document> {
+        match command {
+            "insert" => {
+                let mut raw =
+                    RawDocumentBuf::from_document(&statement).map_err(|_| corrupt_reply())?;
+                self.scope.stamp(&mut raw)?;
+                raw.to_document().map_err(|_| corrupt_reply())
+            }
+            "update" => {
+                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                statement.insert("q", self.scope.filter(filter));
+                let upsert = statement.get_bool("upsert").unwrap_or(false);
+                match statement.remove("u") {
+                    Some(Bson::Document(u)) if u.keys().any(|k| k.starts_with('$')) => {
+                        let mut update = Update::Document(u);
+                        self.scope.check_update(&update)?;
+                        self.scope.finish_update(&mut update, upsert);
+                        statement.insert("u", modifications_bson(update));
+                    }
+                    Some(Bson::Document(replacement)) => {
+                        let mut raw = RawDocumentBuf::from_document(&replacement)
+                            .map_err(|_| corrupt_reply())?;
+                        self.scope.stamp(&mut raw)?;
+                        statement.insert("u", raw.to_document().map_err(|_| corrupt_reply())?);
+                    }
+                    Some(Bson::Array(stages)) => {
+                        let stages = stages
+                            .into_iter()
+                            .map(|s| match s {
+                                Bson::Document(d) => Ok(d),
+                                _ => Err(Error::Unsupported(
+                                    "an update pipeline holds only documents",
+                                )),
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        let mut update = Update::Pipeline(stages);
+                        self.scope.check_update(&update)?;
+                        self.scope.finish_update(&mut update, upsert);
+                        statement.insert("u", modifications_bson(update));
+                    }
+                    _ => {
+                        return Err(Error::Unsupported(
+                            "an update statement needs `u`: an update document, a replacement or a pipeline",
+                        ))
+                    }
+                }
+                Ok(statement)
+            }
+            "delete" => {
+                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                statement.insert("q", self.scope.filter(filter));
+                Ok(statement)
+            }
+            _ => Err(Error::Unsupported("unknown write command")),
+        }
+    }
+
+    /// The error of one statement of a write command, confined like the single operations' errors.
+    pub(crate) fn statement_error(&self, code: i32, message: &str, details: &Document) -> Error {
+        match self.not_found_elsewhere::<()>(Err(crate::error::write_error(code, message, details)))
+        {
+            Err(e) => e,
+            Ok(()) => unreachable!("an error stays an error"),
+        }
+    }
+
+    /// In a shared collection, an upsert or replacement with an `_id` another tenant holds collides on
+    /// the `_id_` index. The answer is the one for an `_id` the tenant does not have, so the error says
+    /// nothing about another tenant's documents.
+    fn not_found_elsewhere<O>(&self, result: Result<O>) -> Result<O> {
+        match result {
+            Err(Error::DuplicateKey {
+                index: Some(index),
+                key,
+                ..
+            }) if index == "_id_" && matches!(self.scope, Scope::Field { .. }) => {
+                let filter = key.map(|k| *k).unwrap_or_default();
+                Err(Error::NotFound {
+                    collection: self.collection.to_string(),
+                    filter,
+                })
+            }
+            other => other,
+        }
+    }
+
+    // ---- indexes and validators
+
+    /// The indexes on the server (none when the collection does not exist yet).
+    pub(crate) async fn list_indexes(&mut self) -> Result<Vec<IndexModel>> {
+        let coll = self.coll::<Document>();
+        let listed = within(self.deadline, async {
+            use futures_util::TryStreamExt;
+            match coll.list_indexes().await {
+                Ok(cursor) => Ok(Some(cursor.try_collect::<Vec<_>>().await?)),
+                Err(e) if is_namespace_not_found(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+        Ok(listed.unwrap_or_default())
+    }
+
+    /// The index specs as this pipeline's confinement keeps them: in a shared collection, led by the
+    /// tenant field.
+    pub(crate) fn confine_index(&self, spec: IndexSpec) -> IndexSpec {
+        self.scope.index(spec)
+    }
+
+    /// Creates indexes (confined like [`confine_index`](Self::confine_index)).
+    pub(crate) async fn create_indexes(&mut self, specs: Vec<IndexSpec>) -> Result<()> {
+        let models: Vec<IndexModel> = specs
+            .into_iter()
+            .map(|spec| self.scope.index(spec).model())
+            .collect();
+        let coll = self.coll::<Document>();
+        send!(self, |s| coll.create_indexes(models)).map(drop)
+    }
+
+    /// Drops the index `name`.
+    pub(crate) async fn drop_index(&mut self, name: &str) -> Result<()> {
+        let coll = self.coll::<Document>();
+        send!(self, |s| coll.drop_index(name))
+    }
+
+    /// Sets the collection's validator to `json_schema` (confined: in a shared collection the tenant
+    /// field is required), creating the collection when it does not exist.
+    pub(crate) async fn set_validator(&mut self, json_schema: Document) -> Result<()> {
+        let validator = doc! { "$jsonSchema": self.scope.json_schema(json_schema) };
+        let db = self.conn.database();
+        let name = self.collection.to_string();
+        let listed = send!(self, |s| db
+            .list_collection_names()
+            .filter(doc! { "name": name.as_str() }))?;
+        if listed.is_empty() {
+            let create = db
+                .create_collection(name.as_str())
+                .validator(validator)
+                .validation_level(mongodb::options::ValidationLevel::Strict)
+                .validation_action(mongodb::options::ValidationAction::Error);
+            send!(self, |s| create)
+        } else {
+            let coll_mod = doc! {
+                "collMod": name.as_str(),
+                "validator": validator,
+                "validationLevel": "strict",
+                "validationAction": "error",
+            };
+            send!(self, |s| db.run_command(coll_mod)).map(drop)
+        }
+    }
+
+    // ---- change streams
+
+    /// Opens a change stream on the collection, within the deadline.
+    pub(crate) async fn watch(
+        &mut self,
+        resume_after: Option<ResumeToken>,
+        full_document: bool,
+    ) -> Result<mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>> {
+        if let Scope::Field { .. } = self.scope {
+            return Err(Error::Unsupported(
+                "`watch` on a tenant handle of a shared collection cannot attribute delete events to the tenant; watch the collection of an unconfined handle and filter yourself",
+            ));
+        }
+        let coll = self.coll::<Document>();
+        let mut action = coll.watch().resume_after(resume_after);
+        if full_document {
+            action = action.full_document(FullDocumentType::UpdateLookup);
+        }
+        within(self.deadline, async { Ok(action.await?) }).await
+    }
+}
+
+/// A cursor as a stream, each batch awaited within `timeout`.
+fn stream<U: Send + 'static>(
+    cursor: Cursor<RawDocumentBuf>,
+    timeout: Option<Duration>,
+    decode: fn(&RawDocument) -> Result<U>,
+) -> BoxStream<'static, Result<U>> {
+    futures_util::stream::try_unfold(cursor, move |mut cursor| async move {
+        let more = within(Deadline::starting_now(timeout), async {
+            Ok(cursor.advance().await?)
+        })
+        .await?;
+        if !more {
+            return Ok(None);
+        }
+        let value = decode(cursor.current())?;
+        Ok(Some((value, cursor)))
+    })
+    .boxed()
+}
+
+fn modifications(update: Update) -> UpdateModifications {
+    match update {
+        Update::Document(d) => UpdateModifications::Document(d),
+        Update::Pipeline(p) => UpdateModifications::Pipeline(p),
+    }
+}
+
+fn modifications_bson(update: Update) -> Bson {
+    match update {
+        Update::Document(d) => Bson::Document(d),
+        Update::Pipeline(p) => Bson::Array(p.into_iter().map(Bson::Document).collect()),
+    }
+}
+
+fn corrupt_reply() -> Error {
+    Error::Unsupported("a document is not valid BSON; this is a bug in a Serialize implementation")
+}
+
+fn is_namespace_not_found(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == 26)
+}
