@@ -23,8 +23,8 @@ use crate::ops::insert::{Create, InsertMany, Save};
 use crate::ops::pipeline::Pipeline;
 use crate::ops::update::{Replace, UpdateOp};
 use crate::query::{Filter, IntoUpdate, Update};
-use crate::scope::Scope;
 use crate::session::Session;
+use crate::tenancy::confine::Confinement;
 
 /// MongoDB's largest document, in bytes.
 pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
@@ -39,7 +39,7 @@ pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
 pub struct ModelHandle<T> {
     conn: Connection,
     /// `None` for a handle bound straight to a connection; behind a pointer to keep handles small.
-    scope: Option<Arc<Scope>>,
+    confinement: Option<Arc<Confinement>>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -47,7 +47,7 @@ impl<T> Clone for ModelHandle<T> {
     fn clone(&self) -> Self {
         ModelHandle {
             conn: self.conn.clone(),
-            scope: self.scope.clone(),
+            confinement: self.confinement.clone(),
             _model: PhantomData,
         }
     }
@@ -65,13 +65,13 @@ impl<T: Model> std::fmt::Debug for ModelHandle<T> {
 
 impl<T: Model> ModelHandle<T> {
     pub(crate) fn new(conn: Connection) -> Self {
-        Self::scoped(conn, None)
+        Self::confined(conn, None)
     }
 
-    pub(crate) fn scoped(conn: Connection, scope: Option<Arc<Scope>>) -> Self {
+    pub(crate) fn confined(conn: Connection, confinement: Option<Arc<Confinement>>) -> Self {
         ModelHandle {
             conn,
-            scope,
+            confinement,
             _model: PhantomData,
         }
     }
@@ -83,7 +83,7 @@ impl<T: Model> ModelHandle<T> {
 
     /// The name of the collection the handle reads and writes.
     pub fn collection_name(&self) -> Cow<'static, str> {
-        self.scope().collection_name(T::SCHEMA.collection)
+        self.confinement().collection_name(T::SCHEMA.collection)
     }
 
     /// The driver's typed collection this handle reads and writes, for anything the library does not
@@ -94,7 +94,7 @@ impl<T: Model> ModelHandle<T> {
     /// with [`Error::TenantViolation`]: use [`unconfined_collection`](Self::unconfined_collection) where
     /// you mean to reach every tenant.
     pub fn collection(&self) -> Result<Collection<T>> {
-        if let Scope::Field { field, .. } = self.scope() {
+        if let Confinement::Field { field, .. } = self.confinement() {
             return Err(Error::TenantViolation(format!(
                 "the driver's collection of a shared collection holds every tenant's documents, and it does not confine them to the handle's tenant (by `{field}`); use the handle's operations, or `unconfined_collection()` where you mean to reach every tenant"
             )));
@@ -113,17 +113,22 @@ impl<T: Model> ModelHandle<T> {
 
     /// A pipeline for one operation on this handle's collection, in `session` when given.
     pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
-        Pipeline::new(&self.conn, self.scope(), T::SCHEMA.collection, session)
+        Pipeline::new(
+            &self.conn,
+            self.confinement(),
+            T::SCHEMA.collection,
+            session,
+        )
     }
 
-    /// The scope, shared, to bind another model with the same confinement.
-    pub(crate) fn shared_scope(&self) -> Option<Arc<Scope>> {
-        self.scope.clone()
+    /// The confinement, shared, to bind another model with the same confinement.
+    pub(crate) fn shared_confinement(&self) -> Option<Arc<Confinement>> {
+        self.confinement.clone()
     }
 
-    pub(crate) fn scope(&self) -> &Scope {
-        static UNSCOPED: Scope = Scope::None;
-        self.scope.as_deref().unwrap_or(&UNSCOPED)
+    pub(crate) fn confinement(&self) -> &Confinement {
+        static UNSCOPED: Confinement = Confinement::None;
+        self.confinement.as_deref().unwrap_or(&UNSCOPED)
     }
 
     /// Checks every rule of the model on `value`, without I/O.
@@ -138,7 +143,7 @@ impl<T: Model> ModelHandle<T> {
     pub fn prepare(&self, value: &mut T) -> Result<RawDocumentBuf> {
         self.prepare_insert(value, bson::DateTime::now())?;
         let mut raw = self.encode(value)?;
-        self.scope().stamp(&mut raw)?;
+        self.confinement().stamp(&mut raw)?;
         Ok(raw)
     }
 

@@ -88,9 +88,7 @@ mod model;
 mod name;
 mod ops;
 mod query;
-mod registry;
 pub mod schema;
-mod scope;
 mod session;
 mod tenancy;
 mod transaction;
@@ -121,11 +119,11 @@ pub use query::{
     ArrayField, DateField, Field, Filter, IntoUpdate, NumberField, Operand, Projection, Sort,
     TextField, Update, UpdateBuilder,
 };
-pub use registry::{
+pub use session::Session;
+pub use tenancy::registry::{
     redact_uri, Connections, ConnectionsBuilder, RegistryStats, DEFAULT_IDLE_WAIT,
     DEFAULT_MAX_CLIENTS, DEFAULT_POOL_SIZE,
 };
-pub use session::Session;
 pub use tenancy::{
     check_tenant_id, FleetReport, Strategy, Tenant, Tenants, COLLECTION_NAME_BUDGET,
     DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,

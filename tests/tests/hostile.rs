@@ -586,14 +586,15 @@ async fn user_values_in_filters_stay_values() {
 }
 
 /// Tenant ids by the rules the tenancy layer documents, written out independently of it: 1 to `max` bytes
-/// of `[A-Za-z0-9_-]`, not a server database's name, and (with a `__` separator) neither holding the
+/// of `[a-z0-9_-]` (capitals refused: MongoDB refuses database names that differ only in case), not a
+/// server database's name, and (with a `__` separator) neither holding the
 /// separator nor ending with `_`, so a collection name always tells its tenant.
 fn valid_tenant_id(id: &str, max: usize, separator: Option<&str>) -> bool {
     (1..=max).contains(&id.len())
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !["admin", "local", "config"].contains(&id.to_ascii_lowercase().as_str())
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !["admin", "local", "config"].contains(&id)
         && separator.is_none_or(|sep| !id.contains(sep) && !id.ends_with('_'))
 }
 

@@ -614,8 +614,13 @@ async fn bad_tenant_ids_are_refused_and_create_nothing() {
         ("a\0b", "'\\0'"),
         ("ünï", "ASCII letters"),
         ("admin", "reserve"),
-        ("Local", "reserve"),
-        ("CONFIG", "reserve"),
+        ("local", "reserve"),
+        ("config", "reserve"),
+        // MongoDB refuses a database whose name differs from another only in case (code 13297), so ids
+        // are lower case under every strategy, and a capital is refused with the id to use instead.
+        ("Local", "\"local\""),
+        ("CONFIG", "lower case"),
+        ("Acme", "\"acme\""),
         (&too_long, ""),
     ];
     for (id, fragment) in cases {

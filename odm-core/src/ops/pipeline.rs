@@ -31,8 +31,8 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::ops::indexes::IndexSpec;
 use crate::query::Update;
-use crate::scope::Scope;
 use crate::session::Session;
+use crate::tenancy::confine::Confinement;
 
 /// When an operation must be done by, and the timeout it came from (for [`Error::Timeout`]).
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +67,7 @@ pub(crate) async fn within<O>(
 /// deadline.
 pub(crate) struct Pipeline<'a> {
     conn: &'a Connection,
-    scope: &'a Scope,
+    confine: &'a Confinement,
     collection: Cow<'static, str>,
     session: Option<&'a mut Session>,
     deadline: Option<Deadline>,
@@ -89,7 +89,7 @@ impl<'a> Pipeline<'a> {
     /// a session started on another client. The deadline starts now.
     pub(crate) fn new(
         conn: &'a Connection,
-        scope: &'a Scope,
+        confine: &'a Confinement,
         collection: &'static str,
         session: Option<&'a mut Session>,
     ) -> Result<Pipeline<'a>> {
@@ -100,8 +100,8 @@ impl<'a> Pipeline<'a> {
         }
         Ok(Pipeline {
             conn,
-            scope,
-            collection: scope.collection_name(collection),
+            confine,
+            collection: confine.collection_name(collection),
             session,
             deadline: Deadline::starting_now(conn.operation_timeout()),
         })
@@ -131,7 +131,7 @@ impl<'a> Pipeline<'a> {
         options: FindOptions,
         mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
     ) -> Result<()> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.find(filter).with_options(options);
         let deadline = self.deadline;
@@ -172,7 +172,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll.find(filter).with_options(options).await?)
@@ -187,28 +187,28 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         send!(self, |s| coll.find_one(filter).with_options(options))
     }
 
     /// How many documents match `filter`.
     pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<Document>();
         send!(self, |s| coll.count_documents(filter))
     }
 
     /// The distinct values of `field` among the documents that match `filter`.
     pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<Document>();
         send!(self, |s| coll.distinct(field, filter))
     }
 
     /// Runs an aggregation pipeline and collects its documents.
     pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
-        let pipeline = self.scope.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(pipeline)?;
         let coll = self.coll::<Document>();
         let action = coll.aggregate(pipeline);
         let deadline = self.deadline;
@@ -248,7 +248,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
             ));
         }
-        let pipeline = self.scope.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(pipeline)?;
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll
@@ -266,7 +266,7 @@ impl<'a> Pipeline<'a> {
 
     /// Inserts one encoded document, stamped with the tenant.
     pub(crate) async fn insert_one(&mut self, mut raw: RawDocumentBuf) -> Result<()> {
-        self.scope.stamp(&mut raw)?;
+        self.confine.stamp(&mut raw)?;
         let coll = self.coll::<RawDocumentBuf>();
         send!(self, |s| coll.insert_one(raw)).map(drop)
     }
@@ -279,7 +279,7 @@ impl<'a> Pipeline<'a> {
         on_error: impl FnOnce(mongodb::error::Error) -> Error,
     ) -> Result<()> {
         for raw in &mut raws {
-            self.scope.stamp(raw)?;
+            self.confine.stamp(raw)?;
         }
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.insert_many(raws).ordered(true);
@@ -299,9 +299,9 @@ impl<'a> Pipeline<'a> {
         many: bool,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        self.scope.check_update(&update)?;
-        self.scope.finish_update(&mut update, upsert);
-        let filter = self.scope.filter(filter);
+        self.confine.check_update(&update)?;
+        self.confine.finish_update(&mut update, upsert);
+        let filter = self.confine.filter(filter);
         let update = modifications(update);
         let coll = self.coll::<Document>();
         let result = if many {
@@ -320,8 +320,8 @@ impl<'a> Pipeline<'a> {
         mut raw: RawDocumentBuf,
         upsert: bool,
     ) -> Result<UpdateResult> {
-        self.scope.stamp(&mut raw)?;
-        let filter = self.scope.filter(filter);
+        self.confine.stamp(&mut raw)?;
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll.replace_one(filter, raw).upsert(upsert));
         self.not_found_elsewhere(result)
@@ -329,7 +329,7 @@ impl<'a> Pipeline<'a> {
 
     /// Deletes the documents that match `filter` (the first, unless `many`).
     pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<Document>();
         if many {
             send!(self, |s| coll.delete_many(filter))
@@ -345,10 +345,10 @@ impl<'a> Pipeline<'a> {
         mut update: Update,
         options: FindOneAndUpdateOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        self.scope.check_update(&update)?;
-        self.scope
+        self.confine.check_update(&update)?;
+        self.confine
             .finish_update(&mut update, options.upsert.unwrap_or(false));
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let update = modifications(update);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
@@ -364,8 +364,8 @@ impl<'a> Pipeline<'a> {
         mut raw: RawDocumentBuf,
         options: FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        self.scope.stamp(&mut raw)?;
-        let filter = self.scope.filter(filter);
+        self.confine.stamp(&mut raw)?;
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_replace(filter, raw)
@@ -379,7 +379,7 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneAndDeleteOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.scope.filter(filter);
+        let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         send!(self, |s| coll
             .find_one_and_delete(filter)
@@ -411,24 +411,24 @@ impl<'a> Pipeline<'a> {
             "insert" => {
                 let mut raw =
                     RawDocumentBuf::from_document(&statement).map_err(|_| corrupt_reply())?;
-                self.scope.stamp(&mut raw)?;
+                self.confine.stamp(&mut raw)?;
                 raw.to_document().map_err(|_| corrupt_reply())
             }
             "update" => {
                 let filter = statement.get_document("q").cloned().unwrap_or_default();
-                statement.insert("q", self.scope.filter(filter));
+                statement.insert("q", self.confine.filter(filter));
                 let upsert = statement.get_bool("upsert").unwrap_or(false);
                 match statement.remove("u") {
                     Some(Bson::Document(u)) if u.keys().any(|k| k.starts_with('$')) => {
                         let mut update = Update::Document(u);
-                        self.scope.check_update(&update)?;
-                        self.scope.finish_update(&mut update, upsert);
+                        self.confine.check_update(&update)?;
+                        self.confine.finish_update(&mut update, upsert);
                         statement.insert("u", modifications_bson(update));
                     }
                     Some(Bson::Document(replacement)) => {
                         let mut raw = RawDocumentBuf::from_document(&replacement)
                             .map_err(|_| corrupt_reply())?;
-                        self.scope.stamp(&mut raw)?;
+                        self.confine.stamp(&mut raw)?;
                         statement.insert("u", raw.to_document().map_err(|_| corrupt_reply())?);
                     }
                     Some(Bson::Array(stages)) => {
@@ -442,8 +442,8 @@ impl<'a> Pipeline<'a> {
                             })
                             .collect::<Result<Vec<_>>>()?;
                         let mut update = Update::Pipeline(stages);
-                        self.scope.check_update(&update)?;
-                        self.scope.finish_update(&mut update, upsert);
+                        self.confine.check_update(&update)?;
+                        self.confine.finish_update(&mut update, upsert);
                         statement.insert("u", modifications_bson(update));
                     }
                     _ => {
@@ -456,7 +456,7 @@ impl<'a> Pipeline<'a> {
             }
             "delete" => {
                 let filter = statement.get_document("q").cloned().unwrap_or_default();
-                statement.insert("q", self.scope.filter(filter));
+                statement.insert("q", self.confine.filter(filter));
                 Ok(statement)
             }
             _ => Err(Error::Unsupported("unknown write command")),
@@ -481,7 +481,7 @@ impl<'a> Pipeline<'a> {
                 index: Some(index),
                 key,
                 ..
-            }) if index == "_id_" && matches!(self.scope, Scope::Field { .. }) => {
+            }) if index == "_id_" && matches!(self.confine, Confinement::Field { .. }) => {
                 let filter = key.map(|k| *k).unwrap_or_default();
                 Err(Error::NotFound {
                     collection: self.collection.to_string(),
@@ -512,14 +512,14 @@ impl<'a> Pipeline<'a> {
     /// The index specs as this pipeline's confinement keeps them: in a shared collection, led by the
     /// tenant field.
     pub(crate) fn confine_index(&self, spec: IndexSpec) -> IndexSpec {
-        self.scope.index(spec)
+        self.confine.index(spec)
     }
 
     /// Creates indexes (confined like [`confine_index`](Self::confine_index)).
     pub(crate) async fn create_indexes(&mut self, specs: Vec<IndexSpec>) -> Result<()> {
         let models: Vec<IndexModel> = specs
             .into_iter()
-            .map(|spec| self.scope.index(spec).model())
+            .map(|spec| self.confine.index(spec).model())
             .collect();
         let coll = self.coll::<Document>();
         send!(self, |s| coll.create_indexes(models)).map(drop)
@@ -534,7 +534,7 @@ impl<'a> Pipeline<'a> {
     /// Sets the collection's validator to `json_schema` (confined: in a shared collection the tenant
     /// field is required), creating the collection when it does not exist.
     pub(crate) async fn set_validator(&mut self, json_schema: Document) -> Result<()> {
-        let validator = doc! { "$jsonSchema": self.scope.json_schema(json_schema) };
+        let validator = doc! { "$jsonSchema": self.confine.json_schema(json_schema) };
         let db = self.conn.database();
         let name = self.collection.to_string();
         let listed = send!(self, |s| db
@@ -566,7 +566,7 @@ impl<'a> Pipeline<'a> {
         resume_after: Option<ResumeToken>,
         full_document: bool,
     ) -> Result<mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>> {
-        if let Scope::Field { .. } = self.scope {
+        if let Confinement::Field { .. } = self.confine {
             return Err(Error::Unsupported(
                 "`watch` on a tenant handle of a shared collection cannot attribute delete events to the tenant; watch the collection of an unconfined handle and filter yourself",
             ));

@@ -1,5 +1,5 @@
 //! References between models ([`Ref`]) and `populate`: resolving them for all results of a find with one
-//! `$in` query per path, through the same connection and tenant scope as the find.
+//! `$in` query per path, through the same connection and tenant confinement as the find.
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
@@ -17,8 +17,8 @@ use crate::model::Model;
 use crate::ops::find::Find;
 use crate::ops::BoxFuture;
 use crate::query::{Field, Operand};
-use crate::scope::Scope;
 use crate::session::Session;
+use crate::tenancy::confine::Confinement;
 
 /// A reference to a document of model `T`: stores the referenced `_id` (as its BSON value; serde sees
 /// the id itself), like a Mongoose `ObjectId` with `ref`.
@@ -253,7 +253,7 @@ trait Loader: Send + Sync {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: Option<Arc<Scope>>,
+        confinement: Option<Arc<Confinement>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>>;
@@ -276,14 +276,14 @@ impl<R: Model> Loader for LoaderOf<R> {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        scope: Option<Arc<Scope>>,
+        confinement: Option<Arc<Confinement>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>> {
         Box::pin(async move {
-            // The same connection (database) and the same tenant scope as the find: a reference can
+            // The same connection (database) and the same tenant confinement as the find: a reference can
             // only resolve to a document the caller's handle could read itself.
-            let handle = ModelHandle::<R>::scoped(conn.clone(), scope);
+            let handle = ModelHandle::<R>::confined(conn.clone(), confinement);
             let find = handle.find(doc! { "_id": { "$in": ids } });
             let found = match session {
                 Some(s) => find.session(s).await?,
@@ -301,7 +301,7 @@ impl<R: Model> Loader for LoaderOf<R> {
 
 impl<'a, T: Model> Find<'a, T> {
     /// Resolves the references at `path` for every result, with one `$in` query on the referenced
-    /// model's collection, through this handle's connection and tenant scope. Await for a
+    /// model's collection, through this handle's connection and tenant confinement. Await for a
     /// [`Populated`]; chain `.populate(..)` for more paths.
     pub fn populate<P: RefField>(self, path: Field<T, P>) -> Populate<'a, T> {
         Populate {
@@ -379,7 +379,7 @@ impl<'a, T: Model> Populate<'a, T> {
             let found = loader
                 .load(
                     handle.connection(),
-                    handle.shared_scope(),
+                    handle.shared_confinement(),
                     ids.clone(),
                     pipeline.session(),
                 )

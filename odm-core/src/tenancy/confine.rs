@@ -12,7 +12,7 @@ use crate::query::Update;
 
 /// How a model handle is confined to a tenant.
 #[derive(Debug, Clone, Default)]
-pub(crate) enum Scope {
+pub(crate) enum Confinement {
     /// Not confined: the handle sees its whole collection.
     #[default]
     None,
@@ -29,11 +29,11 @@ pub(crate) enum Scope {
     },
 }
 
-impl Scope {
+impl Confinement {
     /// The collection name for a model stored in `collection`.
     pub(crate) fn collection_name<'a>(&self, collection: &'a str) -> std::borrow::Cow<'a, str> {
         match self {
-            Scope::Prefix(prefix) => format!("{prefix}{collection}").into(),
+            Confinement::Prefix(prefix) => format!("{prefix}{collection}").into(),
             _ => collection.into(),
         }
     }
@@ -42,7 +42,7 @@ impl Scope {
     /// (`$or`, `$nor`, `$expr`, ...) can widen the match past the tenant.
     pub(crate) fn filter(&self, filter: Document) -> Document {
         match self {
-            Scope::Field { field, tenant } => {
+            Confinement::Field { field, tenant } => {
                 if filter.is_empty() {
                     doc! { field.as_ref(): tenant.as_ref() }
                 } else {
@@ -56,7 +56,7 @@ impl Scope {
     /// Stamps the tenant field on a document about to be written, refusing one that names another tenant.
     /// A `null` tenant field (an `Option` left `None`) is stamped like a missing one.
     pub(crate) fn stamp(&self, raw: &mut RawDocumentBuf) -> Result<()> {
-        let Scope::Field { field, tenant } = self else {
+        let Confinement::Field { field, tenant } = self else {
             return Ok(());
         };
         match raw.get(field.as_ref()) {
@@ -85,7 +85,7 @@ impl Scope {
 
     /// Refuses an update that would set, unset or rename the tenant field.
     pub(crate) fn check_update(&self, update: &Update) -> Result<()> {
-        let Scope::Field { field, .. } = self else {
+        let Confinement::Field { field, .. } = self else {
             return Ok(());
         };
         let names = |value: &Bson| match value {
@@ -121,7 +121,7 @@ impl Scope {
     /// field again (a `$project`, `$replaceWith` or `$unset` stage cannot drop it), and an upsert stamps
     /// the tenant on the document it inserts.
     pub(crate) fn finish_update(&self, update: &mut Update, upsert: bool) {
-        let Scope::Field { field, tenant } = self else {
+        let Confinement::Field { field, tenant } = self else {
             return;
         };
         match update {
@@ -146,7 +146,7 @@ impl Scope {
     /// declared: MongoDB allows TTL on a single field only, and a document's expiry does not depend on
     /// its tenant. A spec that already leads with the tenant field is kept, so confining is idempotent.
     pub(crate) fn index(&self, mut spec: IndexSpec) -> IndexSpec {
-        let Scope::Field { field, .. } = self else {
+        let Confinement::Field { field, .. } = self else {
             return spec;
         };
         let leads = spec.keys.keys().next().map(String::as_str) == Some(field.as_ref());
@@ -166,7 +166,7 @@ impl Scope {
     /// A collection's `$jsonSchema` as a tenant handle keeps it: in a shared collection the tenant field
     /// is required and a string.
     pub(crate) fn json_schema(&self, mut schema: Document) -> Document {
-        let Scope::Field { field, .. } = self else {
+        let Confinement::Field { field, .. } = self else {
             return schema;
         };
         match schema.get_array_mut("required") {
@@ -199,18 +199,18 @@ impl Scope {
     /// stage of a tenant handle may name another database.
     pub(crate) fn pipeline(&self, mut pipeline: Vec<Document>) -> Result<Vec<Document>> {
         match self {
-            Scope::None => {}
-            Scope::Database => {
+            Confinement::None => {}
+            Confinement::Database => {
                 for stage in &mut pipeline {
                     confine_stages(stage, None)?;
                 }
             }
-            Scope::Prefix(prefix) => {
+            Confinement::Prefix(prefix) => {
                 for stage in &mut pipeline {
                     confine_stages(stage, Some(prefix))?;
                 }
             }
-            Scope::Field { field, tenant } => {
+            Confinement::Field { field, tenant } => {
                 if let Some(stage) = pipeline.iter().find_map(|s| cross_collection_stage(s)) {
                     return Err(Error::TenantViolation(format!(
                         "the pipeline uses `{stage}`, which reads or writes another collection outside the tenant's documents; run it on the raw collection if you mean to cross tenants"
@@ -331,8 +331,8 @@ fn refuse_database(stage: &str, args: &Document) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn field() -> Scope {
-        Scope::Field {
+    fn field() -> Confinement {
+        Confinement::Field {
             field: "tenant_id".into(),
             tenant: "acme".into(),
         }
@@ -400,7 +400,7 @@ mod tests {
 
     #[test]
     fn prefixed_pipelines_stay_in_the_tenant() {
-        let scope = Scope::Prefix("acme.".into());
+        let scope = Confinement::Prefix("acme.".into());
         let pipeline = scope
             .pipeline(vec![
                 doc! { "$lookup": { "from": "orders", "as": "o", "pipeline": [ { "$unionWith": "refunds" } ] } },
@@ -421,15 +421,59 @@ mod tests {
         ] {
             assert!(scope.pipeline(vec![stage.clone()]).is_err(), "{stage}");
             assert!(
-                Scope::Database.pipeline(vec![stage.clone()]).is_err(),
+                Confinement::Database.pipeline(vec![stage.clone()]).is_err(),
                 "{stage}"
             );
         }
         assert_eq!(
-            Scope::Database
+            Confinement::Database
                 .pipeline(vec![doc! { "$lookup": { "from": "orders", "as": "o" } }])
                 .unwrap(),
             vec![doc! { "$lookup": { "from": "orders", "as": "o" } }]
+        );
+    }
+
+    #[test]
+    fn shared_indexes_lead_with_the_tenant_field_except_ttl() {
+        let spec = |keys: Document, name: &str, ttl: Option<u64>| IndexSpec {
+            name: name.into(),
+            keys,
+            unique: true,
+            sparse: false,
+            expire_after_secs: ttl,
+            partial_filter: None,
+        };
+        let unique = field().index(spec(doc! { "email": 1 }, "email_1", None));
+        assert_eq!(unique.keys, doc! { "tenant_id": 1, "email": 1 });
+        assert_eq!(unique.name, "tenant_id_1_email_1");
+        // Idempotent, and a name the user chose is kept.
+        assert_eq!(field().index(unique.clone()), unique);
+        let named = field().index(spec(doc! { "email": 1 }, "by_email", None));
+        assert_eq!(named.name, "by_email");
+        let text = field().index(spec(doc! { "bio": "text" }, "bio_text", None));
+        assert_eq!(text.keys, doc! { "tenant_id": 1, "bio": "text" });
+        let ttl = spec(doc! { "expires": 1 }, "expires_1", Some(60));
+        assert_eq!(field().index(ttl.clone()), ttl);
+        let plain = spec(doc! { "email": 1 }, "email_1", None);
+        assert_eq!(
+            Confinement::Prefix("acme.".into()).index(plain.clone()),
+            plain
+        );
+    }
+
+    #[test]
+    fn shared_validators_require_the_tenant_field() {
+        let schema = field().json_schema(
+            doc! { "bsonType": "object", "required": ["_id"], "properties": { "_id": {} } },
+        );
+        assert_eq!(
+            schema,
+            doc! { "bsonType": "object", "required": ["_id", "tenant_id"], "properties": { "_id": {}, "tenant_id": { "bsonType": "string" } } }
+        );
+        let unchanged = doc! { "bsonType": "object" };
+        assert_eq!(
+            Confinement::Database.json_schema(unchanged.clone()),
+            unchanged
         );
     }
 }
