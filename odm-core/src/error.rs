@@ -273,14 +273,97 @@ fn duplicate_key(e: &mongodb::error::Error) -> Option<Error> {
     if code != 11000 {
         return None;
     }
+    // The driver keeps a write error's `errInfo`, not its `keyValue`; the message names the key too.
     let key = details
         .and_then(|d| d.get_document("keyValue").ok())
-        .map(|key| Box::new(key.clone()));
+        .cloned()
+        .or_else(|| key_from_message(message))
+        .map(Box::new);
     Some(Error::DuplicateKey {
         index: index_name_from_message(message),
         key,
         message: message.clone(),
     })
+}
+
+/// The key of MongoDB's `... dup key: { email: "a@b.c", n: 5 }`, read back as a document: strings,
+/// numbers, booleans, `null` and `ObjectId('..')` as themselves, anything else as its text.
+fn key_from_message(message: &str) -> Option<Document> {
+    let start = message.find("dup key:")? + "dup key:".len();
+    let body = message[start..].trim_start().strip_prefix('{')?;
+    let mut key = Document::new();
+    let mut chars = body.char_indices().peekable();
+    loop {
+        while chars
+            .next_if(|(_, c)| c.is_whitespace() || *c == ',')
+            .is_some()
+        {}
+        let (at, c) = chars.next()?;
+        if c == '}' {
+            return Some(key);
+        }
+        let name_end = body[at..].find(':')? + at;
+        let name = body[at..name_end].trim().to_owned();
+        while chars.next_if(|(i, _)| *i <= name_end).is_some() {}
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let (from, first) = *chars.peek()?;
+        let value = if first == '"' {
+            chars.next();
+            let mut text = String::new();
+            let mut escaped = false;
+            for (_, c) in chars.by_ref() {
+                match (escaped, c) {
+                    (false, '\\') => escaped = true,
+                    (false, '"') => break,
+                    _ => {
+                        text.push(c);
+                        escaped = false;
+                    }
+                }
+            }
+            Bson::String(text)
+        } else {
+            let mut depth = 0i32;
+            let mut to = body.len();
+            while let Some(&(i, c)) = chars.peek() {
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' => depth -= 1,
+                    '}' if depth > 0 => depth -= 1,
+                    ',' | '}' if depth == 0 => {
+                        to = i;
+                        break;
+                    }
+                    _ => {}
+                }
+                chars.next();
+            }
+            let text = body[from..to].trim();
+            if let Some(hex) = text
+                .strip_prefix("ObjectId('")
+                .and_then(|t| t.strip_suffix("')"))
+            {
+                match mongodb::bson::oid::ObjectId::parse_str(hex) {
+                    Ok(oid) => Bson::ObjectId(oid),
+                    Err(_) => Bson::String(text.to_owned()),
+                }
+            } else if let Ok(n) = text.parse::<i32>() {
+                Bson::Int32(n)
+            } else if let Ok(n) = text.parse::<i64>() {
+                Bson::Int64(n)
+            } else if let Ok(n) = text.parse::<f64>() {
+                Bson::Double(n)
+            } else {
+                match text {
+                    "null" => Bson::Null,
+                    "true" => Bson::Boolean(true),
+                    "false" => Bson::Boolean(false),
+                    _ => Bson::String(text.to_owned()),
+                }
+            }
+        };
+        key.insert(name, value);
+    }
 }
 
 /// MongoDB says `... index: email_1 dup key: { ... }`; some servers say `index 'email_1'`.
@@ -408,6 +491,22 @@ mod tests {
             Some("idx_users_email")
         );
         assert_eq!(index_name_from_message("E11000 duplicate key error"), None);
+    }
+
+    #[test]
+    fn the_key_is_read_from_the_message() {
+        let oid = mongodb::bson::oid::ObjectId::new();
+        let message = format!(
+            "E11000 duplicate key error collection: app.items index: tenant_id_1_code_1 dup key: {{ tenant_id: \"globex\", code: \"a, \\\"b\\\" }}\", n: 5, big: 5000000000, x: 1.5, none: null, _id: ObjectId('{oid}') }}"
+        );
+        assert_eq!(
+            key_from_message(&message),
+            Some(mongodb::bson::doc! {
+                "tenant_id": "globex", "code": "a, \"b\" }", "n": 5, "big": 5_000_000_000i64,
+                "x": 1.5, "none": null, "_id": oid,
+            })
+        );
+        assert_eq!(key_from_message("E11000 duplicate key error"), None);
     }
 }
 

@@ -9,6 +9,7 @@ use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RES
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::ops::with_timeout;
 use crate::session::Session;
 
 /// How long [`Connection::transaction`] keeps retrying, like the driver's `with_transaction`.
@@ -111,13 +112,20 @@ impl Connection {
             session: Arc::new(tokio::sync::Mutex::new(self.start_session().await?)),
             conn: self.clone(),
         };
+        let timeout = self.operation_timeout();
         'attempt: loop {
-            tx.session().await.inner().start_transaction().await?;
+            with_timeout(timeout, async {
+                Ok(tx.session().await.inner().start_transaction().await?)
+            })
+            .await?;
             let value = match f(tx.clone()).await {
                 Ok(value) => value,
                 Err(e) => {
                     // The abort fails when the closure ended the transaction itself; `e` is what counts.
-                    let _ = tx.session().await.inner().abort_transaction().await;
+                    let _ = with_timeout(timeout, async {
+                        Ok(tx.session().await.inner().abort_transaction().await?)
+                    })
+                    .await;
                     if has_label(&e, TRANSIENT_TRANSACTION_ERROR)
                         && started.elapsed() < TRANSACTION_RETRY_LIMIT
                     {
@@ -127,13 +135,12 @@ impl Connection {
                 }
             };
             loop {
-                let committed = tx
-                    .session()
-                    .await
-                    .inner()
-                    .commit_transaction()
-                    .await
-                    .map_err(Error::from);
+                // The commit is bounded like every operation; a timed-out commit's outcome is unknown,
+                // so it is reported, not retried.
+                let committed = with_timeout(timeout, async {
+                    Ok(tx.session().await.inner().commit_transaction().await?)
+                })
+                .await;
                 match committed {
                     Ok(()) => return Ok(value),
                     Err(e) if started.elapsed() >= TRANSACTION_RETRY_LIMIT => return Err(e),

@@ -3,6 +3,7 @@
 use odm_core::Connection;
 
 pub mod server;
+pub mod surface;
 
 pub use server::TestServer;
 
