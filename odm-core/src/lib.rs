@@ -73,7 +73,9 @@
 //! # Crate layout
 //!
 //! Most programs need only [`prelude`]. [`ModelHandle`] holds every operation on a bound model; each is a
-//! builder that runs when awaited. [`schema`] is the compile-time schema the derive writes, [`validate`]
+//! builder that runs when awaited, and every one reaches the server through one private pipeline that
+//! applies the tenant's confinement, the session and the operation timeout, so no operation can forget
+//! them. [`schema`] is the compile-time schema the derive writes, [`validate`]
 //! what a failed rule reports, and [`hooks`] the lifecycle hooks. The driver is re-exported as
 //! [`mongodb`] (and [`bson`]): the library never traps you.
 #![warn(missing_docs)]
