@@ -129,7 +129,7 @@ impl<'a> Pipeline<'a> {
         &mut self,
         filter: Document,
         options: FindOptions,
-        mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
+        each: impl FnMut(&RawDocument) -> Result<()> + Send,
     ) -> Result<()> {
         let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
@@ -138,21 +138,13 @@ impl<'a> Pipeline<'a> {
         match self.session.as_deref_mut() {
             Some(s) => {
                 within(deadline, async {
-                    let mut cursor = action.session(s.inner()).await?;
-                    while cursor.advance(s.inner()).await? {
-                        each(cursor.current())?;
-                    }
-                    Ok(())
+                    drain(Batches::Session(action.session(s.inner()).await?, s), each).await
                 })
                 .await
             }
             None => {
                 within(deadline, async {
-                    let mut cursor = action.await?;
-                    while cursor.advance().await? {
-                        each(cursor.current())?;
-                    }
-                    Ok(())
+                    drain(Batches::Plain(action.await?), each).await
                 })
                 .await
             }
@@ -209,33 +201,29 @@ impl<'a> Pipeline<'a> {
     /// Runs an aggregation pipeline and collects its documents.
     pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
         let pipeline = self.confine.pipeline(pipeline)?;
-        let coll = self.coll::<Document>();
-        let action = coll.aggregate(pipeline);
+        let coll = self.coll::<RawDocumentBuf>();
+        let action = coll.aggregate(pipeline).with_type::<RawDocumentBuf>();
         let deadline = self.deadline;
+        let mut out = Vec::new();
+        let each = |raw: &RawDocument| {
+            out.push(crate::ops::to_document("Document", raw)?);
+            Ok(())
+        };
         match self.session.as_deref_mut() {
             Some(s) => {
                 within(deadline, async {
-                    let mut cursor = action.session(s.inner()).await?;
-                    let mut out = Vec::new();
-                    while cursor.advance(s.inner()).await? {
-                        out.push(cursor.deserialize_current()?);
-                    }
-                    Ok(out)
+                    drain(Batches::Session(action.session(s.inner()).await?, s), each).await
                 })
                 .await
             }
             None => {
                 within(deadline, async {
-                    let mut cursor = action.await?;
-                    let mut out = Vec::new();
-                    while cursor.advance().await? {
-                        out.push(cursor.deserialize_current()?);
-                    }
-                    Ok(out)
+                    drain(Batches::Plain(action.await?), each).await
                 })
                 .await
             }
-        }
+        }?;
+        Ok(out)
     }
 
     /// An aggregation as a stream, like [`find_stream`](Self::find_stream).
@@ -577,6 +565,36 @@ impl<'a> Pipeline<'a> {
             action = action.full_document(FullDocumentType::UpdateLookup);
         }
         within(self.deadline, async { Ok(action.await?) }).await
+    }
+}
+
+/// A cursor, with the session it runs in when it has one.
+enum Batches<'s> {
+    Plain(Cursor<RawDocumentBuf>),
+    Session(mongodb::SessionCursor<RawDocumentBuf>, &'s mut Session),
+}
+
+/// The one cursor loop: hands each document of every batch to `each`, in place in the batch.
+async fn drain(
+    mut batches: Batches<'_>,
+    mut each: impl FnMut(&RawDocument) -> Result<()>,
+) -> Result<()> {
+    loop {
+        let current = match &mut batches {
+            Batches::Plain(cursor) => {
+                if !cursor.advance().await? {
+                    return Ok(());
+                }
+                cursor.current()
+            }
+            Batches::Session(cursor, session) => {
+                if !cursor.advance(session.inner()).await? {
+                    return Ok(());
+                }
+                cursor.current()
+            }
+        };
+        each(current)?;
     }
 }
 
