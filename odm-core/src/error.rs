@@ -170,6 +170,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// An update holds operations that contradict each other (two operators on one path, or on a path and
+    /// its parent); nothing was sent.
+    #[error("invalid update: {0}")]
+    InvalidUpdate(String),
+
     /// The server refused one write of a bulk (a failed server-side validation, code 121, among others).
     #[error("the server refused the write (code {code}): {message}")]
     WriteRefused {

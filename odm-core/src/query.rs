@@ -526,12 +526,18 @@ impl<M> IntoUpdate<M> for UpdateBuilder<M> {
 /// Values are encoded as values: `push` and `add_to_set` use `$each`, and `pull` uses `$pullAll`, so a
 /// document value is stored or compared as data, never read as a modifier or a condition.
 ///
+/// No operation is lost: `push` (or `add_to_set`, `pull`, `inc`) twice on one field does both, and two
+/// operations that cannot both hold on one path (`set` and `unset`, two `set`s, a path and its parent)
+/// make [`build`](Self::build) fail with [`Error::InvalidUpdate`] before anything is sent.
+///
 /// Note: MongoDB stores what `set` gives with its type. NX-27017, the test server, stores a top-level
 /// `$set` of a bool as `1`/`0` and of a date as a string; the library still emits
 /// MongoDB's normal form.
 pub struct UpdateBuilder<M> {
     doc: Document,
     error: Option<Deferred>,
+    /// The first pair of operations that contradict each other, in words.
+    conflict: Option<String>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -540,6 +546,7 @@ impl<M> Default for UpdateBuilder<M> {
         UpdateBuilder {
             doc: Document::new(),
             error: None,
+            conflict: None,
             _model: PhantomData,
         }
     }
@@ -550,6 +557,7 @@ impl<M> Clone for UpdateBuilder<M> {
         UpdateBuilder {
             doc: self.doc.clone(),
             error: self.error.clone(),
+            conflict: self.conflict.clone(),
             _model: PhantomData,
         }
     }
@@ -567,14 +575,49 @@ impl<M> UpdateBuilder<M> {
         Self::default()
     }
 
+    /// Adds `op` on `path`. A second operation on the same path combines with the first where both
+    /// can hold (`push`, `add_to_set` and `pull` gather their values, `inc` adds up, `current_date` is
+    /// one); any other pair on one path, or on a path and its parent, contradicts and is kept as the
+    /// error [`build`](Self::build) returns, since MongoDB would refuse the update (or, for two `set`s,
+    /// silently keep one).
     fn put(mut self, op: &str, path: &str, value: Bson) -> Self {
-        match self.doc.get_document_mut(op) {
-            Ok(args) => {
+        if self.conflict.is_some() {
+            return self;
+        }
+        for (other_op, args) in &self.doc {
+            let Bson::Document(args) = args else { continue };
+            for other in args.keys() {
+                let overlap = other == path
+                    || other.starts_with(&format!("{path}."))
+                    || path.starts_with(&format!("{other}."));
+                if overlap && !(other == path && other_op == op && combines(op)) {
+                    self.conflict = Some(format!(
+                        "`{op}` of `{path}` contradicts `{other_op}` of `{other}` in the same update; MongoDB applies one operator per path, so split it into two updates"
+                    ));
+                    return self;
+                }
+            }
+        }
+        let Ok(args) = self.doc.get_document_mut(op) else {
+            self.doc.insert(op, doc! { path: value });
+            return self;
+        };
+        match (args.get_mut(path), value) {
+            (None, value) => {
                 args.insert(path, value);
             }
-            Err(_) => {
-                self.doc.insert(op, doc! { path: value });
+            // `{ $each: [..] }` of `$push` and `$addToSet`: the values of both, in order.
+            (Some(Bson::Document(each)), Bson::Document(mut more)) => {
+                if let (Ok(items), Ok(more)) =
+                    (each.get_array_mut("$each"), more.get_array_mut("$each"))
+                {
+                    items.append(more);
+                }
             }
+            // `$pullAll`: every value of both.
+            (Some(Bson::Array(items)), Bson::Array(mut more)) => items.append(&mut more),
+            (Some(sum), by) if op == "$inc" => *sum = add(sum, &by),
+            (Some(_), _) => {} // `$currentDate` twice is one date
         }
         self
     }
@@ -600,7 +643,41 @@ impl<M> UpdateBuilder<M> {
         self.put("$inc", field.path(), by)
     }
 
-    /// Appends `value` to an array field (`$push`).
+    /// Appends every value of `values` to an array field, in order (`$push` with `$each`).
+    pub fn push_all<V: ArrayField, A: Operand<V::Item>>(
+        mut self,
+        field: &Field<M, V>,
+        values: impl IntoIterator<Item = A>,
+    ) -> Self {
+        let values: Vec<Bson> = values
+            .into_iter()
+            .map(|v| self.value::<V::Item, A>(&v))
+            .collect();
+        self.put(
+            "$push",
+            field.path(),
+            Bson::Document(doc! { "$each": values }),
+        )
+    }
+
+    /// Appends each value of `values` that the array does not hold yet (`$addToSet` with `$each`).
+    pub fn add_to_set_all<V: ArrayField, A: Operand<V::Item>>(
+        mut self,
+        field: &Field<M, V>,
+        values: impl IntoIterator<Item = A>,
+    ) -> Self {
+        let values: Vec<Bson> = values
+            .into_iter()
+            .map(|v| self.value::<V::Item, A>(&v))
+            .collect();
+        self.put(
+            "$addToSet",
+            field.path(),
+            Bson::Document(doc! { "$each": values }),
+        )
+    }
+
+    /// Appends `value` to an array field (`$push`). Calling it again on the same field appends both.
     pub fn push<V: ArrayField, A: Operand<V::Item>>(
         mut self,
         field: &Field<M, V>,
@@ -648,12 +725,51 @@ impl<M> UpdateBuilder<M> {
         &self.doc
     }
 
-    /// The update, or the error met while encoding one of its values.
+    /// The update, or the error met while building it: a value that did not encode, or two operations
+    /// that contradict each other ([`Error::InvalidUpdate`]).
     pub fn build(self) -> Result<Update> {
+        if let Some(conflict) = self.conflict {
+            return Err(Error::InvalidUpdate(conflict));
+        }
         match self.error {
             Some(e) => Err(e.into_error()),
             None => Ok(Update::Document(self.doc)),
         }
+    }
+}
+
+/// Whether two `op`s on one path combine into one (rather than contradict).
+fn combines(op: &str) -> bool {
+    matches!(
+        op,
+        "$push" | "$addToSet" | "$pullAll" | "$inc" | "$currentDate"
+    )
+}
+
+/// The sum of two `$inc` amounts, in the wider of their types.
+fn add(a: &Bson, b: &Bson) -> Bson {
+    match (a, b) {
+        (Bson::Int32(x), Bson::Int32(y)) => x
+            .checked_add(*y)
+            .map_or(Bson::Int64(i64::from(*x) + i64::from(*y)), Bson::Int32),
+        (Bson::Int32(x), Bson::Int64(y)) | (Bson::Int64(y), Bson::Int32(x)) => {
+            Bson::Int64(i64::from(*x).saturating_add(*y))
+        }
+        (Bson::Int64(x), Bson::Int64(y)) => Bson::Int64(x.saturating_add(*y)),
+        (x, y) => match (number(x), number(y)) {
+            (Some(x), Some(y)) => Bson::Double(x + y),
+            // A value that is no number is left for the server to refuse.
+            _ => y.clone(),
+        },
+    }
+}
+
+fn number(b: &Bson) -> Option<f64> {
+    match b {
+        Bson::Int32(v) => Some(f64::from(*v)),
+        Bson::Int64(v) => Some(*v as f64),
+        Bson::Double(v) => Some(*v),
+        _ => None,
     }
 }
 
@@ -850,6 +966,67 @@ mod tests {
             f.into_document(),
             Err(Error::Serialization { .. })
         ));
+    }
+
+    #[test]
+    fn repeated_operations_on_a_path_combine() {
+        let tags: Field<User, Vec<String>> = Field::new("tags");
+        let logins: Field<User, i64> = Field::new("logins");
+        let update = UpdateBuilder::<User>::new()
+            .push(&tags, "a")
+            .push(&tags, "b")
+            .push_all(&tags, ["c", "d"])
+            .inc(&logins, 1i64)
+            .inc(&logins, 2i64)
+            .pull(&tags, "x")
+            .build()
+            .unwrap_err();
+        // `push` and `pull` of one path contradict; without the pull every push is kept.
+        assert!(matches!(update, Error::InvalidUpdate(_)), "{update}");
+        let update = UpdateBuilder::<User>::new()
+            .push(&tags, "a")
+            .push(&tags, "b")
+            .push_all(&tags, ["c", "d"])
+            .inc(&logins, 1i64)
+            .inc(&logins, 2i64)
+            .build()
+            .unwrap();
+        assert_eq!(
+            update,
+            Update::Document(doc! {
+                "$push": { "tags": { "$each": ["a", "b", "c", "d"] } },
+                "$inc": { "logins": 3i64 },
+            })
+        );
+    }
+
+    #[test]
+    fn contradicting_operations_are_refused_before_sending() {
+        let name: Field<User, String> = Field::new("name");
+        let address: Field<User, Document> = Field::new("address");
+        let city: Field<User, String> = Field::new("address.city");
+        for update in [
+            UpdateBuilder::<User>::new().set(&name, "a").unset(&name),
+            UpdateBuilder::<User>::new().set(&name, "a").set(&name, "b"),
+            UpdateBuilder::<User>::new()
+                .set(&address, doc! {})
+                .set(&city, "Oslo"),
+            UpdateBuilder::<User>::new()
+                .set(&city, "Oslo")
+                .unset(&address),
+        ] {
+            match update.build() {
+                Err(Error::InvalidUpdate(message)) => {
+                    assert!(message.contains("contradicts"), "{message}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(UpdateBuilder::<User>::new()
+            .set(&city, "Oslo")
+            .set(&Field::<User, String>::new("address.zip"), "0150")
+            .build()
+            .is_ok());
     }
 
     #[test]
