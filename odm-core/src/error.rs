@@ -77,16 +77,20 @@ pub enum Error {
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
 
-    /// A `save` found that the stored document's version moved on since the value was read: another writer
-    /// saved first. Nothing was written; read the document again, apply the change, and save again.
-    #[error("version conflict in `{collection}` for _id {id}: the value was read at version {expected}, but the stored document is newer (or gone); reload it and apply the change again")]
+    /// A version-checked write (`save` with `#[model(version)]`, `if_version`, a versioned
+    /// `find_one_and_replace`) found the stored document at another version than the one the caller
+    /// read, or found it gone. Nothing was written; read the document again, apply the change, and write
+    /// again.
+    #[error("{}", VersionConflictDisplay { collection, id, expected: *expected, stored: *stored })]
     VersionConflict {
         /// The collection of the document.
         collection: String,
         /// The `_id` of the document.
         id: Box<Bson>,
-        /// The version the value carried.
+        /// The version the caller's value carried.
         expected: i64,
+        /// The version stored now; `None` when the document is gone.
+        stored: Option<i64>,
     },
 
     /// A value could not be turned into BSON: a field's `Serialize` implementation failed, or the value is
@@ -381,6 +385,39 @@ fn index_name_from_message(message: &str) -> Option<String> {
         .take_while(|c| !matches!(c, ' ' | '\'' | '"' | ','))
         .collect();
     (!name.is_empty()).then_some(name)
+}
+
+struct VersionConflictDisplay<'a> {
+    collection: &'a str,
+    id: &'a Bson,
+    expected: i64,
+    stored: Option<i64>,
+}
+
+impl fmt::Display for VersionConflictDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let VersionConflictDisplay {
+            collection,
+            id,
+            expected,
+            stored,
+        } = self;
+        write!(f, "version conflict in `{collection}` for _id {id}: ")?;
+        match stored {
+            Some(stored) if stored >= expected => write!(
+                f,
+                "the value was read at version {expected} and another writer has since stored version {stored}; reload the document, apply the change again and write it"
+            ),
+            Some(stored) => write!(
+                f,
+                "the value says version {expected}, ahead of the stored version {stored}: it was not read from this document (or its version was set by hand); reload it and write again"
+            ),
+            None => write!(
+                f,
+                "the value was read at version {expected}, and the document is gone (deleted, or never stored here); create it anew if it should exist"
+            ),
+        }
+    }
 }
 
 struct DuplicateKeyDisplay<'a> {

@@ -255,6 +255,7 @@ impl<T: Model> ModelHandle<T> {
             update,
             many,
             upsert: false,
+            if_version: None,
             session: None,
         }
     }
@@ -393,11 +394,37 @@ impl<T: Model> ModelHandle<T> {
         }
     }
 
-    pub(crate) fn conflict(&self, id: Bson, expected: i64) -> Error {
+    /// The version conflict of a version-checked write of document `id` that expected `expected`: reads
+    /// the stored version (through the same pipeline, so within the tenant) to say whether the caller's
+    /// copy is stale, ahead, or of a document now gone.
+    pub(crate) async fn conflict(
+        &self,
+        pipeline: &mut Pipeline<'_>,
+        id: Bson,
+        expected: i64,
+    ) -> Error {
+        let stored = match T::SCHEMA.version {
+            Some(field) => {
+                let mut options = FindOneOptions::default();
+                options.projection = Some(doc! { field: 1 });
+                match pipeline.find_one(doc! { "_id": id.clone() }, options).await {
+                    Ok(Some(raw)) => raw.get(field).ok().flatten().and_then(|v| match v {
+                        bson::RawBsonRef::Int32(v) => Some(i64::from(v)),
+                        bson::RawBsonRef::Int64(v) => Some(v),
+                        _ => None,
+                    }),
+                    Ok(None) => None,
+                    // The conflict stands whatever the lookup met; the stored version is then unknown.
+                    Err(e) => return e,
+                }
+            }
+            None => None,
+        };
         Error::VersionConflict {
             collection: self.collection_name().into_owned(),
             id: Box::new(id),
             expected,
+            stored,
         }
     }
 }

@@ -207,7 +207,7 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
             // Nothing at the expected version: a conflict when the document is there at another.
             let stale = doc! { "$and": [ user_filter, { field: { "$ne": expected } } ] };
             if pipeline.count(stale).await? > 0 {
-                return Err(handle.conflict(value.id()?, expected));
+                return Err(handle.conflict(&mut pipeline, value.id()?, expected).await);
             }
         }
         if found.is_some() || self.upsert {

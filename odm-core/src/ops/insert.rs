@@ -64,14 +64,14 @@ async fn replace_versioned<T: Model>(
         return Ok(());
     }
     if expected != 0 {
-        return Err(handle.conflict(id, expected));
+        return Err(handle.conflict(pipeline, id, expected).await);
     }
     // Never stored: insert it, unless someone else stored this `_id` meanwhile.
     value.set_version(0);
     value.touch(now, true);
     match pipeline.insert_one(handle.encode(value)?).await {
         Ok(()) => Ok(()),
-        Err(Error::DuplicateKey { .. }) => Err(handle.conflict(id, expected)),
+        Err(Error::DuplicateKey { .. }) => Err(handle.conflict(pipeline, id, expected).await),
         Err(e) => Err(e),
     }
 }

@@ -20,11 +20,21 @@ pub struct UpdateOp<'a, T> {
     pub(crate) update: Result<Update>,
     pub(crate) many: bool,
     pub(crate) upsert: bool,
+    pub(crate) if_version: Option<i64>,
     pub(crate) session: Option<&'a mut Session>,
 }
 
 impl<'a, T: Model> UpdateOp<'a, T> {
     session_method!();
+
+    /// Applies the update only to the document at version `version` (of `#[model(version)]`), and moves
+    /// its version on by one, in one round trip. When the filter's document is at another version, or
+    /// gone, nothing is written and the error is [`Error::VersionConflict`](crate::Error::VersionConflict),
+    /// saying which. For `update_one` of a model with a version field.
+    pub fn if_version(mut self, version: i64) -> Self {
+        self.if_version = Some(version);
+        self
+    }
 
     /// Inserts a document built from the filter and the update when none matches.
     pub fn upsert(mut self, upsert: bool) -> Self {
@@ -39,16 +49,64 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             update,
             many,
             upsert,
+            if_version,
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
-        let update = checked_update::<T>(update?)?;
-        pipeline
-            .update(filter.into_document()?, update, many, upsert)
-            .await
+        let mut update = checked_update::<T>(update?)?;
+        let filter = filter.into_document()?;
+        let Some(expected) = if_version else {
+            return pipeline.update(filter, update, many, upsert).await;
+        };
+        let Some(field) = T::SCHEMA.version else {
+            return Err(crate::Error::Unsupported(
+                "`if_version` needs a model with `#[model(version)]`",
+            ));
+        };
+        if many || upsert {
+            return Err(crate::Error::Unsupported(
+                "`if_version` checks one document's version: use it with `update_one`, without `upsert`",
+            ));
+        }
+        bump_version(&mut update, field);
+        let versioned = doc! { "$and": [ filter.clone(), { field: expected } ] };
+        let result = pipeline.update(versioned, update, false, false).await?;
+        if result.matched_count > 0 {
+            return Ok(result);
+        }
+        // Nothing at that version: say whether the document moved on, is behind, or is gone.
+        let mut options = mongodb::options::FindOneOptions::default();
+        options.projection = Some(doc! { "_id": 1 });
+        let id = match pipeline.find_one(filter.clone(), options).await? {
+            Some(raw) => raw
+                .get("_id")
+                .ok()
+                .flatten()
+                .and_then(|id| id.to_raw_bson().try_into().ok())
+                .unwrap_or(Bson::Null),
+            None => filter.get("_id").cloned().unwrap_or(Bson::Null),
+        };
+        Err(handle.conflict(&mut pipeline, id, expected).await)
     }
 }
 into_future!(UpdateOp, UpdateResult);
+
+/// Adds "move the version on by one" to an update.
+pub(crate) fn bump_version(update: &mut Update, field: &str) {
+    match update {
+        Update::Document(doc) => match doc.get_document_mut("$inc") {
+            Ok(inc) => {
+                inc.insert(field, 1i64);
+            }
+            Err(_) => {
+                doc.insert("$inc", doc! { field: 1i64 });
+            }
+        },
+        Update::Pipeline(stages) => stages.push(doc! {
+            "$set": { field: { "$add": [ { "$ifNull": [ format!("${field}"), 0 ] }, 1 ] } }
+        }),
+    }
+}
 
 /// An update checked against the model's field rules, with `updated_at` moved forward.
 pub(crate) fn checked_update<T: Model>(mut update: Update) -> Result<Update> {
