@@ -179,6 +179,11 @@ pub enum Error {
     #[error("invalid update: {0}")]
     InvalidUpdate(String),
 
+    /// A page token given to [`page_after`](crate::Find::page_after) is not one the library made for this
+    /// find; nothing was sent.
+    #[error("invalid page token: {0}; start again from the first page (`page_after(None, n)`)")]
+    InvalidPageToken(String),
+
     /// The server refused one write of a bulk (a failed server-side validation, code 121, among others).
     #[error("the server refused the write (code {code}): {message}")]
     WriteRefused {

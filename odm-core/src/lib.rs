@@ -114,6 +114,7 @@ pub use ops::find_and_modify::{
 };
 pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync};
 pub use ops::insert::{Create, InsertMany, Save};
+pub use ops::page::{Page, PageFind};
 pub use ops::populate::{Populate, Populated, Ref, RefField, Unresolved};
 pub use ops::update::{Replace, UpdateOp};
 pub use ops::watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};

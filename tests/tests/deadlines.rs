@@ -124,6 +124,14 @@ fn rows<'a>(
             }),
         ),
         row(
+            &["PageFind"],
+            Box::pin(async move { ok(notes.find(doc! {}).page_after(None, 10).await) }),
+        ),
+        row(
+            &["find_and_count"],
+            Box::pin(async move { ok(notes.find_and_count(notes.find(doc! {})).await) }),
+        ),
+        row(
             &["find_one", "FindOne"],
             Box::pin(async move { ok(notes.find_one(doc! {}).await) }),
         ),

@@ -44,6 +44,12 @@ struct Label {
 /// forms (`required`, `project`, `stream`, `populate`) beside them.
 #[derive(Debug, Clone)]
 enum Op {
+    Pages {
+        t: usize,
+    },
+    FindAndCount {
+        t: usize,
+    },
     Create {
         t: usize,
         code: u8,
@@ -174,7 +180,8 @@ const COVERED: &[(&str, &str)] = &[
     ("create", "Create"),
     ("insert_many", "InsertMany"),
     ("save", "SaveNew, SaveExisting"),
-    ("find", "Find, Project, Stream, Populate"),
+    ("find", "Find, Project, Stream, Populate, Pages"),
+    ("find_and_count", "FindAndCount"),
     ("find_one", "FindOne, Required"),
     ("find_by_id", "FindById"),
     ("count", "Count"),
@@ -235,6 +242,8 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         1 => (t(), n()).prop_map(|(t, n)| Op::SaveNew { t, n }),
         2 => (t(), any::<usize>(), n()).prop_map(|(t, pick, n)| Op::SaveExisting { t, pick, n }),
         1 => t().prop_map(|t| Op::Find { t }),
+        1 => t().prop_map(|t| Op::Pages { t }),
+        1 => t().prop_map(|t| Op::FindAndCount { t }),
         1 => (t(), any::<usize>()).prop_map(|(t, pick)| Op::FindOne { t, pick }),
         1 => (t(), any::<usize>()).prop_map(|(t, pick)| Op::FindById { t, pick }),
         1 => (t(), any::<usize>()).prop_map(|(t, pick)| Op::Required { t, pick }),
@@ -574,6 +583,37 @@ async fn step(setup: &Setup, world: &mut World, op: &Op) -> Result<(), TestCaseE
                 .collect();
             rows.sort();
             prop_assert_eq!(rows, world.sorted(t));
+        }
+        Op::Pages { t } => {
+            let items = setup.tenants[t].model::<Item>();
+            let mut ids = BTreeSet::new();
+            let mut token: Option<String> = None;
+            loop {
+                let page = items
+                    .find(doc! {})
+                    .sort(doc! { "n": 1 })
+                    .page_after(token.as_deref(), 2)
+                    .await
+                    .unwrap();
+                for i in &page.items {
+                    prop_assert!(ids.insert(i.id.unwrap()), "read twice");
+                }
+                match page.next {
+                    Some(next) => token = Some(next),
+                    None => break,
+                }
+            }
+            let expected: BTreeSet<ObjectId> = world.items[t].iter().map(|r| r.id).collect();
+            prop_assert_eq!(ids, expected);
+        }
+        Op::FindAndCount { t } => {
+            let items = setup.tenants[t].model::<Item>();
+            let (found, total) = items
+                .find_and_count(items.find(doc! {}).limit(1))
+                .await
+                .unwrap();
+            prop_assert_eq!(total as usize, world.items[t].len());
+            prop_assert_eq!(found.len(), world.items[t].len().min(1));
         }
         Op::FindOne { t, pick } | Op::FindById { t, pick } | Op::Exists { t, pick } => {
             let Some((_, row)) = world.pick(pick) else {

@@ -13,6 +13,7 @@ pub(crate) mod find;
 pub(crate) mod find_and_modify;
 pub(crate) mod indexes;
 pub(crate) mod insert;
+pub(crate) mod page;
 pub(crate) mod pipeline;
 pub(crate) mod populate;
 pub(crate) mod update;
