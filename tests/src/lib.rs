@@ -2,8 +2,10 @@
 
 use odm_core::Connection;
 
+pub mod failpoint;
 pub mod server;
 
+pub use failpoint::{connect_failpoint, failpoint_uri, FailPoint};
 pub use server::TestServer;
 
 /// The server the tests use: `MONGODB_URI`, else a local one on the default port.
