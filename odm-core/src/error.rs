@@ -217,7 +217,10 @@ pub enum Error {
     Unsupported(&'static str),
 
     /// The driver or the server reported an error (network, timeout, server error). The driver's error is
-    /// the source; its labels say whether a retry can help.
+    /// the source; its labels say whether a retry can help, and [`Error::code`] gives the server's code.
+    ///
+    /// The message says what the server said (its `errmsg`, code and code name), also when its reply was
+    /// one the driver could not read (an error reply without a `code`), never the reply's bytes.
     #[error("{}", DriverDisplay(.0))]
     Driver(#[source] mongodb::error::Error),
 }
@@ -228,6 +231,30 @@ impl Error {
     /// [`Error::Aborted`] and downcasting.
     pub fn abort(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Aborted(error.into())
+    }
+
+    /// The server's error code, when the server refused the operation with one: 11000 for a duplicate
+    /// key, 121 for a document the collection's validator refuses, 112 for a write conflict, ... (see
+    /// MongoDB's list of error codes). `None` for errors of the library's own and for network errors.
+    pub fn code(&self) -> Option<i32> {
+        use mongodb::error::{ErrorKind, WriteFailure};
+        match self {
+            Error::DuplicateKey { .. } => Some(11000),
+            Error::PartialWrite { source, .. } => source.code(),
+            Error::Driver(e) => match &*e.kind {
+                ErrorKind::Command(c) => Some(c.code),
+                ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+                ErrorKind::Write(WriteFailure::WriteConcernError(w)) => Some(w.code),
+                ErrorKind::InsertMany(m) => m
+                    .write_errors
+                    .as_ref()
+                    .and_then(|w| w.first())
+                    .map(|w| w.code)
+                    .or(m.write_concern_error.as_ref().map(|w| w.code)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// `true` when the server could not be reached or answered too late: a retry after the server is back
@@ -291,6 +318,7 @@ fn duplicate_key(e: &mongodb::error::Error) -> Option<Error> {
     let key = details
         .and_then(|d| d.get_document("keyValue").ok())
         .cloned()
+        .or_else(|| e.server_response().and_then(|r| key_value_in_reply(r)))
         .or_else(|| key_from_message(message))
         .map(Box::new);
     Some(Error::DuplicateKey {
@@ -380,6 +408,24 @@ fn key_from_message(message: &str) -> Option<Document> {
     }
 }
 
+/// The duplicated key of an E11000 in the server's reply: MongoDB sends it as `keyValue` beside the code,
+/// in the reply of a failed command (`createIndexes`) or in the first duplicate of its `writeErrors`. The
+/// driver keeps only a write error's `errInfo` as its `details`, so the key is read from the reply.
+fn key_value_in_reply(reply: &mongodb::bson::RawDocument) -> Option<Document> {
+    let duplicate = |d: &mongodb::bson::RawDocument| d.get_i32("code").ok() == Some(11000);
+    let holder = if duplicate(reply) {
+        reply
+    } else {
+        reply
+            .get_array("writeErrors")
+            .ok()?
+            .into_iter()
+            .filter_map(|e| e.ok()?.as_document())
+            .find(|e| duplicate(e))?
+    };
+    Document::try_from(holder.get_document("keyValue").ok()?).ok()
+}
+
 /// MongoDB says `... index: email_1 dup key: { ... }`; some servers say `index 'email_1'`.
 fn index_name_from_message(message: &str) -> Option<String> {
     let rest = &message[message.find("index")? + "index".len()..];
@@ -452,16 +498,75 @@ struct DriverDisplay<'a>(&'a mongodb::error::Error);
 
 impl fmt::Display for DriverDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use mongodb::error::ErrorKind;
-        match &*self.0.kind {
-            ErrorKind::ServerSelection { .. } => write!(
-                f,
-                "no server answered within the server selection timeout: check that the server is up and the URI ({}) is right, or raise the timeout",
-                self.0
-            ),
-            ErrorKind::Io(_) => write!(f, "network error talking to the server: {}", self.0),
-            _ => write!(f, "the server or driver reported an error: {}", self.0),
+        describe_driver_error(f, self.0, self.0.server_response().map(|r| &**r))
+    }
+}
+
+/// Says what a driver error means in words: the kind of failure and what the server said. The driver's
+/// own `Display` ends with the server's whole reply as hex bytes, which is of no use to a reader, so it is
+/// never printed here; the reply's `errmsg`, `code` and `codeName` are.
+fn describe_driver_error(
+    f: &mut fmt::Formatter<'_>,
+    e: &mongodb::error::Error,
+    reply: Option<&mongodb::bson::RawDocument>,
+) -> fmt::Result {
+    use mongodb::error::ErrorKind;
+    match &*e.kind {
+        ErrorKind::ServerSelection { message, .. } => write!(
+            f,
+            "no server answered within the server selection timeout: check that the server is up and the URI is right, or raise the timeout ({message})"
+        )?,
+        ErrorKind::Io(io) => write!(f, "network error talking to the server: {io}")?,
+        ErrorKind::Command(c) => {
+            write!(f, "the server refused the command: {}", c.message)?;
+            write_code(f, Some(c.code), Some(c.code_name.as_str()))?;
         }
+        ErrorKind::InvalidResponse { message, .. } => {
+            let said = reply.and_then(|r| r.get_str("errmsg").ok());
+            let code = reply.and_then(|r| r.get("code").ok().flatten()).and_then(|c| {
+                c.as_i32()
+                    .or_else(|| c.as_i64().and_then(|c| i32::try_from(c).ok()))
+                    .or_else(|| c.as_f64().map(|c| c as i32))
+            });
+            let code_name = reply.and_then(|r| r.get_str("codeName").ok());
+            match said {
+                Some(said) => {
+                    write!(f, "the server refused the operation: {said}")?;
+                    write_code(f, code, code_name)?;
+                    write!(
+                        f,
+                        "; its error reply lacks what MongoDB always sends (the driver could not read it: {message}), so the kind of failure is unknown: check the server's log"
+                    )?;
+                }
+                None => write!(
+                    f,
+                    "the server's reply could not be read ({message}): is the server a MongoDB, at a version the driver supports?"
+                )?,
+            }
+        }
+        kind => write!(f, "the server or driver reported an error: {kind}")?,
+    }
+    let mut labels: Vec<&String> = e.labels().iter().collect();
+    if !labels.is_empty() {
+        labels.sort();
+        write!(f, " (labels: ")?;
+        for (i, label) in labels.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(label)?;
+        }
+        f.write_str(")")?;
+    }
+    Ok(())
+}
+
+fn write_code(f: &mut fmt::Formatter<'_>, code: Option<i32>, name: Option<&str>) -> fmt::Result {
+    match (code, name.filter(|n| !n.is_empty())) {
+        (Some(code), Some(name)) => write!(f, " ({name}, code {code})"),
+        (Some(code), None) => write!(f, " (code {code})"),
+        (None, Some(name)) => write!(f, " ({name})"),
+        (None, None) => Ok(()),
     }
 }
 
@@ -554,6 +659,123 @@ mod tests {
             })
         );
         assert_eq!(key_from_message("E11000 duplicate key error"), None);
+    }
+
+    #[test]
+    fn the_duplicated_key_is_read_from_the_reply() {
+        use mongodb::bson::{doc, rawdoc};
+        let write = rawdoc! {
+            "n": 1,
+            "writeErrors": [
+                { "index": 1, "code": 11000, "errmsg": "E11000 ...", "keyPattern": { "email": 1 },
+                  "keyValue": { "email": "ann@x.io" } },
+            ],
+            "ok": 1.0,
+        };
+        assert_eq!(
+            key_value_in_reply(&write),
+            Some(doc! { "email": "ann@x.io" })
+        );
+        let command = rawdoc! {
+            "ok": 0.0, "code": 11000, "errmsg": "E11000 ...", "keyValue": { "email": null },
+        };
+        assert_eq!(key_value_in_reply(&command), Some(doc! { "email": null }));
+        let other = rawdoc! { "ok": 0.0, "code": 2, "errmsg": "bad", "keyValue": { "a": 1 } };
+        assert_eq!(key_value_in_reply(&other), None);
+    }
+
+    /// Prints a driver error as the library does, with `reply` as the server's reply.
+    struct Described<'a>(
+        &'a mongodb::error::Error,
+        Option<&'a mongodb::bson::RawDocument>,
+    );
+
+    impl fmt::Display for Described<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            describe_driver_error(f, self.0, self.1)
+        }
+    }
+
+    /// The error the driver gives for a reply it cannot read (an error reply without `code`, a damaged
+    /// document): `ErrorKind::InvalidResponse`, with the reply kept beside it.
+    fn unreadable_reply() -> mongodb::error::Error {
+        let damaged = mongodb::bson::RawDocument::from_bytes(&[5, 0, 0, 0, 1]).unwrap_err();
+        let kind = mongodb::error::ErrorKind::from(damaged);
+        assert!(matches!(
+            kind,
+            mongodb::error::ErrorKind::InvalidResponse { .. }
+        ));
+        mongodb::error::Error::from(kind)
+    }
+
+    #[test]
+    fn an_error_reply_without_a_code_is_told_by_its_errmsg_never_as_bytes() {
+        let e = unreadable_reply();
+        let reply = mongodb::bson::rawdoc! {
+            "ok": 0.0,
+            "errmsg": "database is locked",
+            "codeName": "InternalError",
+        };
+        let said = Described(&e, Some(&reply)).to_string();
+        assert!(
+            said.starts_with(
+                "the server refused the operation: database is locked (InternalError)"
+            ),
+            "{said}"
+        );
+        assert!(said.contains("check the server's log"), "{said}");
+        // The driver's own message ends with the reply as hex; none of it is printed.
+        let hex: String = reply.as_bytes()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!said.contains(&hex), "{said}");
+        assert!(!said.contains("RawDocumentBuf"), "{said}");
+
+        // With a code, the code is named too.
+        let reply = mongodb::bson::rawdoc! { "ok": 0, "errmsg": "no such command", "code": 59 };
+        let said = Described(&e, Some(&reply)).to_string();
+        assert!(
+            said.starts_with("the server refused the operation: no such command (code 59)"),
+            "{said}"
+        );
+
+        // Without a reply (or without `errmsg` in it), the message says the reply was unreadable.
+        let said = Described(&e, None).to_string();
+        assert!(
+            said.starts_with("the server's reply could not be read ("),
+            "{said}"
+        );
+        let said = Error::Driver(e).to_string();
+        assert!(
+            said.starts_with("the server's reply could not be read ("),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_command_error_is_told_with_its_code_and_code_name() {
+        let refused: mongodb::error::CommandError =
+            mongodb::bson::from_document(mongodb::bson::doc! {
+                "code": 121,
+                "codeName": "DocumentValidationFailure",
+                "errmsg": "Document failed validation",
+            })
+            .unwrap();
+        let e = Error::Driver(mongodb::error::ErrorKind::Command(refused).into());
+        assert_eq!(
+            e.to_string(),
+            "the server refused the command: Document failed validation (DocumentValidationFailure, code 121)"
+        );
+        assert_eq!(e.code(), Some(121));
+        let other = Error::Driver(mongodb::error::Error::custom("not from the server"));
+        assert!(
+            other
+                .to_string()
+                .starts_with("the server or driver reported an error: "),
+            "{other}"
+        );
+        assert_eq!(other.code(), None);
     }
 }
 

@@ -2,9 +2,11 @@
 
 use odm_core::Connection;
 
+pub mod failpoint;
 pub mod server;
 pub mod surface;
 
+pub use failpoint::{connect_failpoint, failpoint_uri, FailPoint};
 pub use server::TestServer;
 
 /// The server the tests use: `MONGODB_URI`, else a local one on the default port.

@@ -1,13 +1,13 @@
-//! [`TestServer`]: an NX-27017 process owned by one test, for the tests that break the server on purpose
-//! (kill it, freeze it, restart it on the same data).
+//! [`TestServer`]: a `secantusd-rs` process owned by one test, for the tests that break the server on
+//! purpose (kill it, freeze it, restart it on the same storage).
 //!
 //! The shared server of `scripts/test-server` must stay up for every other test, so a fault test starts a
-//! server of its own on a free loopback port with a throw-away data directory.
+//! server of its own on a free loopback port with a throw-away storage directory. `secantusd-rs` keeps its
+//! data in WiredTiger (MongoDB's storage engine), so a restart after a kill runs WiredTiger's own recovery.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use nix::unistd::Pid;
 /// How long a fresh or restarted server may take to answer `hello`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// An NX-27017 server process that belongs to the test that started it.
+/// A `secantusd-rs` server process that belongs to the test that started it.
 ///
 /// It listens on `127.0.0.1` on a port picked free at start and keeps its data in a temporary directory
 /// that lives as long as the value. [`kill`](Self::kill), [`stop`](Self::stop), [`cont`](Self::cont) and
@@ -34,50 +34,19 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// The NX-27017 binary: `ODM_NX_27017` (which `scripts/test-server run` exports), else
-    /// `.venv/bin/nx-27017` at the repository root, if it exists.
+    /// The `secantusd-rs` binary: `ODM_SECANTUSD` (which `scripts/test-server run` exports), else the one
+    /// `scripts/test-server install` builds into `${XDG_CACHE_HOME:-~/.cache}/odm-test-server`, if it
+    /// exists.
     pub fn binary() -> Option<PathBuf> {
-        let from_env = std::env::var_os("ODM_NX_27017").map(PathBuf::from);
-        let in_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/nx-27017");
-        from_env
-            .into_iter()
-            .chain(Some(in_repo))
-            .find(|p| p.is_file())
+        let from_env = std::env::var_os("ODM_SECANTUSD").map(PathBuf::from);
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|c| c.join("odm-test-server/secantus/bin/secantusd-rs"));
+        from_env.into_iter().chain(cache).find(|p| p.is_file())
     }
 
-    /// Why the tests that need a server of their own cannot run here, or `None` when they can.
-    ///
-    /// They are skipped only when no NX-27017 binary is found and `MONGODB_URI` names a server on another
-    /// machine (the suite then runs against a remote deployment it must not break). With a local server
-    /// and no binary, something is wrong with the setup, and [`start`](Self::start) fails loudly instead.
-    pub fn skip_reason() -> Option<String> {
-        if Self::binary().is_some() {
-            return None;
-        }
-        let uri = std::env::var("MONGODB_URI").ok()?;
-        let local = ["127.0.0.1", "localhost", "[::1]"]
-            .iter()
-            .any(|host| uri.contains(host));
-        (!local).then(|| {
-            format!(
-                "no NX-27017 binary (set ODM_NX_27017 or run `scripts/test-server install`) and MONGODB_URI \
-                 points at a remote server ({uri}), which these tests must not kill"
-            )
-        })
-    }
-
-    /// Starts a server, or prints why it cannot and returns `None` (see [`skip_reason`](Self::skip_reason)).
-    /// `test` names the caller in the message.
-    pub async fn start_or_skip(test: &str) -> Option<TestServer> {
-        if let Some(reason) = Self::skip_reason() {
-            // Straight to the process's stderr: the test harness captures `println!`, and a skip must show.
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-            return None;
-        }
-        Some(Self::start().await)
-    }
-
-    /// Starts a server on a free loopback port with an empty data directory and waits until it answers
+    /// Starts a server on a free loopback port with an empty storage directory and waits until it answers
     /// `hello`.
     ///
     /// # Panics
@@ -85,8 +54,9 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let binary = Self::binary().unwrap_or_else(|| {
             panic!(
-                "no NX-27017 binary: run the tests through `scripts/test-server run -- ...` (it exports \
-                 ODM_NX_27017), set ODM_NX_27017, or run `scripts/test-server install`"
+                "no secantusd-rs binary: run the tests through `scripts/test-server run -- ...` (it builds \
+                 the server once and exports ODM_SECANTUSD), set ODM_SECANTUSD, or run \
+                 `scripts/test-server install`"
             )
         });
         let dir = tempfile::Builder::new()
@@ -115,7 +85,7 @@ impl TestServer {
         self.port
     }
 
-    /// The directory the server keeps its databases in; it stays the same across
+    /// The directory the server keeps its WiredTiger files in; it stays the same across
     /// [`restart`](Self::restart).
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -128,11 +98,7 @@ impl TestServer {
 
     /// What the server wrote to its log and its standard streams so far, for failure messages.
     pub fn log(&self) -> String {
-        ["server.log", "stdout.log"]
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(self.dir.path().join(f)).ok())
-            .collect::<Vec<_>>()
-            .join("\n")
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// Kills the server with SIGKILL, as a crash or an OOM kill would, and waits until it is gone. The data
@@ -168,14 +134,17 @@ impl TestServer {
     async fn spawn(&mut self) {
         let out = self.output_file();
         let err = out.try_clone().expect("clone the server's output file");
+        // `--sync-on-commit`: a write is in WiredTiger's log on disk before it is acknowledged, as mongod
+        // journals a write acknowledged with the default (majority) write concern of a replica set.
+        // Without it, secantusd-rs loses writes it acknowledged to a SIGKILL (measured: two inserts
+        // acknowledged just before the kill were both gone after the restart).
         let child = Command::new(&self.binary)
-            .arg("--data-dir")
+            .args(["--port", &self.port.to_string()])
+            .arg("--storage-path")
             .arg(self.data_dir())
-            .args(["--host", "127.0.0.1", "-p", &self.port.to_string()])
-            .arg("--log-file")
-            .arg(self.dir.path().join("server.log"))
-            .arg("--pid-file")
-            .arg(self.dir.path().join("server.pid"))
+            .arg("--sync-on-commit")
+            // Its working directory: the server reads a `secantusd.toml` found there.
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -189,7 +158,7 @@ impl TestServer {
         OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join("stdout.log"))
+            .open(self.dir.path().join("server.log"))
             .expect("open the server's output file")
     }
 

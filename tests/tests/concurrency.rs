@@ -204,6 +204,9 @@ async fn run_case(strategy: &Strategy) {
     (strategy.reset)(&conn).await;
 
     let sampling = Arc::new(AtomicBool::new(true));
+    // Whatever happens below (a timeout, a failed assertion), the sampler stops: a blocking task still
+    // running would keep the runtime, and so the test, from ever ending, and the failure from showing.
+    let stop_sampling = StopOnDrop(sampling.clone());
     let sampler = {
         let sampling = sampling.clone();
         tokio::task::spawn_blocking(move || {
@@ -219,8 +222,7 @@ async fn run_case(strategy: &Strategy) {
     let work = futures_util::future::join_all(
         (0..TASKS).map(|t| tokio::spawn(task(conn.clone(), strategy.bind, t))),
     );
-    // Generous: the SQLite-backed NX-27017 takes about a minute for the shared collection on a loaded
-    // machine (each filter there scans in Python); a deadlock never finishes.
+    // Generous, for a loaded machine; a deadlock never finishes.
     let results = tokio::time::timeout(Duration::from_secs(300), work)
         .await
         .unwrap_or_else(|_| {
@@ -230,7 +232,7 @@ async fn run_case(strategy: &Strategy) {
             )
         });
     let elapsed = started.elapsed();
-    sampling.store(false, Ordering::Relaxed);
+    drop(stop_sampling);
     let max_sockets = sampler.await.unwrap();
     let ops: usize = results.into_iter().map(|r| r.expect("a task failed")).sum();
 
@@ -306,6 +308,15 @@ async fn run_case(strategy: &Strategy) {
     (strategy.reset)(&conn).await;
 }
 
+/// Clears its flag when dropped, also while a panic unwinds.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
 /// The `Tenants` of a strategy over the case's connection, made on first use (each case runs once per
 /// process, on one connection).
 fn tenants_of(
@@ -319,15 +330,6 @@ fn tenants_of(
 
 static COLLECTION_TENANTS: std::sync::OnceLock<Tenants> = std::sync::OnceLock::new();
 
-// NX-27017 0.8.1 accepts only letters, digits and `_` in collection names, so the separator is `__`;
-// MongoDB accepts the default `.` too.
-fn collection_strategy() -> odm_core::Strategy {
-    odm_core::Strategy::CollectionPerTenant {
-        prefix: String::new(),
-        separator: "__".into(),
-    }
-}
-
 const COLLECTION_PER_TENANT: Strategy = Strategy {
     name: "collection per tenant",
     bind: |conn, tenant| {
@@ -335,7 +337,7 @@ const COLLECTION_PER_TENANT: Strategy = Strategy {
             &COLLECTION_TENANTS,
             conn,
             "concurrency_cpt",
-            collection_strategy,
+            odm_core::Strategy::collection_per_tenant,
         )
         .get(tenant)
         .expect("a valid tenant id")

@@ -161,3 +161,31 @@ async fn close_ends_the_client() {
     conn.close().await;
     assert!(other.ping().await.is_err());
 }
+
+#[tokio::test]
+#[ignore = "SecantusDB, the local test server, accepts both names; MongoDB refuses the second with \
+            DatabaseDifferCase (13297). Run it with `--ignored` against a mongod through MONGODB_URI"]
+async fn a_database_name_that_differs_only_in_case_from_an_existing_one_is_refused() {
+    let first = connect("conn_case_twin").await;
+    let twin = first.use_db("CONN_case_twin").unwrap();
+    twin.database().drop().await.unwrap();
+    first
+        .database()
+        .collection::<Document>("c")
+        .insert_one(doc! { "n": 1 })
+        .await
+        .unwrap();
+    // The library lets the name through (it is valid on its own); the server refuses it, and the error
+    // carries its code.
+    let err: odm_core::Error = twin
+        .database()
+        .collection::<Document>("c")
+        .insert_one(doc! { "n": 2 })
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(err.code(), Some(13297), "{err}");
+    assert!(!database_names(&first)
+        .await
+        .contains(&"CONN_case_twin".to_owned()));
+}

@@ -34,6 +34,10 @@ async fn create_fills_id_and_find_by_id_reads_it_back() {
     let found = people.find_by_id(id).await.unwrap().expect("stored");
     assert_eq!(found, ann);
     assert_eq!(people.find_by_id(ObjectId::new()).await.unwrap(), None);
+    // An ObjectId `_id` is matched by the ObjectId only: its hex string is a string, another BSON type,
+    // and never equal to it (MongoDB compares values by type first).
+    assert_eq!(people.find_by_id(id.to_hex()).await.unwrap(), None);
+    assert_eq!(people.count(doc! { "_id": id.to_hex() }).await.unwrap(), 0);
     // The raw document has exactly the stored fields.
     let raw = conn
         .database()

@@ -2,19 +2,26 @@
 //! says what is known written, never hangs past its timeouts, and works again on the same connection once
 //! the server is back.
 //!
-//! Each test owns its server process (`odm_tests::TestServer`), so breaking it never disturbs the other
-//! tests.
+//! The kills and freezes each own their server process (`odm_tests::TestServer`, a `secantusd-rs` over
+//! WiredTiger), so breaking it never disturbs the other tests, and a restart after a kill goes through
+//! WiredTiger's recovery. The closed connections come from a `failCommand` fail point on the fail-point
+//! server (`ODM_FAILPOINT_URI`), confined to the test's own client.
 
 #[path = "reliability/models.rs"]
 mod models;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use models::Item;
 use odm_core::bson::doc;
+use odm_core::mongodb::event::command::CommandEvent;
+use odm_core::mongodb::event::EventHandler;
+use odm_core::mongodb::Client;
 use odm_core::{Connection, Error};
-use odm_tests::TestServer;
+use odm_tests::{FailPoint, TestServer};
 
 const BATCH: usize = 10_000;
 
@@ -33,9 +40,7 @@ async fn a_server_killed_in_the_middle_of_a_chunk_of_insert_many_loses_nothing_i
 
 /// Inserts a batch of [`BATCH`] items and kills the server once `kill_at` of them are seen stored.
 async fn kill_during_insert_many(db: &str, kill_at: u64) {
-    let Some(mut server) = TestServer::start_or_skip(db).await else {
-        return;
-    };
+    let mut server = TestServer::start().await;
     let conn = Connection::options(&server.uri())
         .timeout(Duration::from_secs(5))
         .connect()
@@ -129,13 +134,12 @@ async fn kill_during_insert_many(db: &str, kill_at: u64) {
         "the server holds {stored} documents, but the error said {written} known written and {unknown} unknown"
     );
     // Ordered semantics: what is stored is exactly the head of the batch, nothing skipped.
-    // NX-27017 reads a small Int64 back as an Int32; MongoDB keeps the Int64. Both are the same number.
     let mut seqs: Vec<i64> = items
         .distinct("seq", ())
         .await
         .unwrap()
         .into_iter()
-        .map(|b| b.as_i64().or(b.as_i32().map(i64::from)).unwrap())
+        .map(|b| b.as_i64().expect("`seq` is stored as an Int64"))
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (0..stored as i64).collect::<Vec<_>>());
@@ -161,9 +165,7 @@ async fn kill_during_insert_many(db: &str, kill_at: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_server_fails_operations_within_the_operation_timeout_and_recovers() {
-    let Some(server) = TestServer::start_or_skip("faults_stop_deadline").await else {
-        return;
-    };
+    let server = TestServer::start().await;
     let timeout = Duration::from_secs(2);
     // With an operation timeout every operation fails within it, whatever the driver's monitor does;
     // the margin covers the scheduling of the timer on a loaded machine.
@@ -185,9 +187,7 @@ async fn a_frozen_server_fails_operations_within_the_operation_timeout_and_recov
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_server_fails_operations_within_the_monitor_bound_without_an_operation_timeout() {
-    let Some(server) = TestServer::start_or_skip("faults_stop").await else {
-        return;
-    };
+    let server = TestServer::start().await;
     let timeout = Duration::from_secs(2);
     // A monitor check every 500 ms notices the frozen server soon, and the driver then interrupts the
     // operations in flight on it (the Rust driver has no per-socket read timeout).
@@ -294,4 +294,106 @@ async fn frozen_server_case(
         report.join(", "),
         recovered.elapsed()
     );
+}
+
+/// A connection to a fresh database `db` on the fail-point server, as client `db`, and the number of
+/// `insert` commands it has sent so far (counted from the driver's command events).
+async fn failpoint_connection(db: &str) -> (Connection, Arc<AtomicUsize>) {
+    let inserts = Arc::new(AtomicUsize::new(0));
+    let mut options = odm_tests::failpoint::failpoint_client_options(db).await;
+    let counter = inserts.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |event| {
+        if let CommandEvent::Started(started) = event {
+            if started.command_name == "insert" {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }));
+    let conn = Connection::from_client(Client::with_options(options).unwrap(), db).unwrap();
+    conn.database().drop().await.unwrap();
+    (conn, inserts)
+}
+
+#[tokio::test]
+async fn a_write_whose_connection_closes_is_retried_once_and_stored_once() {
+    let db = "faults_retryable_write";
+    let (conn, inserts) = failpoint_connection(db).await;
+    let items = conn.model::<Item>();
+    // The server closes the connection instead of answering the first insert (MongoDB's fail point runs
+    // before the command); the driver retries a retryable write once, on a new connection.
+    let fail = FailPoint::arm(
+        db,
+        doc! { "times": 1 },
+        doc! { "failCommands": ["insert"], "closeConnection": true },
+    )
+    .await;
+    let created = items.create(Item::new("acme", 1, "once")).await.unwrap();
+    drop(fail);
+    assert_eq!(
+        inserts.load(Ordering::SeqCst),
+        2,
+        "the first insert met the closed connection and the retry went through"
+    );
+    assert_eq!(items.count(()).await.unwrap(), 1, "stored exactly once");
+    assert_eq!(
+        items.find_by_id(created.id.unwrap()).await.unwrap(),
+        Some(created)
+    );
+}
+
+#[tokio::test]
+async fn a_network_error_in_the_middle_of_insert_many_says_what_is_stored() {
+    let db = "faults_insert_many_network_error";
+    let (conn, inserts) = failpoint_connection(db).await;
+    let items = conn.model::<Item>();
+    const TOTAL: usize = 3_000;
+    // The first two chunks of 1,000 go through; the third meets a closed connection, and so does the
+    // driver's one retry of it.
+    let fail = FailPoint::arm(
+        db,
+        doc! { "skip": 2, "times": 2 },
+        doc! { "failCommands": ["insert"], "closeConnection": true },
+    )
+    .await;
+    let batch: Vec<Item> = (0..TOTAL as i64)
+        .map(|i| Item::new("acme", i, "x"))
+        .collect();
+    let err = items.insert_many(batch).await.unwrap_err();
+    drop(fail);
+    assert_eq!(
+        inserts.load(Ordering::SeqCst),
+        4,
+        "two chunks, then the third and its retry"
+    );
+    let Error::PartialWrite {
+        written,
+        unknown,
+        total,
+        source,
+    } = &err
+    else {
+        panic!("expected PartialWrite, got {err}");
+    };
+    assert_eq!((*written, *unknown, *total), (2_000, 1_000, TOTAL), "{err}");
+    assert!(
+        source.is_network(),
+        "the cause is the closed connection: {source}"
+    );
+    assert!(
+        err.to_string()
+            .contains("documents 0..2000 of 3000 are stored, the next 1000 may or may not be"),
+        "{err}"
+    );
+    // The fail point closed the connection before the chunk ran, so exactly the head of the batch is
+    // stored, within what the error said.
+    let mut seqs: Vec<i64> = items
+        .distinct("seq", ())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.as_i64().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..2_000).collect::<Vec<_>>());
+    assert_eq!(items.count(()).await.unwrap(), 2_000);
 }

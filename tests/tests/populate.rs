@@ -217,14 +217,23 @@ async fn refs_store_the_bare_id_and_filter_by_it() {
         typed.as_document(),
         &doc! { "author": { "$eq": ann.id.unwrap() } }
     );
-    // The typed filter finds what the raw one MongoDB users write finds: the post, on MongoDB.
-    // (NX-27017 matches an ObjectId outside `_id` only against its hex string, so there both find
-    // nothing.)
-    let by_raw = posts
-        .count(doc! { "author": ann.id.unwrap() })
-        .await
-        .unwrap();
-    assert_eq!(posts.count(typed.clone()).await.unwrap(), by_raw);
+    // The typed filter finds what the raw one MongoDB users write finds: the post, by ObjectId equality
+    // on a field other than `_id`; the id's hex string is another type and matches nothing.
+    assert_eq!(
+        posts
+            .count(doc! { "author": ann.id.unwrap() })
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(posts.count(typed.clone()).await.unwrap(), 1);
+    assert_eq!(
+        posts
+            .count(doc! { "author": ann.id.unwrap().to_hex() })
+            .await
+            .unwrap(),
+        0
+    );
     // A bare ObjectId is accepted for a reference field.
     assert_eq!(Post::fields().author.eq(ann.id.unwrap()), typed);
     assert!(Ref::<User>::to(&User::new("no-id@acme.io", 1)).is_err());

@@ -80,8 +80,17 @@ async fn every_filter_operator_matches_on_the_server() {
         emails(&users, f.nick.eq("annie")).await,
         e(&["ann@acme.io"])
     );
-    // Only cat lacks `nick` after the unset. (A `None` is stored as null, which MongoDB's `$exists`
-    // counts as present and NX-27017's does not, so the test does not rely on either.)
+    // Cat's `None` is stored as null, which `$exists` counts as present (MongoDB: `$exists: true` matches
+    // documents that contain the field, including those where it is null); `$eq: null` matches both a
+    // null and a missing field. After the unset, only cat lacks `nick`.
+    assert_eq!(
+        emails(&users, f.nick.exists(true)).await,
+        e(&["ann@acme.io", "bob@acme.io", "cat@acme.io"])
+    );
+    assert_eq!(
+        emails(&users, doc! { "nick": null }.into()).await,
+        e(&["cat@acme.io"])
+    );
     users
         .update_one(
             f.email.eq("cat@acme.io"),
@@ -172,12 +181,23 @@ async fn user_values_never_become_operators() {
     assert!(emails(&users, f.email.in_(["$where", "$ne"]))
         .await
         .is_empty());
-    // A document value stays a document behind `$eq` (checked without a server: NX-27017 rejects a
-    // document operand of `$eq`, which MongoDB compares as a value).
+    // A document value stays a document behind `$eq`: compared as a whole (MongoDB: field by field, in
+    // order), never read as an operator.
     let address: odm_core::Field<User, Document> = odm_core::Field::new("address");
     assert_eq!(
         address.eq(doc! { "$gt": "" }).as_document(),
         &doc! { "address": { "$eq": { "$gt": "" } } }
+    );
+    assert!(emails(&users, address.eq(doc! { "$gt": "" }))
+        .await
+        .is_empty());
+    assert_eq!(
+        emails(
+            &users,
+            address.eq(doc! { "city": "Paris", "postcode": "75001" })
+        )
+        .await,
+        ["bob@acme.io"]
     );
 }
 
@@ -241,6 +261,24 @@ async fn every_update_operator_applies_on_the_server() {
     assert_eq!(got.score, 9.0);
     assert_eq!(got.tags, ["admin", "ops", "dev", "qa"]);
     assert!(got.seen_at.is_some());
+    // `set` stores a value with its type: a date stays a BSON date.
+    let when = odm_core::bson::DateTime::from_millis(1_700_000_000_000);
+    users
+        .update_one(
+            ann.clone(),
+            UpdateBuilder::new().set(&f.seen_at, Some(when)),
+        )
+        .await
+        .unwrap();
+    let stored = users
+        .collection()
+        .expect("the collection of an unconfined handle")
+        .clone_with_type::<Document>()
+        .find_one(doc! { "email": "ann@acme.io" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get("seen_at"), Some(&Bson::DateTime(when)));
 
     users
         .update_one(
@@ -351,9 +389,7 @@ async fn projections_return_only_the_named_fields() {
         .unwrap();
     assert!(!docs[0].contains_key("tags") && !docs[0].contains_key("_id"));
     assert_eq!(docs[0].get_str("email").unwrap(), "bob@acme.io");
-    // Nested paths project by their stored dotted path. (NX-27017 returns an included nested path as a
-    // flat `"address.city"` key and ignores a nested exclusion, so the server round trip is checked on
-    // top-level fields only.)
+    // Nested paths project by their stored dotted path, and MongoDB returns them nested.
     assert_eq!(
         Projection::<User>::new()
             .include(&f.address.city)
@@ -361,6 +397,27 @@ async fn projections_return_only_the_named_fields() {
             .into_document(),
         doc! { "address.city": 1, "_id": 0 }
     );
+    let docs = users
+        .find(f.age.eq(17))
+        .project(Projection::new().include(&f.address.city).exclude(&f.id))
+        .await
+        .unwrap();
+    assert_eq!(docs, [doc! { "address": { "city": "Paris" } }]);
+    let docs = users
+        .find(f.age.eq(17))
+        .project(
+            Projection::new()
+                .exclude(&f.address.zip)
+                .exclude(&f.id)
+                .exclude(&f.tags),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        docs[0].get_document("address").unwrap(),
+        &doc! { "city": "Paris" }
+    );
+    assert_eq!(docs[0].get_str("email").unwrap(), "bob@acme.io");
 }
 
 #[tokio::test]

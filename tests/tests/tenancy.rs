@@ -20,9 +20,13 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const TENANTS: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
 
-/// Collection per tenant with `__` between tenant and collection. MongoDB takes the default `.` too;
-/// NX-27017 only takes collection names made of letters, digits and `_`.
+/// Collection per tenant, the default way: `{id}.{collection}`, a dotted collection name.
 fn by_collection() -> Strategy {
+    Strategy::collection_per_tenant()
+}
+
+/// Collection per tenant with `__` between tenant and collection, a separator made of id characters.
+fn by_collection_underscored() -> Strategy {
     Strategy::CollectionPerTenant {
         prefix: String::new(),
         separator: "__".into(),
@@ -130,18 +134,10 @@ async fn seen(tenant: &Tenant) -> Vec<(ObjectId, String, i32)> {
     docs
 }
 
-/// Drops a test collection. NX-27017 0.8.1 now and then fails a `drop` run beside other tests' writes with
-/// an internal SQLite error (a reply without `code`); MongoDB does not, so the cleanup tries again.
+/// Drops a test collection.
 async fn drop_collection(handle: &odm_core::ModelHandle<Doc>) {
-    let mut attempts = 0;
-    while let Err(e) = handle.unconfined_collection().drop().await {
-        attempts += 1;
-        assert!(
-            attempts < 5,
-            "dropping {} failed: {e}",
-            handle.collection_name()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50 * attempts)).await;
+    if let Err(e) = handle.unconfined_collection().drop().await {
+        panic!("dropping {} failed: {e}", handle.collection_name());
     }
 }
 
@@ -269,6 +265,11 @@ fn collection_per_tenant_isolates_tenants() {
 }
 
 #[test]
+fn collection_per_tenant_with_another_separator_isolates_tenants() {
+    check_isolation("tenancy_iso_coll_sep", by_collection_underscored());
+}
+
+#[test]
 fn shared_collection_isolates_tenants() {
     check_isolation("tenancy_iso_shared", Strategy::shared_collection());
 }
@@ -386,8 +387,36 @@ async fn shared_collection_upserts_stamp_the_tenant() {
         .unwrap()
         .is_none());
 
-    // Pipeline updates (which the handle ends with a stage that sets the tenant field again) are not
-    // run here: NX-27017 does not take update pipelines. The scope's unit tests cover the added stage.
+    // A pipeline update (which the handle ends with a stage that sets the tenant field again) changes
+    // only the tenant's documents, and an upsert through one is stamped too.
+    let before_globex = seen(&globex).await;
+    let result = docs
+        .update_many(
+            doc! {},
+            vec![doc! { "$set": { "n": { "$add": ["$n", 1000] } } }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.matched_count, 4);
+    assert_eq!(seen(&globex).await, before_globex);
+    let ns: BTreeSet<i32> = seen(&acme).await.into_iter().map(|d| d.2).collect();
+    assert_eq!(ns, BTreeSet::from([1000, 1001, 1002, 1100]));
+    let result = docs
+        .update_one(
+            doc! { "owner": "acme", "n": 7 },
+            vec![doc! { "$set": { "n": 7 } }],
+        )
+        .upsert(true)
+        .await
+        .unwrap();
+    let id = result.upserted_id.expect("upserted");
+    let stored = raw_docs(&conn)
+        .await
+        .into_iter()
+        .find(|d| d.get("_id") == Some(&id))
+        .unwrap();
+    assert_eq!(stored.get_str("tenant_id").unwrap(), "acme");
+    assert_eq!(raw_docs(&conn).await.len(), 8);
 }
 
 #[tokio::test]
@@ -514,19 +543,27 @@ async fn collection_per_tenant_lookups_stay_in_the_tenant() {
             })
             .await
             .unwrap();
-        assert_eq!(t.model::<Doc>().collection_name(), format!("{owner}__docs"));
+        assert_eq!(t.model::<Doc>().collection_name(), format!("{owner}.docs"));
     }
     let acme = tenants.get("acme").unwrap().model::<Doc>();
     // `docs` in a stage names the tenant's own collection.
     let joined = acme
         .aggregate([
             doc! { "$lookup": { "from": "docs", "localField": "n", "foreignField": "n", "as": "same" } },
-            // The object form: NX-27017 does not take `{ $unionWith: "docs" }`.
             doc! { "$unionWith": { "coll": "docs" } },
         ])
         .await
         .unwrap();
     assert_eq!(joined.len(), 2);
+    // The short form names a collection too.
+    let unioned = acme
+        .aggregate([doc! { "$unionWith": "docs" }])
+        .await
+        .unwrap();
+    assert_eq!(unioned.len(), 2);
+    assert!(unioned
+        .iter()
+        .all(|d| d.get_str("owner").unwrap() == "acme"));
     for d in &joined {
         assert_eq!(d.get_str("owner").unwrap(), "acme");
         if let Ok(same) = d.get_array("same") {
@@ -571,7 +608,7 @@ async fn bad_tenant_ids_are_refused_and_create_nothing() {
     let prefix = "tenancy_bad_";
     let by_db = Tenants::new(conn.clone(), Strategy::database_per_tenant(prefix)).unwrap();
     let by_coll = Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap();
-    let by_coll_sep = Tenants::new(conn.clone(), by_collection()).unwrap();
+    let by_coll_sep = Tenants::new(conn.clone(), by_collection_underscored()).unwrap();
     let shared = Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap();
     let resolved = Arc::new(AtomicUsize::new(0));
     let counter = resolved.clone();
@@ -974,13 +1011,9 @@ async fn fleet_index_sync_over_200_tenant_databases() {
     }
     assert_eq!(synced.failed.len(), 1);
     assert_eq!(synced.failed[0].0, "t007");
-    // MongoDB answers code 11000 (`DuplicateKey`); NX-27017 answers the failed `createIndexes` with an
-    // error reply that has no code, which the driver reports as an invalid reply.
+    // MongoDB answers the failed `createIndexes` with code 11000 (`DuplicateKey`).
     let err = &synced.failed[0].1;
-    assert!(
-        matches!(err, Error::DuplicateKey { .. } | Error::Driver(_)),
-        "{err}"
-    );
+    assert!(matches!(err, Error::DuplicateKey { .. }), "{err}");
 
     // Each synced tenant's database has the index; a second run has nothing to do.
     let t150 = tenants.get("t150").unwrap().model::<Account>();

@@ -1,5 +1,6 @@
 //! Every write that takes a value validates it first and, on failure, writes nothing.
 
+use odm_core::mongodb::error::{ErrorKind, WriteFailure};
 use odm_core::prelude::*;
 use odm_tests::connect;
 
@@ -155,28 +156,33 @@ async fn sync_schema_applies_the_json_schema_as_the_validator() {
         .filter_map(|b| b.as_document().cloned())
         .collect();
     assert_eq!(specs.len(), 1, "the collection exists");
-    // MongoDB lists the validator under options.validator; NX-27017 0.8.1 accepts `$jsonSchema`
-    // validators without enforcing them, so the server-side rejection is not asserted here.
-    if let Ok(validator) = specs[0]
+    // MongoDB lists the validator under options.validator.
+    let validator = specs[0]
         .get_document("options")
         .and_then(|o| o.get_document("validator"))
-    {
-        assert_eq!(
-            validator.get_document("$jsonSchema").unwrap(),
-            &Customer::json_schema()
-        );
-        // A raw write that breaks a rule is refused by the server itself (DocumentValidationFailure).
-        let raw = conn.database().collection::<Document>("customers");
-        let err = raw
-            .insert_one(doc! { "email": "ann@acme.io", "age": -1, "tags": [],
-            "address": { "city": "x", "zip": "00000" } })
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("121") || err.to_string().contains("validation"),
-            "{err}"
-        );
-    }
+        .expect("the collection has a validator");
+    assert_eq!(
+        validator.get_document("$jsonSchema").unwrap(),
+        &Customer::json_schema()
+    );
+    // A raw write that breaks a rule is refused by the server itself: DocumentValidationFailure (121).
+    let raw = conn.database().collection::<Document>("customers");
+    let err = raw
+        .insert_one(doc! { "email": "ann@acme.io", "age": -1, "tags": [],
+        "address": { "city": "x", "zip": "00000" } })
+        .await
+        .unwrap_err();
+    let code = match &*err.kind {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code,
+        other => panic!("expected a write error, got {other:?}"),
+    };
+    assert_eq!(code, 121, "{err}");
+    assert_eq!(raw.count_documents(doc! {}).await.unwrap(), 0);
+    // A valid one passes the server's check too.
+    raw.insert_one(doc! { "email": "ann@acme.io", "age": 30, "tags": [],
+    "address": { "city": "x", "zip": "00000" }, "__v": 0_i64 })
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
