@@ -693,3 +693,84 @@ async fn server_refuses_nan_under_a_bound() {
         assert!(refused, "`{field}`: the server refuses NaN");
     }
 }
+
+mod reductions {
+    //! A Rust value and the BSON it is stored as reduce to the same subject, so every rule decides
+    //! alike on both, whatever the value and the bounds.
+
+    use odm_core::bson::Bson;
+    use odm_core::schema::{Literal, Number, Rule, Subject};
+    use odm_core::validate::{AsLength, AsNumber, AsScalar};
+    use proptest::prelude::*;
+
+    fn bound() -> impl Strategy<Value = Option<f64>> {
+        prop::option::of(prop_oneof![
+            -1e3..1e3_f64,
+            Just(0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(9_007_199_254_740_992.0),
+        ])
+    }
+
+    fn float() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -1e3..1e3_f64,
+            Just(f64::NAN),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+        ]
+    }
+
+    fn same(rule: &Rule, rust: Subject<'_>, bson: &Bson) -> Result<(), TestCaseError> {
+        let stored = Subject::of(rule, bson);
+        prop_assert_eq!(
+            rule.judge(rust),
+            rule.judge(stored),
+            "{:?} on {}",
+            rule,
+            bson
+        );
+        prop_assert_eq!(rust.describe(), stored.describe());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn numbers(x in float(), i in any::<i64>(), j in any::<i32>(), min in bound(), max in bound()) {
+            let range = Rule::Range { min, max };
+            same(&range, Subject::Number(x.as_number().unwrap()), &Bson::Double(x))?;
+            same(&range, Subject::Number(i.as_number().unwrap()), &Bson::Int64(i))?;
+            same(&range, Subject::Number(j.as_number().unwrap()), &Bson::Int32(j))?;
+        }
+
+        #[test]
+        fn lengths(s in "\\PC{0,6}", n in 0usize..6, min in prop::option::of(0usize..5), max in prop::option::of(0usize..5)) {
+            let length = Rule::Length { min, max };
+            same(&length, Subject::Measure(s.as_length().unwrap()), &Bson::String(s.clone()))?;
+            let list = vec![1_i32; n];
+            let array = Bson::Array(list.iter().map(|&v| Bson::Int32(v)).collect());
+            same(&length, Subject::Measure(list.as_length().unwrap()), &array)?;
+            let map: std::collections::BTreeMap<String, i32> = (0..n).map(|k| (k.to_string(), 1)).collect();
+            let doc = odm_core::bson::to_bson(&map).unwrap();
+            same(&length, Subject::Measure(map.as_length().unwrap()), &doc)?;
+        }
+
+        #[test]
+        fn scalars(s in "[ab]{0,2}", c in prop::char::range('a', 'c'), i in -3_i64..3, x in float()) {
+            const LISTED: &[Literal] = &[
+                Literal::Text("a"),
+                Literal::Text("b"),
+                Literal::Number(Number::Int(1)),
+                Literal::Number(Number::Float(0.5)),
+            ];
+            let one_of = Rule::OneOf(LISTED);
+            same(&one_of, Subject::Scalar(s.as_scalar().unwrap()), &Bson::String(s.clone()))?;
+            same(&one_of, Subject::Scalar(c.as_scalar().unwrap()), &Bson::String(c.to_string()))?;
+            same(&one_of, Subject::Scalar(i.as_scalar().unwrap()), &Bson::Int64(i))?;
+            same(&one_of, Subject::Scalar(x.as_scalar().unwrap()), &Bson::Double(x))?;
+        }
+    }
+}
