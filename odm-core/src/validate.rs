@@ -403,15 +403,24 @@ impl<T: AsScalar + ?Sized> AsScalar for &T {
 
 /// Asks `rule` about `subject`, and records its failure at `path`. The create-time checks below and the
 /// update check both report through here.
+#[inline]
 pub(crate) fn judge_into(
     errors: &mut ValidationErrors,
     path: impl FnOnce() -> String,
     rule: &Rule,
     subject: Subject<'_>,
 ) {
+    if !rule.holds(subject) {
+        report(errors, path(), rule, subject);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn report(errors: &mut ValidationErrors, path: String, rule: &Rule, subject: Subject<'_>) {
     if let Err(message) = rule.judge(subject) {
         errors.push(FieldError::new(
-            path(),
+            path,
             rule.name(),
             subject.describe(),
             message,
@@ -421,6 +430,7 @@ pub(crate) fn judge_into(
 
 #[doc(hidden)]
 /// The `required` rule: `present` is `false` when the `Option` is `None`.
+#[inline]
 pub fn check_required(errors: &mut ValidationErrors, path: &str, name: &str, present: bool) {
     let subject = if present {
         Subject::Other
