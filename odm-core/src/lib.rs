@@ -154,7 +154,10 @@ pub mod __private {
     pub use crate::decode::{Decode, DecodeDocument, Elements, Probe, Value, ViaDecode, ViaSerde};
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::query::Field;
-    pub use crate::schema::{FieldSchema, IndexKey, IndexSchema, Rule, Schema};
+    pub use crate::schema::{
+        compile, BsonType, FieldSchema, IndexKey, IndexSchema, Literal, Number, Pattern, Rule,
+        Schema,
+    };
     pub use crate::validate::{
         check_custom, check_email, check_length, check_one_of, check_range, check_regex,
         check_required, join_path, validate_embedded, validate_embedded_list, Describe,

@@ -90,9 +90,9 @@
 //!
 //! | Attribute | Applies to | Meaning |
 //! |---|---|---|
-//! | `required` | `Option<T>` | Must be `Some`. |
-//! | `range(min = .., max = ..)` | numbers | Inclusive bounds, either optional. |
-//! | `length(min = .., max = ..)` | strings (in characters), lists, sets, maps | Inclusive bounds, either optional. |
+//! | `required` | `Option<T>` | Must be `Some`: stored, and not `null`. |
+//! | `range(min = .., max = ..)` | numbers | Inclusive bounds, either optional; NaN fails any bound. |
+//! | `length(min = .., max = ..)` | strings (in characters), lists, sets (in elements), maps (in entries) | Inclusive bounds, either optional. |
 //! | `regex = ".."` | strings | Must match; the pattern is compiled at compile time, and once at run time. |
 //! | `email` | strings | Shaped like an e-mail address ([`crate::validate::is_email`]). |
 //! | `one_of(..)` | strings, numbers, `char`, `bool` | One of the listed literals. |
@@ -108,6 +108,10 @@
 //! | `sparse` | Sparse (combines with `index` and `unique`). |
 //! | `ttl = "30d"` | Documents expire that long after the date in the field (`s`, `m`, `h`, `d`; `DateTime` fields only). |
 //! | `text` | The field is part of the model's one text index. |
+//!
+//! Each rule is defined once ([`Rule`], and the field's [`BsonType`]): the check before a write, the
+//! check of an update ([`Schema::check_update`]) and the `$jsonSchema` ([`json_schema`]) all come from
+//! it (see [validation](crate::guide::validation#one-definition-per-rule)).
 //!
 //! A rule that cannot apply to the field's type, bounds with min over max, an invalid regex, an unknown
 //! attribute (with the closest known one named) are compile errors, all reported at once.
@@ -175,6 +179,16 @@
 //!   collection, each stored field with its Rust type, rules and indexes, and the indexes.
 //! - For `#[derive(Embedded)]` on `Address`: `impl Embedded for Address` and `pub struct AddressFields<M>`,
 //!   the paths below the field of model `M` that holds it.
+
+use mongodb::bson::{doc, Bson, Document};
+
+mod rules;
+
+pub(crate) use rules::judge_type;
+pub use rules::{
+    compile, is_email, BsonType, Literal, Measure, Number, Pattern, Rule, Scalar, Subject,
+    EMAIL_PATTERN,
+};
 
 /// Everything the derive knows about a model: where it is stored, its fields, rules and indexes.
 #[derive(Debug)]
@@ -252,6 +266,21 @@ impl Schema {
     pub fn field(&self, stored: &str) -> Option<&'static FieldSchema> {
         self.fields.iter().find(|f| f.stored == stored)
     }
+
+    /// Checks an update document against the field rules, as `update_one` and `update_many` do before
+    /// sending it: what the values of `$set`, `$setOnInsert`, `$push` and the like decide on their own
+    /// (see the [validation guide](crate::guide::validation)). Every failure is reported, with its path.
+    pub fn check_update(&self, update: &Document) -> Result<(), crate::validate::ValidationErrors> {
+        crate::update_rules::check(self, update)
+    }
+
+    /// Checks a whole stored document against the field rules: every field's type and rules, and the
+    /// presence of the required ones (`_id` aside, which the server fills in). It decides as
+    /// [`Model::validate`](crate::Model::validate) does on the value the document decodes to, and as
+    /// the server does with [`json_schema`] as its validator.
+    pub fn check_document(&self, doc: &Document) -> Result<(), crate::validate::ValidationErrors> {
+        crate::update_rules::check_document(self, doc)
+    }
 }
 
 /// The stored names of the timestamp fields.
@@ -278,11 +307,12 @@ pub struct FieldSchema {
     /// The fields of an embedded document, when the field's type derives a schema of its own (for a list
     /// or an `Option` of embedded documents, those of the element).
     pub embedded: Option<fn() -> &'static [FieldSchema]>,
-    /// The BSON type the value is stored as (`"string"`, `"int"`, `"long"`, `"double"`, `"bool"`,
-    /// `"date"`, `"objectId"`, `"array"`, `"object"`), when the derive can tell from the Rust type.
-    pub bson_type: Option<&'static str>,
-    /// For an `"array"`, the BSON type of its elements, when known.
-    pub items: Option<&'static str>,
+    /// The BSON type the value is stored as, when the derive can tell from the Rust type. It is the
+    /// field's type rule: an update may write only what [`BsonType::accepts`] lists (or `null` when
+    /// [`FieldSchema::is_nullable`]), and `$jsonSchema`'s `bsonType` says the same.
+    pub bson_type: Option<BsonType>,
+    /// For an [`BsonType::Array`], the BSON type of its elements, when known.
+    pub items: Option<BsonType>,
     /// The Rust type is an `Option`: the stored value may be `null` (or absent).
     pub optional: bool,
     /// serde may leave the field out of the stored document (`skip_serializing_if`).
@@ -306,13 +336,13 @@ impl FieldSchema {
     }
 
     /// Declares the BSON type the value is stored as.
-    pub const fn with_bson_type(mut self, bson_type: &'static str) -> Self {
+    pub const fn with_bson_type(mut self, bson_type: BsonType) -> Self {
         self.bson_type = Some(bson_type);
         self
     }
 
     /// Declares the BSON type of an array's elements.
-    pub const fn with_items(mut self, items: &'static str) -> Self {
+    pub const fn with_items(mut self, items: BsonType) -> Self {
         self.items = Some(items);
         self
     }
@@ -335,6 +365,11 @@ impl FieldSchema {
         (!self.optional && !self.omittable) || self.rules.contains(&Rule::Required)
     }
 
+    /// `true` when the stored value may be `null`: an `Option` without a `required` rule.
+    pub fn is_nullable(&self) -> bool {
+        self.optional && !self.rules.contains(&Rule::Required)
+    }
+
     /// Declares the field's rules.
     pub const fn with_rules(mut self, rules: &'static [Rule]) -> Self {
         self.rules = rules;
@@ -346,50 +381,38 @@ impl FieldSchema {
         self.embedded = Some(fields);
         self
     }
-}
 
-/// A validation rule declared with `#[field(...)]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum Rule {
-    /// `required`: an `Option` field must be `Some`.
-    Required,
-    /// `range(min = .., max = ..)`: a number within bounds (inclusive).
-    Range {
-        /// The smallest allowed value.
-        min: Option<f64>,
-        /// The largest allowed value.
-        max: Option<f64>,
-    },
-    /// `length(min = .., max = ..)`: a string's length in characters, or a collection's in elements.
-    Length {
-        /// The smallest allowed length.
-        min: Option<usize>,
-        /// The largest allowed length.
-        max: Option<usize>,
-    },
-    /// `regex = "..."`: a string matching the pattern.
-    Regex(&'static str),
-    /// `one_of(...)`: one of the listed values: a string's value without quotes, a number as written.
-    OneOf(&'static [&'static str]),
-    /// `email`: a string shaped like an e-mail address.
-    Email,
-    /// `validate = path`: a custom function, by its path.
-    Custom(&'static str),
-}
-
-impl Rule {
-    /// The rule's name as written in the attribute (`range`, `length`, ...).
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Rule::Required => "required",
-            Rule::Range { .. } => "range",
-            Rule::Length { .. } => "length",
-            Rule::Regex(_) => "regex",
-            Rule::OneOf(_) => "one_of",
-            Rule::Email => "email",
-            Rule::Custom(_) => "validate",
+    /// The `$jsonSchema` of the field: its type ([`BsonType::json_schema`]), its embedded document's
+    /// schema, and each rule's keywords ([`Rule::json_schema`]). `never_null` for a field the server
+    /// always fills (`_id`).
+    fn json_schema(&self, never_null: bool) -> Document {
+        let nullable = self.is_nullable() && !never_null;
+        let mut doc = Document::new();
+        match (self.bson_type, self.embedded) {
+            (Some(BsonType::Array), Some(embedded)) => {
+                doc.insert("bsonType", BsonType::Array.json_schema(nullable));
+                doc.insert("items", object_schema(embedded(), false, false));
+            }
+            (_, Some(embedded)) => {
+                doc = object_schema(embedded(), nullable, false);
+            }
+            (Some(ty), None) => {
+                doc.insert("bsonType", ty.json_schema(nullable));
+                if let (BsonType::Array, Some(items)) = (ty, self.items) {
+                    doc.insert("items", doc! { "bsonType": items.json_schema(false) });
+                }
+            }
+            // A type the derive does not know: the library refuses `null` where the Rust type is not
+            // an `Option`, and so does the server.
+            (None, None) if !nullable => {
+                doc.insert("not", doc! { "bsonType": BsonType::Null.alias() });
+            }
+            (None, None) => {}
         }
+        for rule in self.rules {
+            rule.json_schema(self.bson_type, nullable, &mut doc);
+        }
+        doc
     }
 }
 
@@ -467,15 +490,14 @@ impl IndexSchema {
     }
 }
 
-/// The pattern `$jsonSchema` uses for the `email` rule: one `@`, no spaces, a dot in the domain.
-pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
-
 /// Builds the `$jsonSchema` document of a schema, for a collection validator
 /// (`{"$jsonSchema": User::json_schema()}`): the BSON type of every field whose type the derive knows,
-/// the fields every document has, and the rules MongoDB can check itself (`range`, `length`, `regex`,
-/// `email`, `one_of`). Custom `validate` functions run only in the library.
-pub fn json_schema(schema: &Schema) -> mongodb::bson::Document {
-    let mut doc = object_schema(schema.fields);
+/// the fields every document has, and the keywords of each rule MongoDB can check itself (`range`,
+/// `length`, `regex`, `email`, `one_of`), from the same definitions the library checks with
+/// ([`Rule::json_schema`], [`BsonType::json_schema`]). Custom `validate` functions run only in the
+/// library.
+pub fn json_schema(schema: &Schema) -> Document {
+    let mut doc = object_schema(schema.fields, false, true);
     // Every stored document has an `_id`: the library or the server generates one on insert.
     if schema.field("_id").is_some() {
         if let Ok(required) = doc.get_array_mut("required") {
@@ -483,145 +505,30 @@ pub fn json_schema(schema: &Schema) -> mongodb::bson::Document {
                 required.insert(0, "_id".into());
             }
         } else {
-            doc.insert("required", vec![mongodb::bson::Bson::from("_id")]);
-        }
-        if let Ok(props) = doc.get_document_mut("properties") {
-            if let Ok(id) = props.get_document_mut("_id") {
-                // The stored `_id` is never null, whatever the Rust `Option` says.
-                if let Ok(types) = id.get_array("bsonType") {
-                    let first = types.first().cloned();
-                    if let Some(first) = first {
-                        id.insert("bsonType", first);
-                    }
-                }
-            }
+            doc.insert("required", vec![Bson::from("_id")]);
         }
     }
     doc
 }
 
-fn object_schema(fields: &[FieldSchema]) -> mongodb::bson::Document {
-    use mongodb::bson::{Bson, Document};
-
+/// The schema of an embedded document, or of the model's (`top`, where `_id` is never null).
+fn object_schema(fields: &[FieldSchema], nullable: bool, top: bool) -> Document {
     let mut properties = Document::new();
     let mut required = Vec::new();
     for field in fields {
-        properties.insert(field.stored, field_schema(field));
+        properties.insert(
+            field.stored,
+            field.json_schema(top && field.stored == "_id"),
+        );
         if field.is_required() {
             required.push(Bson::from(field.stored));
         }
     }
     let mut doc = Document::new();
-    doc.insert("bsonType", "object");
+    doc.insert("bsonType", BsonType::Object.json_schema(nullable));
     if !required.is_empty() {
         doc.insert("required", required);
     }
     doc.insert("properties", properties);
     doc
-}
-
-fn field_schema(field: &FieldSchema) -> mongodb::bson::Document {
-    use mongodb::bson::{Bson, Document};
-
-    let mut doc = match (field.bson_type, field.embedded) {
-        (Some("array"), Some(embedded)) => {
-            let mut doc = Document::new();
-            doc.insert("bsonType", "array");
-            doc.insert("items", object_schema(embedded()));
-            doc
-        }
-        (_, Some(embedded)) => object_schema(embedded()),
-        (bson_type, None) => {
-            let mut doc = Document::new();
-            if let Some(bson_type) = bson_type {
-                doc.insert("bsonType", bson_type);
-            }
-            if let (Some("array"), Some(items)) = (bson_type, field.items) {
-                doc.insert("items", mongodb::bson::doc! { "bsonType": items });
-            }
-            doc
-        }
-    };
-    if field.optional {
-        if let Some(Bson::String(t)) = doc.get("bsonType").cloned() {
-            doc.insert("bsonType", vec![Bson::String(t), Bson::from("null")]);
-        }
-    }
-    let is_array = field.bson_type == Some("array");
-    let is_string = field.bson_type == Some("string");
-    let mut has_pattern = false;
-    for rule in field.rules {
-        match *rule {
-            Rule::Range { min, max } => {
-                if let Some(min) = min {
-                    doc.insert("minimum", number(min));
-                }
-                if let Some(max) = max {
-                    doc.insert("maximum", number(max));
-                }
-            }
-            Rule::Length { min, max } => {
-                let (lo, hi) = if is_array {
-                    ("minItems", "maxItems")
-                } else if is_string {
-                    ("minLength", "maxLength")
-                } else if field.bson_type == Some("object") {
-                    ("minProperties", "maxProperties")
-                } else {
-                    continue;
-                };
-                if let Some(min) = min {
-                    doc.insert(lo, len(min));
-                }
-                if let Some(max) = max {
-                    doc.insert(hi, len(max));
-                }
-            }
-            Rule::Regex(pattern) => {
-                doc.insert("pattern", pattern);
-                has_pattern = true;
-            }
-            Rule::Email if !has_pattern => {
-                doc.insert("pattern", EMAIL_PATTERN);
-                has_pattern = true;
-            }
-            Rule::OneOf(values) => {
-                let mut list: Vec<Bson> = values
-                    .iter()
-                    .map(|v| typed_value(field.bson_type, v))
-                    .collect();
-                if field.optional {
-                    list.push(Bson::Null);
-                }
-                doc.insert("enum", list);
-            }
-            _ => {}
-        }
-    }
-    doc
-}
-
-fn number(x: f64) -> mongodb::bson::Bson {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        mongodb::bson::Bson::Int64(x as i64)
-    } else {
-        mongodb::bson::Bson::Double(x)
-    }
-}
-
-fn len(n: usize) -> mongodb::bson::Bson {
-    mongodb::bson::Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-/// A `one_of` value, as the BSON value the field stores.
-pub(crate) fn typed_value(bson_type: Option<&str>, value: &str) -> mongodb::bson::Bson {
-    use mongodb::bson::Bson;
-    let parsed = match bson_type {
-        Some("int") => value.parse().ok().map(Bson::Int32),
-        Some("long") => value.parse().ok().map(Bson::Int64),
-        Some("double") => value.parse().ok().map(Bson::Double),
-        Some("bool") => value.parse().ok().map(Bson::Boolean),
-        _ => None,
-    };
-    parsed.unwrap_or_else(|| Bson::String(value.to_owned()))
 }

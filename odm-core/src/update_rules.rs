@@ -1,36 +1,34 @@
-//! The model's field rules, checked on the values an update document writes, so an update cannot store
-//! what `create` would refuse.
+//! The model's field rules, checked on the BSON values an update writes, so an update cannot store what
+//! `create` would refuse, nor what the server's `$jsonSchema` would.
 //!
-//! What a value alone decides is checked: `required`, `range`, `length`, `regex`, `email` and `one_of` on
-//! the values of `$set` and `$setOnInsert` (embedded documents included), and `$unset` of a required
-//! field. What depends on the stored document is not: the results of `$inc`, `$push` and the like, custom
-//! `validate = ..` functions, and update pipelines.
+//! Every decision is the rule's own ([`Rule::judge`] for a rule, [`BsonType::accepts`] for a field's type,
+//! in `schema::rules`): this module only finds the field a path names and the values an operator writes.
+//! What a value alone decides is checked: the type, `required`, `range`, `length`, `regex`, `email` and
+//! `one_of` of the values of `$set` and `$setOnInsert` (embedded documents, lists of them and array
+//! elements included, and the required fields of a whole embedded document), the elements `$push` and
+//! `$addToSet` add, the type `$inc`, `$mul`, `$min`, `$max` and `$currentDate` leave, and `$unset` or
+//! `$rename` of a required field. What depends on the stored document is not: the value `$inc` leaves
+//! against `range`, a list's length after `$push`, custom `validate = ..` functions, update pipelines.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use mongodb::bson::{Bson, DateTime, Document, Timestamp};
 
-use mongodb::bson::{Bson, Document};
-use regex::Regex;
-
-use crate::schema::{typed_value, FieldSchema, Rule, Schema};
-use crate::validate::{is_email, FieldError, ValidationErrors};
+use crate::schema::{judge_type, BsonType, FieldSchema, Rule, Schema, Subject};
+use crate::validate::{join_path, judge_into, FieldError, ValidationErrors};
 
 /// Checks an update document against `schema`; every failure is reported, with its path.
 pub(crate) fn check(schema: &Schema, update: &Document) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::new(schema.type_name);
     for (op, args) in update {
         let Bson::Document(args) = args else { continue };
-        match op.as_str() {
-            "$set" | "$setOnInsert" => {
-                for (path, value) in args {
-                    if let Some(field) = resolve(schema.fields, path) {
-                        check_value(field, path, value, &mut errors);
-                    }
-                }
-            }
-            "$unset" => {
-                for path in args.keys() {
-                    if let Some(field) = resolve(schema.fields, path) {
+        for (path, arg) in args {
+            let Some(slot) = resolve(schema.fields, path) else {
+                continue;
+            };
+            match op.as_str() {
+                "$set" | "$setOnInsert" => slot.check(path, arg, &mut errors),
+                // `$rename` takes the value away from its source, as `$unset` does.
+                "$unset" | "$rename" => {
+                    if let Slot::Field(field) = slot {
                         if field.is_required() {
                             errors.push(FieldError::new(
                                 path.as_str(),
@@ -41,120 +39,236 @@ pub(crate) fn check(schema: &Schema, update: &Document) -> Result<(), Validation
                         }
                     }
                 }
+                "$push" | "$addToSet" => {
+                    if let Slot::Field(field) = slot {
+                        let each = match arg {
+                            Bson::Document(d) if d.contains_key("$each") => {
+                                d.get_array("$each").ok()
+                            }
+                            _ => None,
+                        };
+                        match each {
+                            Some(values) => {
+                                for value in values {
+                                    Slot::Element(field).check(path, value, &mut errors);
+                                }
+                            }
+                            None => Slot::Element(field).check(path, arg, &mut errors),
+                        }
+                    }
+                }
+                // The result has the argument's type when it wins (and a float when a float is added).
+                "$inc" | "$mul" | "$min" | "$max" => slot.check_type(path, arg, &mut errors),
+                "$currentDate" => {
+                    let is_timestamp = arg
+                        .as_document()
+                        .and_then(|d| d.get_str("$type").ok())
+                        .is_some_and(|t| t == "timestamp");
+                    let now = if is_timestamp {
+                        Bson::Timestamp(Timestamp {
+                            time: 0,
+                            increment: 0,
+                        })
+                    } else {
+                        Bson::DateTime(DateTime::now())
+                    };
+                    slot.check(path, &now, &mut errors);
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     errors.into_result()
 }
 
-/// The field a dotted path names, through embedded documents. A path into an array element or a field
-/// the schema does not know has no rules to check.
-fn resolve(fields: &'static [FieldSchema], path: &str) -> Option<&'static FieldSchema> {
-    let (head, rest) = match path.split_once('.') {
-        Some((head, rest)) => (head, Some(rest)),
-        None => (path, None),
-    };
-    let field = fields.iter().find(|f| f.stored == head)?;
-    match rest {
-        None => Some(field),
-        Some(rest) => resolve(field.embedded?(), rest),
+/// Checks a whole document as it would be stored (inserted or replaced): each field the schema knows,
+/// and the presence of every required one (`_id` aside, which the server fills in).
+pub(crate) fn check_document(schema: &Schema, doc: &Document) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::new(schema.type_name);
+    check_object(schema.fields, "", doc, &mut errors, true);
+    errors.into_result()
+}
+
+/// What a path of an update names.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// A field (of the model, or of an embedded document).
+    Field(&'static FieldSchema),
+    /// An element of a list field: `tags.2`, `past.$`, `past.$[]`, `past.$[old]`.
+    Element(&'static FieldSchema),
+}
+
+/// The field or element a dotted path names, through embedded documents and array elements. A path the
+/// schema does not know has no rules to check.
+fn resolve(fields: &'static [FieldSchema], path: &str) -> Option<Slot> {
+    let mut segments = path.split('.');
+    let first = segments.next()?;
+    let mut slot = Slot::Field(fields.iter().find(|f| f.stored == first)?);
+    for segment in segments {
+        slot = match slot {
+            Slot::Field(field) if is_list(field) => {
+                if !is_element(segment) {
+                    return None;
+                }
+                Slot::Element(field)
+            }
+            Slot::Field(field) | Slot::Element(field) => {
+                let embedded = field.embedded?();
+                Slot::Field(embedded.iter().find(|f| f.stored == segment)?)
+            }
+        };
+    }
+    Some(slot)
+}
+
+fn is_list(field: &FieldSchema) -> bool {
+    field.bson_type == Some(BsonType::Array)
+}
+
+/// An array index or a positional operator.
+fn is_element(segment: &str) -> bool {
+    segment == "$"
+        || (segment.starts_with("$[") && segment.ends_with(']'))
+        || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Slot {
+    /// Checks a value written at `path`.
+    fn check(self, path: &str, value: &Bson, errors: &mut ValidationErrors) {
+        match self {
+            Slot::Field(field) => check_field(field, path, value, errors),
+            Slot::Element(field) => check_element(field, path, value, errors),
+        }
+    }
+
+    /// Checks only the type of a value written at `path`.
+    fn check_type(self, path: &str, value: &Bson, errors: &mut ValidationErrors) {
+        let (ty, nullable) = match self {
+            Slot::Field(field) => (field.bson_type, field.is_nullable()),
+            Slot::Element(field) => (element_type(field), false),
+        };
+        if let Some(ty) = ty {
+            type_failure(ty, nullable, path, value, errors);
+        }
     }
 }
 
-fn check_value(field: &FieldSchema, path: &str, value: &Bson, errors: &mut ValidationErrors) {
-    if let (Some(embedded), Bson::Document(doc)) = (field.embedded, value) {
-        for (name, inner) in doc {
-            if let Some(inner_field) = embedded().iter().find(|f| f.stored == name) {
-                check_value(inner_field, &format!("{path}.{name}"), inner, errors);
-            }
+/// The type of a list field's elements.
+fn element_type(field: &FieldSchema) -> Option<BsonType> {
+    if field.embedded.is_some() {
+        Some(BsonType::Object)
+    } else {
+        field.items
+    }
+}
+
+fn type_failure(
+    ty: BsonType,
+    nullable: bool,
+    path: &str,
+    value: &Bson,
+    errors: &mut ValidationErrors,
+) -> bool {
+    match judge_type(ty, nullable, value) {
+        Ok(()) => false,
+        Err(message) => {
+            errors.push(FieldError::new(path, "type", describe(value), message));
+            true
         }
     }
+}
+
+fn check_field(field: &FieldSchema, path: &str, value: &Bson, errors: &mut ValidationErrors) {
     if matches!(value, Bson::Null) {
+        if field.is_nullable() {
+            return;
+        }
         if field.is_required() {
             errors.push(FieldError::new(path, "required", "null", "is required"));
+        } else {
+            // Omittable but not an `Option`: absent is fine, `null` is not.
+            match field.bson_type {
+                Some(ty) => {
+                    type_failure(ty, false, path, value, errors);
+                }
+                None => errors.push(FieldError::new(path, "type", "null", "must not be null")),
+            }
         }
         return;
     }
+    if let Some(ty) = field.bson_type {
+        if type_failure(ty, field.is_nullable(), path, value, errors) {
+            return;
+        }
+    }
+    match (field.embedded, value) {
+        (Some(embedded), Bson::Document(doc)) if !is_list(field) => {
+            check_object(embedded(), path, doc, errors, false);
+        }
+        (_, Bson::Array(items)) if is_list(field) => {
+            for (i, item) in items.iter().enumerate() {
+                check_element(field, &format!("{path}.{i}"), item, errors);
+            }
+        }
+        _ => {}
+    }
     for rule in field.rules {
-        if let Some(message) = broken(field, rule, value) {
-            errors.push(FieldError::new(path, rule.name(), describe(value), message));
+        judge_into(errors, || path.to_owned(), rule, Subject::of(rule, value));
+    }
+}
+
+/// Checks one element of a list field: its type, and an embedded document's fields.
+fn check_element(field: &FieldSchema, path: &str, value: &Bson, errors: &mut ValidationErrors) {
+    if let Some(ty) = element_type(field) {
+        if type_failure(ty, false, path, value, errors) {
+            return;
+        }
+    }
+    if let (Some(embedded), Bson::Document(doc)) = (field.embedded, value) {
+        check_object(embedded(), path, doc, errors, false);
+    }
+}
+
+/// Checks a whole embedded document (or a whole stored one, at the `top`): each field it holds, and the
+/// presence of the required ones.
+fn check_object(
+    fields: &[FieldSchema],
+    path: &str,
+    doc: &Document,
+    errors: &mut ValidationErrors,
+    top: bool,
+) {
+    for field in fields {
+        let inner = join_path(path, field.stored);
+        match doc.get(field.stored) {
+            Some(value) => check_field(field, &inner, value, errors),
+            None if field.is_required() && !(top && field.stored == "_id") => {
+                errors.push(FieldError::new(
+                    inner,
+                    "required",
+                    "(missing)",
+                    "is required",
+                ));
+            }
+            None => {}
         }
     }
 }
 
-/// What is wrong with `value` under `rule`, if anything.
-fn broken(field: &FieldSchema, rule: &Rule, value: &Bson) -> Option<String> {
-    let text = value.as_str();
-    match *rule {
-        Rule::Range { min, max } => {
-            let n = number(value)?;
-            let low = min.is_some_and(|min| n < min);
-            let high = max.is_some_and(|max| n > max);
-            (low || high).then(|| bounds("must be", min, max))
-        }
-        Rule::Length { min, max } => {
-            let len = match value {
-                Bson::String(s) => s.chars().count(),
-                Bson::Array(items) => items.len(),
-                _ => return None,
-            } as f64;
-            let (min, max) = (min.map(|m| m as f64), max.map(|m| m as f64));
-            let wrong = min.is_some_and(|min| len < min) || max.is_some_and(|max| len > max);
-            wrong.then(|| bounds("must have a length", min, max))
-        }
-        Rule::Regex(pattern) => {
-            let text = text?;
-            (!matches_pattern(pattern, text)).then(|| format!("must match /{pattern}/"))
-        }
-        Rule::Email => (!is_email(text?)).then(|| "must be an e-mail address".to_owned()),
-        Rule::OneOf(values) => {
-            let allowed = values
-                .iter()
-                .any(|v| &typed_value(field.bson_type, v) == value);
-            (!allowed).then(|| format!("must be one of {values:?}"))
-        }
-        _ => None,
-    }
-}
-
-fn number(value: &Bson) -> Option<f64> {
-    match value {
-        Bson::Int32(n) => Some(f64::from(*n)),
-        Bson::Int64(n) => Some(*n as f64),
-        Bson::Double(n) => Some(*n),
-        _ => None,
-    }
-}
-
-fn bounds(what: &str, min: Option<f64>, max: Option<f64>) -> String {
-    match (min, max) {
-        (Some(min), Some(max)) => format!("{what} between {min} and {max}"),
-        (Some(min), None) => format!("{what} at least {min}"),
-        (None, Some(max)) => format!("{what} at most {max}"),
-        (None, None) => what.to_owned(),
-    }
-}
-
+/// A short description of a value of the wrong type.
 fn describe(value: &Bson) -> String {
-    match value {
-        Bson::String(s) if s.chars().count() > 40 => {
-            format!("a string of {} characters", s.chars().count())
+    let ty = BsonType::of(value);
+    let rule = Rule::Length {
+        min: None,
+        max: None,
+    };
+    match ty {
+        BsonType::String | BsonType::Int | BsonType::Long | BsonType::Double => {
+            let scalar = Rule::OneOf(&[]);
+            format!("{} ({ty})", Subject::of(&scalar, value).describe())
         }
-        Bson::Array(items) => format!("an array of {} elements", items.len()),
-        other => other.to_string(),
+        BsonType::Array | BsonType::Object => Subject::of(&rule, value).describe(),
+        BsonType::Null => "null".to_owned(),
+        _ => format!("a `{ty}`"),
     }
-}
-
-/// Patterns compile once each. The derive checked them at compile time; one a hand-written schema got
-/// wrong checks nothing here, as it cannot be checked on `create` either.
-fn matches_pattern(pattern: &'static str, text: &str) -> bool {
-    static COMPILED: LazyLock<Mutex<HashMap<&'static str, Option<Regex>>>> =
-        LazyLock::new(Default::default);
-    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
-    compiled
-        .entry(pattern)
-        .or_insert_with(|| Regex::new(pattern).ok())
-        .as_ref()
-        .is_none_or(|regex| regex.is_match(text))
 }

@@ -108,6 +108,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     let type_name = ident.to_string();
     let collection = cont.collection();
     let field_schemas = field_schemas(cont);
+    let rule_consts = rule_consts(cont);
     let indexes = indexes(cont);
 
     let mut schema = quote!(::odm_core::__private::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
@@ -263,6 +264,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #embedded_fns
             #decoder
 
+            #rule_consts
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
             const __INDEXES: &[::odm_core::__private::IndexSchema] = &[#(#indexes),*];
 
@@ -371,6 +373,7 @@ fn kind_enum(cont: &Container<'_>, tagged: &Tagged<'_>) -> (TokenStream, TokenSt
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let ident = cont.ident;
     let field_schemas = field_schemas(cont);
+    let rule_consts = rule_consts(cont);
     let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
     let embedded_fns = embedded_fns(cont);
     let validate = validate_into(cont);
@@ -383,6 +386,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
             #impls
             #embedded_fns
             #decoder
+            #rule_consts
 
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
@@ -631,9 +635,9 @@ fn literal_text(e: &Expr) -> String {
 
 /// The rules of the union field `f` of an enum that hold for every document: those every variant storing
 /// the name declares, and `required` only when every variant stores it. For a struct, its rules.
-fn shared_rules<'c>(cont: &'c Container<'_>, f: &'c Field<'_>) -> Vec<&'c RuleKind> {
+fn shared_rules(cont: &Container<'_>, f: &Field<'_>) -> Vec<usize> {
     let Some(tagged) = &cont.tagged else {
-        return f.attrs.rules.iter().map(|r| &r.kind).collect();
+        return (0..f.attrs.rules.len()).collect();
     };
     let everywhere = cont.variants_storing(&f.stored) == tagged.variants.len();
     let others: Vec<&Field<'_>> = cont
@@ -644,14 +648,15 @@ fn shared_rules<'c>(cont: &'c Container<'_>, f: &'c Field<'_>) -> Vec<&'c RuleKi
     f.attrs
         .rules
         .iter()
-        .map(|r| &r.kind)
-        .filter(|k| everywhere || !matches!(k, RuleKind::Required))
-        .filter(|k| {
-            let doc = rule_doc(k);
+        .enumerate()
+        .filter(|(_, r)| everywhere || !matches!(r.kind, RuleKind::Required))
+        .filter(|(_, r)| {
+            let doc = rule_doc(&r.kind);
             others
                 .iter()
                 .all(|g| g.attrs.rules.iter().any(|r| rule_doc(&r.kind) == doc))
         })
+        .map(|(j, _)| j)
         .collect()
 }
 
@@ -664,8 +669,8 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
         let values = tagged.variants.iter().map(|v| &v.tag_value);
         quote! {
             #p::FieldSchema::new(#member, #stored, #kind)
-                .with_bson_type("string")
-                .with_rules(&[#p::Rule::OneOf(&[#(#values),*])])
+                .with_bson_type(#p::BsonType::String)
+                .with_rules(&[#p::Rule::OneOf(&[#(#p::Literal::Text(#values)),*])])
         }
     });
     let variants = cont.tagged.as_ref().map_or(0, |t| t.variants.len());
@@ -676,8 +681,10 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             let rust_type = type_string(f.ty);
             let mut out =
                 quote!(::odm_core::__private::FieldSchema::new(#ident, #stored, #rust_type));
-            let rules: Vec<TokenStream> =
-                shared_rules(cont, f).into_iter().map(rule_tokens).collect();
+            let rules: Vec<Ident> = shared_rules(cont, f)
+                .into_iter()
+                .map(|j| rule_const(cont, f, j))
+                .collect();
             if !rules.is_empty() {
                 out = quote!(#out.with_rules(&[#(#rules),*]));
             }
@@ -686,18 +693,25 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             let bson_type = if f.attrs.custom_serde {
                 None
             } else if nested && matches!(base, Ty::Other) {
-                Some("object")
+                Some("Object")
             } else {
                 base.bson_type()
             };
             if let Some(t) = bson_type {
-                out = quote!(#out.with_bson_type(#t));
+                let t = format_ident!("{}", t);
+                out = quote!(#out.with_bson_type(#p::BsonType::#t));
             }
-            if let (Some("array"), Ty::List(elem)) = (bson_type, base) {
-                if let Some(items) = ty::classify(elem).bson_type() {
-                    out = quote!(#out.with_items(#items));
-                } else if nested {
-                    out = quote!(#out.with_items("object"));
+            if let (Some("Array"), Ty::List(elem)) = (bson_type, base) {
+                let elem = ty::classify(elem);
+                // An element that may be `None` is stored as `null`: its type is not one.
+                let items = match elem {
+                    Ty::Option(_) => None,
+                    _ if nested => Some("Object"),
+                    _ => elem.bson_type(),
+                };
+                if let Some(items) = items {
+                    let items = format_ident!("{}", items);
+                    out = quote!(#out.with_items(#p::BsonType::#items));
                 }
             }
             if f.is_option() {
@@ -716,8 +730,47 @@ fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
         .collect()
 }
 
-fn rule_tokens(kind: &RuleKind) -> TokenStream {
-    let rule = quote!(::odm_core::__private::Rule);
+/// The constant that holds rule `j` of field `f`: the one definition the schema (`$jsonSchema`, the
+/// update check) and the generated `validate_into` both use.
+fn rule_const(cont: &Container<'_>, f: &Field<'_>, j: usize) -> Ident {
+    let i = cont
+        .fields
+        .iter()
+        .position(|g| std::ptr::eq(g, f))
+        .expect("a field of the container");
+    format_ident!("__RULE_{}_{}", i, j)
+}
+
+/// One constant per rule of every stored field (and, for a `regex`, the function that compiles it once).
+fn rule_consts(cont: &Container<'_>) -> TokenStream {
+    let p = quote!(::odm_core::__private);
+    let mut out = TokenStream::new();
+    for f in cont.fields.iter().filter(|f| f.is_stored()) {
+        for (j, rule) in f.attrs.rules.iter().enumerate() {
+            let name = rule_const(cont, f, j);
+            let tokens = rule_tokens(f, &rule.kind, &name);
+            if let RuleKind::Regex(lit) = &rule.kind {
+                let compiled = format_ident!("{}_REGEX", name);
+                out.extend(quote! {
+                    #[allow(non_snake_case)]
+                    fn #compiled() -> &'static #p::Regex {
+                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| #p::compile(#lit));
+                        &__RE
+                    }
+                });
+            }
+            out.extend(quote! {
+                #[allow(dead_code)]
+                const #name: #p::Rule = #tokens;
+            });
+        }
+    }
+    out
+}
+
+fn rule_tokens(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> TokenStream {
+    let p = quote!(::odm_core::__private);
+    let rule = quote!(#p::Rule);
     match kind {
         RuleKind::Required => quote!(#rule::Required),
         RuleKind::Range { min, max } => {
@@ -730,10 +783,14 @@ fn rule_tokens(kind: &RuleKind) -> TokenStream {
             let max = opt(max.map(Literal::usize_suffixed));
             quote!(#rule::Length { min: #min, max: #max })
         }
-        RuleKind::Regex(lit) => quote!(#rule::Regex(#lit)),
+        RuleKind::Regex(lit) => {
+            let compiled = format_ident!("{}_REGEX", name);
+            quote!(#rule::Regex(#p::Pattern::new(#lit, #compiled)))
+        }
         RuleKind::OneOf(values) => {
-            let texts = values.iter().map(literal_text);
-            quote!(#rule::OneOf(&[#(#texts),*]))
+            let base = f.base();
+            let literals = values.iter().map(|v| literal_tokens(base, v));
+            quote!(#rule::OneOf(&[#(#literals),*]))
         }
         RuleKind::Email => quote!(#rule::Email),
         RuleKind::Custom(path) => {
@@ -741,6 +798,38 @@ fn rule_tokens(kind: &RuleKind) -> TokenStream {
             quote!(#rule::Custom(#text))
         }
     }
+}
+
+/// A `one_of` value as the field stores it: an `f32` literal is the `f32` widened, as it is stored.
+fn literal_tokens(base: Ty<'_>, e: &Expr) -> TokenStream {
+    let p = quote!(::odm_core::__private);
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => {
+            let b = b.value;
+            return quote!(#p::Literal::Bool(#b));
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(_) | Lit::Char(_),
+            ..
+        }) => {
+            let text = literal_text(e);
+            return quote!(#p::Literal::Text(#text));
+        }
+        _ => {}
+    }
+    let Some(n) = crate::attr::number(e) else {
+        let text = literal_text(e);
+        return quote!(#p::Literal::Text(#text));
+    };
+    let float = f64_tokens(&n);
+    let number = match (base, n.text.parse::<i64>()) {
+        (Ty::Float("f32"), _) => quote!(#p::Number::Float(#float as f32 as f64)),
+        (Ty::Float(_), _) | (_, Err(_)) => quote!(#p::Number::Float(#float)),
+        (_, Ok(i)) => quote!(#p::Number::Int(#i)),
+    };
+    quote!(#p::Literal::Number(#number))
 }
 
 struct IndexDoc {
@@ -860,7 +949,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
         None => {
             for f in cont.stored() {
                 // The member takes the rule's span, so a type error underlines the rule alone.
-                checks.extend(field_checks(f, &|span| {
+                checks.extend(field_checks(cont, f, &|span| {
                     let mut member = f.ident.clone();
                     member.set_span(span);
                     quote_spanned!(span=> self.#member)
@@ -875,7 +964,7 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
                 let mut body = Vec::new();
                 for f in cont.variant_fields(v) {
                     let binding = format_ident!("__f_{}", unraw(f.ident));
-                    let field_body = field_checks(f, &|span| {
+                    let field_body = field_checks(cont, f, &|span| {
                         let mut binding = binding.clone();
                         binding.set_span(span);
                         quote_spanned!(span=> *#binding)
@@ -919,53 +1008,37 @@ fn validate_into(cont: &Container<'_>) -> TokenStream {
 
 /// The checks of one field's rules and embedded document. `place(span)` is the field as a place
 /// expression (`self.age`, `*__f_age`), spanned at the rule.
-fn field_checks(f: &Field<'_>, place: &dyn Fn(Span) -> TokenStream) -> Vec<TokenStream> {
+fn field_checks(
+    cont: &Container<'_>,
+    f: &Field<'_>,
+    place: &dyn Fn(Span) -> TokenStream,
+) -> Vec<TokenStream> {
     let p = quote!(::odm_core::__private);
     let stored = &f.stored;
     let mut checks = Vec::new();
-    for rule in &f.attrs.rules {
+    for (j, rule) in f.attrs.rules.iter().enumerate() {
         let span = rule.key.segments[0].ident.span();
         let mut member = place(span);
+        let def = rule_const(cont, f, j);
         checks.push(match &rule.kind {
                 RuleKind::Required => quote_spanned! {span=>
                     #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&#member));
                 },
-                RuleKind::Range { min, max } => {
-                    let min = opt(min.as_ref().map(f64_tokens));
-                    let max = opt(max.as_ref().map(f64_tokens));
-                    quote_spanned! {span=>
-                        #p::check_range(__errors, __path, #stored, &#member, #min, #max);
-                    }
-                }
-                RuleKind::Length { min, max } => {
-                    let min = opt(min.map(Literal::usize_suffixed));
-                    let max = opt(max.map(Literal::usize_suffixed));
-                    quote_spanned! {span=>
-                        #p::check_length(__errors, __path, #stored, &#member, #min, #max);
-                    }
-                }
-                RuleKind::Regex(lit) => quote_spanned! {span=>
-                    {
-                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
-                            #p::Regex::new(#lit).expect("the pattern was checked at compile time")
-                        });
-                        #p::check_regex(__errors, __path, #stored, &#member, &__RE);
-                    }
+                RuleKind::Range { .. } => quote_spanned! {span=>
+                    #p::check_range(__errors, __path, #stored, &#member, &#def);
+                },
+                RuleKind::Length { .. } => quote_spanned! {span=>
+                    #p::check_length(__errors, __path, #stored, &#member, &#def);
+                },
+                RuleKind::Regex(_) => quote_spanned! {span=>
+                    #p::check_regex(__errors, __path, #stored, &#member, &#def);
                 },
                 RuleKind::Email => quote_spanned! {span=>
-                    #p::check_email(__errors, __path, #stored, &#member);
+                    #p::check_email(__errors, __path, #stored, &#member, &#def);
                 },
-                RuleKind::OneOf(values) => {
-                    let texts = values.iter().map(literal_text);
-                    let check = quote_spanned! {span=>
-                        #p::check_one_of(__errors, __path, #stored, __v, #(*__v == #values)||*, &[#(#texts),*]);
-                    };
-                    if f.is_option() {
-                        quote!(if let ::core::option::Option::Some(__v) = &#member { #check })
-                    } else {
-                        quote!({ let __v = &#member; #check })
-                    }
-                }
+                RuleKind::OneOf(_) => quote_spanned! {span=>
+                    #p::check_one_of(__errors, __path, #stored, &#member, &#def);
+                },
                 RuleKind::Custom(path) => {
                     member = place(path_span(path));
                     let call = quote_spanned! {path_span(path)=>

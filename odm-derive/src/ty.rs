@@ -10,9 +10,10 @@ use syn::{GenericArgument, PathArguments, Type};
 pub enum Ty<'a> {
     Text,
     Char,
-    /// An integer, and the BSON type it is stored as.
+    /// An integer, and the `BsonType` variant it is stored as.
     Int(&'static str),
-    Float,
+    /// A float: `f32` or `f64`.
+    Float(&'static str),
     Bool,
     DateTime,
     ObjectId,
@@ -64,9 +65,10 @@ pub fn classify(ty: &Type) -> Ty<'_> {
         ("Cow", [t]) | ("Box" | "Rc" | "Arc", [t]) if is_str(t) => Ty::Text,
         ("Box", [t]) => classify(t),
         ("char", []) => Ty::Char,
-        ("i8" | "i16" | "i32" | "u8" | "u16", []) => Ty::Int("int"),
-        ("i64" | "i128" | "isize" | "u32" | "u64" | "u128" | "usize", []) => Ty::Int("long"),
-        ("f32" | "f64", []) => Ty::Float,
+        ("i8" | "i16" | "i32" | "u8" | "u16", []) => Ty::Int("Int"),
+        ("i64" | "i128" | "isize" | "u32" | "u64" | "u128" | "usize", []) => Ty::Int("Long"),
+        ("f32", []) => Ty::Float("f32"),
+        ("f64", []) => Ty::Float("f64"),
         ("bool", []) => Ty::Bool,
         ("DateTime", []) => Ty::DateTime,
         ("ObjectId", []) => Ty::ObjectId,
@@ -93,20 +95,20 @@ impl<'a> Ty<'a> {
     }
 
     pub fn is_number(self) -> bool {
-        matches!(self, Ty::Int(_) | Ty::Float)
+        matches!(self, Ty::Int(_) | Ty::Float(_))
     }
 
-    /// The BSON type a value of this type is stored as, when known.
+    /// The `odm_core::schema::BsonType` variant a value of this type is stored as, when known.
     pub fn bson_type(self) -> Option<&'static str> {
         Some(match self {
-            Ty::Text | Ty::Char => "string",
+            Ty::Text | Ty::Char => "String",
             Ty::Int(t) => t,
-            Ty::Float => "double",
-            Ty::Bool => "bool",
-            Ty::DateTime => "date",
-            Ty::ObjectId => "objectId",
-            Ty::List(_) => "array",
-            Ty::Map => "object",
+            Ty::Float(_) => "Double",
+            Ty::Bool => "Bool",
+            Ty::DateTime => "Date",
+            Ty::ObjectId => "ObjectId",
+            Ty::List(_) => "Array",
+            Ty::Map => "Object",
             Ty::Option(inner) => return classify(inner).bson_type(),
             Ty::Other => return None,
         })
@@ -118,7 +120,7 @@ impl<'a> Ty<'a> {
             Ty::Text => "a string",
             Ty::Char => "a `char`",
             Ty::Int(_) => "an integer",
-            Ty::Float => "a float",
+            Ty::Float(_) => "a float",
             Ty::Bool => "a `bool`",
             Ty::DateTime => "a `DateTime`",
             Ty::ObjectId => "an `ObjectId`",

@@ -271,7 +271,7 @@ fn check_one_of(cx: &Ctxt, key: &syn::Path, field: &Field<'_>, base: Ty<'_>, val
             )
         },
         Ty::Int(_) => |e| is_int(e),
-        Ty::Float => |e| crate::attr::number(e).is_some(),
+        Ty::Float(_) => |e| crate::attr::number(e).is_some(),
         Ty::Other => |_| true,
         _ => {
             cx.error_spanned_by(

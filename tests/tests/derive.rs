@@ -5,7 +5,7 @@
 //! this test's build.
 
 use odm_core::prelude::*;
-use odm_core::schema::{IndexKey, Rule};
+use odm_core::schema::{BsonType, IndexKey, Rule};
 use odm_core::Field;
 
 /// Public, documented models: the generated `*Fields` structs are public too and must be documented.
@@ -240,7 +240,7 @@ fn schema_describes_fields() {
     let email = s.field("email").unwrap();
     assert_eq!((email.ident, email.rust_type), ("email", "String"));
     assert_eq!(email.rules, &[Rule::Email]);
-    assert_eq!(email.bson_type, Some("string"));
+    assert_eq!(email.bson_type, Some(BsonType::String));
     assert!(email.is_required());
 
     let age = s.field("age").unwrap();
@@ -251,25 +251,25 @@ fn schema_describes_fields() {
             max: Some(150.0)
         }]
     );
-    assert_eq!(age.bson_type, Some("int"));
+    assert_eq!(age.bson_type, Some(BsonType::Int));
 
     let id = s.field("_id").unwrap();
     assert_eq!(
         (id.ident, id.rust_type, id.optional),
         ("id", "Option<ObjectId>", true)
     );
-    assert_eq!(id.bson_type, Some("objectId"));
+    assert_eq!(id.bson_type, Some(BsonType::ObjectId));
     assert!(id.omittable, "skip_serializing_if");
 
     let tags = s.field("tags").unwrap();
     assert_eq!(
         (tags.bson_type, tags.items),
-        (Some("array"), Some("string"))
+        (Some(BsonType::Array), Some(BsonType::String))
     );
     assert!(tags.omittable && !tags.optional && !tags.is_required());
 
     let address = s.field("address").unwrap();
-    assert_eq!(address.bson_type, Some("object"));
+    assert_eq!(address.bson_type, Some(BsonType::Object));
     let embedded = address.embedded.expect("nested field")();
     assert_eq!(stored(embedded), ["city", "zipCode", "geo"]);
     let geo = embedded[2].embedded.expect("nested in nested")();
@@ -284,13 +284,16 @@ fn schema_describes_fields() {
     let past = s.field("past").unwrap();
     assert_eq!(
         (past.bson_type, past.items),
-        (Some("array"), Some("object"))
+        (Some(BsonType::Array), Some(BsonType::Object))
     );
     assert_eq!(stored(past.embedded.unwrap()()), ["city", "zipCode", "geo"]);
 
     let expires = s.field("expires_at").unwrap();
-    assert_eq!((expires.bson_type, expires.optional), (Some("date"), true));
-    assert_eq!(s.field("__v").unwrap().bson_type, Some("long"));
+    assert_eq!(
+        (expires.bson_type, expires.optional),
+        (Some(BsonType::Date), true)
+    );
+    assert_eq!(s.field("__v").unwrap().bson_type, Some(BsonType::Long));
     assert!(s.field("cache").is_none());
 
     let ts = s.timestamps.unwrap();
@@ -480,7 +483,10 @@ fn embedded_edge_cases() {
     assert_eq!(format!("{:?}", f.meta), "EmptyFields");
     assert_eq!(f.lines.qty.path(), "lines.qty");
     let lines = Order::SCHEMA.field("lines").unwrap();
-    assert_eq!((lines.bson_type, lines.optional), (Some("array"), true));
+    assert_eq!(
+        (lines.bson_type, lines.optional),
+        (Some(BsonType::Array), true)
+    );
 
     let mut order = Order {
         id: 1,

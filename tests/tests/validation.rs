@@ -338,7 +338,7 @@ fn json_schema_of_the_model() {
         .iter()
         .map(|b| b.as_str().unwrap())
         .collect();
-    // `name` is an `Option` with `required`; the other `Option`s may be null.
+    // `name` is an `Option` with `required`: present and not null; the other `Option`s may be null.
     assert_eq!(
         required,
         ["_id", "email", "name", "age", "tags", "role", "handle", "address", "past"]
@@ -354,15 +354,15 @@ fn json_schema_of_the_model() {
     );
     assert_eq!(
         props.get_document("name").unwrap(),
-        &doc! { "bsonType": ["string", "null"], "minLength": 2_i64 }
+        &doc! { "bsonType": "string", "minLength": 2_i64 }
     );
     assert_eq!(
         props.get_document("age").unwrap(),
-        &doc! { "bsonType": "int", "minimum": 0_i64, "maximum": 150_i64 }
+        &doc! { "bsonType": ["int", "long"], "minimum": 0_i64, "maximum": 150_i64 }
     );
     assert_eq!(
         props.get_document("score").unwrap(),
-        &doc! { "bsonType": ["double", "null"], "minimum": 0_i64, "maximum": 1_i64 }
+        &doc! { "bsonType": ["double", "int", "long", "null"], "minimum": 0_i64, "maximum": 1_i64 }
     );
     assert_eq!(
         props.get_document("tags").unwrap(),
@@ -374,7 +374,7 @@ fn json_schema_of_the_model() {
     );
     assert_eq!(
         props.get_document("tier").unwrap(),
-        &doc! { "bsonType": ["int", "null"], "enum": [1, 2, 3, Bson::Null] }
+        &doc! { "bsonType": ["int", "long", "null"], "enum": [1, 2, 3, Bson::Null] }
     );
     assert_eq!(
         props.get_document("slug").unwrap(),
@@ -384,8 +384,8 @@ fn json_schema_of_the_model() {
         "bsonType": ["object", "null"],
         "required": ["lat", "lng"],
         "properties": {
-            "lat": { "bsonType": "double", "minimum": -90_i64, "maximum": 90_i64 },
-            "lng": { "bsonType": "double", "minimum": -180_i64, "maximum": 180_i64 },
+            "lat": { "bsonType": ["double", "int", "long"], "minimum": -90_i64, "maximum": 90_i64 },
+            "lng": { "bsonType": ["double", "int", "long"], "minimum": -180_i64, "maximum": 180_i64 },
         },
     };
     let address = doc! {
