@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
+use crate::ops::pipeline::ConfinedWrites;
 use crate::ops::update::checked_update;
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, IntoUpdate, Update};
@@ -214,15 +215,62 @@ pub struct BulkWrite<'a, T> {
     pub(crate) session: Option<&'a mut Session>,
 }
 
-/// Consecutive writes of one command, sent in one round trip.
-struct Batch {
+/// Consecutive writes of one command, before confinement.
+struct Run {
     command: &'static str,
-    key: &'static str,
     statements: Vec<Document>,
     /// The position of each statement among the writes.
     positions: Vec<usize>,
-    /// The `_id` of each insert, by position.
+    /// The `_id` of each insert (`Null` for the other writes).
     ids: Vec<Bson>,
+}
+
+/// Confined writes sent as one command: a run, or a part of one that fits a command.
+struct Batch {
+    writes: ConfinedWrites,
+    positions: Vec<usize>,
+    ids: Vec<Bson>,
+}
+
+impl Batch {
+    /// Splits a confined run into commands of at most [`BATCH_LIMIT`] statements and
+    /// [`BATCH_BYTES`] bytes of statements (a statement larger than that goes alone).
+    fn split(
+        mut writes: ConfinedWrites,
+        mut positions: Vec<usize>,
+        mut ids: Vec<Bson>,
+    ) -> Vec<Batch> {
+        let mut batches = Vec::new();
+        loop {
+            let mut bytes = 0;
+            let mut len = 0;
+            for statement in writes.statements() {
+                // The statement, and its array key and type byte in the command.
+                let size = statement.as_bytes().len() + 8;
+                if len > 0 && (len == BATCH_LIMIT || bytes + size > BATCH_BYTES) {
+                    break;
+                }
+                bytes += size;
+                len += 1;
+            }
+            if len == writes.statements().len() {
+                batches.push(Batch {
+                    writes,
+                    positions,
+                    ids,
+                });
+                return batches;
+            }
+            let rest = writes.split_off(len);
+            let rest_positions = positions.split_off(len);
+            let rest_ids = ids.split_off(len);
+            batches.push(Batch {
+                writes: std::mem::replace(&mut writes, rest),
+                positions: std::mem::replace(&mut positions, rest_positions),
+                ids: std::mem::replace(&mut ids, rest_ids),
+            });
+        }
+    }
 }
 
 impl<'a, T: Model> BulkWrite<'a, T> {
@@ -237,10 +285,10 @@ impl<'a, T: Model> BulkWrite<'a, T> {
 
     /// Checks and encodes every write, running the hooks of inserts and replacements. One invalid write
     /// sends nothing, and the error names its position.
-    async fn prepare(handle: &ModelHandle<T>, writes: &mut [Write<T>]) -> Result<Vec<Batch>> {
+    async fn prepare(handle: &ModelHandle<T>, writes: &mut [Write<T>]) -> Result<Vec<Run>> {
         let hooks = handle.hooks();
         let now = bson::DateTime::now();
-        let mut batches: Vec<Batch> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         for (i, write) in writes.iter_mut().enumerate() {
             let at = |e: Error| match e {
                 Error::Validation(mut errors) => {
@@ -249,7 +297,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 }
                 e => e,
             };
-            let (command, key, statement, id) = match &mut write.kind {
+            let (command, statement, id) = match &mut write.kind {
                 Kind::Insert(value) => {
                     if let Some((h, ctx)) = &hooks {
                         hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
@@ -259,12 +307,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
                     }
                     let raw = handle.encode(value)?;
-                    let doc =
-                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
-                            type_name: T::SCHEMA.type_name,
-                            source: <bson::de::Error as serde::de::Error>::custom(e),
-                        })?;
-                    ("insert", "documents", doc, value.id()?)
+                    ("insert", to_document::<T>(&raw)?, value.id()?)
                 }
                 Kind::Update {
                     filter,
@@ -272,8 +315,17 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     many,
                     upsert,
                 } => {
-                    let update = std::mem::replace(update, Ok(Update::Document(Document::new())));
-                    let update = match checked_update::<T>(update?).map_err(at)? {
+                    let update = std::mem::replace(update, Ok(Update::Document(Document::new())))?;
+                    if let Update::Document(d) = &update {
+                        // The server reads a document without operators as a replacement: it would
+                        // replace whole documents, past the rules and the hooks (`{}` would empty them).
+                        if d.is_empty() || !d.keys().all(|k| k.starts_with('$')) {
+                            return Err(Error::Unsupported(
+                                "an update of a bulk write is made of update operators (`$set`, `$inc`, ...); use `Write::replace_one` to replace a document",
+                            ));
+                        }
+                    }
+                    let update = match checked_update::<T>(update).map_err(at)? {
                         Update::Document(d) => Bson::Document(d),
                         Update::Pipeline(p) => {
                             Bson::Array(p.into_iter().map(Bson::Document).collect())
@@ -281,7 +333,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     };
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "u": update, "multi": *many, "upsert": *upsert };
-                    ("update", "updates", statement, Bson::Null)
+                    ("update", statement, Bson::Null)
                 }
                 Kind::Replace {
                     filter,
@@ -292,38 +344,33 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         .prepare_replacement(value, &hooks, now)
                         .await
                         .map_err(at)?;
-                    let replacement =
-                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
-                            type_name: T::SCHEMA.type_name,
-                            source: <bson::de::Error as serde::de::Error>::custom(e),
-                        })?;
+                    let replacement = to_document::<T>(&raw)?;
                     let q = std::mem::take(filter).into_document()?;
                     let statement =
                         doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
-                    ("update", "updates", statement, Bson::Null)
+                    ("update", statement, Bson::Null)
                 }
                 Kind::Delete { filter, many } => {
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
-                    ("delete", "deletes", statement, Bson::Null)
+                    ("delete", statement, Bson::Null)
                 }
             };
-            match batches.last_mut() {
-                Some(batch) if batch.command == command && batch.statements.len() < BATCH_LIMIT => {
-                    batch.statements.push(statement);
-                    batch.positions.push(i);
-                    batch.ids.push(id);
+            match runs.last_mut() {
+                Some(run) if run.command == command => {
+                    run.statements.push(statement);
+                    run.positions.push(i);
+                    run.ids.push(id);
                 }
-                _ => batches.push(Batch {
+                _ => runs.push(Run {
                     command,
-                    key,
                     statements: vec![statement],
                     positions: vec![i],
                     ids: vec![id],
                 }),
             }
         }
-        Ok(batches)
+        Ok(runs)
     }
 
     async fn run(self) -> Result<BulkWriteResult> {
@@ -335,14 +382,18 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         } = self;
         let mut pipeline = handle.pipeline(session)?;
         let total = writes.len();
-        let batches = Self::prepare(handle, &mut writes).await?;
+        // Every write checked, encoded and confined before the first is sent.
+        let mut batches = Vec::new();
+        for run in Self::prepare(handle, &mut writes).await? {
+            let confined = pipeline.confine_writes(run.command, run.statements)?;
+            batches.extend(Batch::split(confined, run.positions, run.ids));
+        }
         let mut result = BulkWriteResult::default();
         let mut applied = Vec::new();
         let mut failed = Vec::new();
         for batch in batches {
-            let reply = pipeline
-                .write_command(batch.command, batch.key, batch.statements, ordered)
-                .await;
+            let command = batch.writes.command();
+            let reply = pipeline.write_command(batch.writes, ordered).await;
             let reply = match reply {
                 Ok(reply) => reply,
                 Err(e) if applied.is_empty() && failed.is_empty() && !e.is_network() => {
@@ -382,25 +433,28 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     continue;
                 }
                 applied.push(*position);
-                if batch.command == "insert" {
+                if command == "insert" {
                     result.inserted_ids.insert(*position, batch.ids[k].clone());
                 }
             }
             let n = reply_count(&reply, "n");
-            match batch.command {
+            match command {
                 "insert" => result.inserted_count += n,
                 "delete" => result.deleted_count += n,
                 _ => {
-                    let upserted = reply.get_array("upserted").cloned().unwrap_or_default();
-                    for up in upserted {
-                        if let Bson::Document(up) = up {
-                            let k = reply_index(&up);
-                            if let (Some(k), Some(id)) = (k, up.get("_id")) {
-                                result.upserted_ids.insert(batch.positions[k], id.clone());
+                    // `n` counts the documents matched and the documents upserted, by this command.
+                    let mut upserted = 0;
+                    if let Ok(ups) = reply.get_array("upserted") {
+                        for up in ups {
+                            let Bson::Document(up) = up else { continue };
+                            let position = reply_index(up).and_then(|k| batch.positions.get(k));
+                            if let (Some(position), Some(id)) = (position, up.get("_id")) {
+                                result.upserted_ids.insert(*position, id.clone());
+                                upserted += 1;
                             }
                         }
                     }
-                    result.matched_count += n - result.upserted_ids.len().min(n as usize) as u64;
+                    result.matched_count += n.saturating_sub(upserted);
                     result.modified_count += reply_count(&reply, "nModified");
                 }
             }
@@ -431,8 +485,20 @@ impl<'a, T: Model> BulkWrite<'a, T> {
 }
 into_future!(BulkWrite, BulkWriteResult);
 
+/// An encoded value as the `Document` a statement holds.
+fn to_document<T: Model>(raw: &bson::RawDocumentBuf) -> Result<Document> {
+    Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
+        type_name: T::SCHEMA.type_name,
+        source: <bson::de::Error as serde::de::Error>::custom(e),
+    })
+}
+
 /// The most statements one command carries (MongoDB's `maxWriteBatchSize`).
 const BATCH_LIMIT: usize = 100_000;
+
+/// The most bytes of statements one command carries: a command is one BSON document, which MongoDB
+/// takes up to 16 MiB and 16 KiB, the 16 KiB left for the command's other fields.
+const BATCH_BYTES: usize = crate::handle::MAX_DOCUMENT_SIZE;
 
 fn reply_count(reply: &Document, key: &str) -> u64 {
     match reply.get(key) {

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::stream::{BoxStream, StreamExt};
-use mongodb::bson::{doc, Bson, Document, RawDocument, RawDocumentBuf};
+use mongodb::bson::{doc, Bson, Document, RawArrayBuf, RawDocument, RawDocumentBuf};
 use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::options::{
     FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOneOptions,
@@ -386,33 +386,64 @@ impl<'a> Pipeline<'a> {
             .with_options(options))
     }
 
-    /// Runs a write command (`insert`, `update` or `delete`) on the collection, for the operations the
-    /// driver has no collection method for (a bulk write on servers before 8.0). `confine` gets the
-    /// command's array of statements under `key`, to confine each one before it is sent.
-    pub(crate) async fn write_command(
-        &mut self,
+    /// Confines the statements of a write command (`insert`, `update` or `delete`): filters confined,
+    /// written documents stamped, updates kept inside the tenant. Nothing is sent, so an operation can
+    /// refuse a whole bulk before any of it reaches the server; [`write_command`](Self::write_command)
+    /// takes only what this returns.
+    pub(crate) fn confine_writes(
+        &self,
         command: &'static str,
-        key: &'static str,
         statements: Vec<Document>,
-        ordered: bool,
-    ) -> Result<Document> {
+    ) -> Result<ConfinedWrites> {
+        let key = match command {
+            "insert" => "documents",
+            "update" => "updates",
+            "delete" => "deletes",
+            _ => return Err(Error::Unsupported("unknown write command")),
+        };
         let statements = statements
             .into_iter()
             .map(|statement| self.confine_statement(command, statement))
             .collect::<Result<Vec<_>>>()?;
-        let db = self.conn.database();
-        let name = self.collection.to_string();
-        let cmd = doc! { command: name, key: statements, "ordered": ordered };
-        send!(self, |s| db.run_command(cmd))
+        Ok(ConfinedWrites {
+            command,
+            key,
+            statements,
+        })
     }
 
-    fn confine_statement(&self, command: &str, mut statement: Document) -> Result<Document> {
+    /// Runs a write command on the collection, for the operations the driver has no collection method
+    /// for (a bulk write on servers before 8.0), with statements confined by
+    /// [`confine_writes`](Self::confine_writes).
+    pub(crate) async fn write_command(
+        &mut self,
+        writes: ConfinedWrites,
+        ordered: bool,
+    ) -> Result<Document> {
+        let ConfinedWrites {
+            command,
+            key,
+            statements,
+        } = writes;
+        let mut array = RawArrayBuf::new();
+        for statement in statements {
+            array.push(statement);
+        }
+        let mut cmd = RawDocumentBuf::new();
+        cmd.append(command, self.collection.as_ref());
+        cmd.append(key, array);
+        cmd.append("ordered", ordered);
+        let db = self.conn.database();
+        send!(self, |s| db.run_raw_command(cmd))
+    }
+
+    fn confine_statement(&self, command: &str, mut statement: Document) -> Result<RawDocumentBuf> {
+        let encode = |d: &Document| RawDocumentBuf::from_document(d).map_err(|_| corrupt_reply());
         match command {
             "insert" => {
-                let mut raw =
-                    RawDocumentBuf::from_document(&statement).map_err(|_| corrupt_reply())?;
+                let mut raw = encode(&statement)?;
                 self.scope.stamp(&mut raw)?;
-                raw.to_document().map_err(|_| corrupt_reply())
+                Ok(raw)
             }
             "update" => {
                 let filter = statement.get_document("q").cloned().unwrap_or_default();
@@ -452,12 +483,12 @@ impl<'a> Pipeline<'a> {
                         ))
                     }
                 }
-                Ok(statement)
+                encode(&statement)
             }
             "delete" => {
                 let filter = statement.get_document("q").cloned().unwrap_or_default();
                 statement.insert("q", self.scope.filter(filter));
-                Ok(statement)
+                encode(&statement)
             }
             _ => Err(Error::Unsupported("unknown write command")),
         }
@@ -577,6 +608,34 @@ impl<'a> Pipeline<'a> {
             action = action.full_document(FullDocumentType::UpdateLookup);
         }
         within(self.deadline, async { Ok(action.await?) }).await
+    }
+}
+
+/// The statements of one write command, confined by [`Pipeline::confine_writes`], the only maker.
+pub(crate) struct ConfinedWrites {
+    command: &'static str,
+    key: &'static str,
+    statements: Vec<RawDocumentBuf>,
+}
+
+impl ConfinedWrites {
+    /// The command: `insert`, `update` or `delete`.
+    pub(crate) fn command(&self) -> &'static str {
+        self.command
+    }
+
+    /// The confined statements, in order, as they are sent.
+    pub(crate) fn statements(&self) -> &[RawDocumentBuf] {
+        &self.statements
+    }
+
+    /// Splits off the statements from `at` on, confined likewise.
+    pub(crate) fn split_off(&mut self, at: usize) -> ConfinedWrites {
+        ConfinedWrites {
+            command: self.command,
+            key: self.key,
+            statements: self.statements.split_off(at),
+        }
     }
 }
 
