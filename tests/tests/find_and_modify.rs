@@ -611,6 +611,65 @@ async fn a_stale_replacement_is_a_version_conflict_and_changes_nothing() {
     assert_eq!(none, None);
 }
 
+#[tokio::test]
+async fn a_stale_upsert_is_a_version_conflict_and_inserts_nothing() {
+    let docs = connect("fam_version_upsert").await.model::<Versioned>();
+    let mut fresh = docs
+        .create(Versioned {
+            id: None,
+            title: "v0".into(),
+            version: 0,
+        })
+        .await
+        .unwrap();
+    let id = fresh.id.unwrap();
+    let stale = fresh.clone();
+    fresh.title = "fresh".into();
+    docs.save(&mut fresh).await.unwrap();
+
+    // By `_id`, and by another field with a value that carries no `_id`: neither inserts a second
+    // document beside the newer one.
+    let by_title = Versioned {
+        id: None,
+        ..stale.clone()
+    };
+    for (filter, value) in [
+        (doc! { "_id": id }, stale.clone()),
+        (doc! { "title": "fresh" }, by_title),
+    ] {
+        let err = docs
+            .find_one_and_replace(filter.clone(), value)
+            .upsert(true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::VersionConflict { expected: 0, .. }),
+            "{filter}: {err:?}"
+        );
+    }
+    let all = docs.find(()).await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((all[0].title.as_str(), all[0].version), ("fresh", 1));
+
+    // A value never stored is inserted.
+    let inserted = docs
+        .find_one_and_replace(
+            doc! { "title": "new" },
+            Versioned {
+                id: None,
+                title: "new".into(),
+                version: 0,
+            },
+        )
+        .upsert(true)
+        .return_after()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inserted.title, "new");
+    assert_eq!(docs.count(()).await.unwrap(), 2);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sessions and transactions.
 
