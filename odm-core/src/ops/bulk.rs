@@ -218,11 +218,22 @@ pub struct BulkWrite<'a, T> {
 /// Consecutive writes of one command, before confinement.
 struct Run {
     command: &'static str,
+    /// The documents of an `insert`, as encoded.
+    documents: Vec<bson::RawDocumentBuf>,
+    /// The statements of an `update` or a `delete`.
     statements: Vec<Document>,
     /// The position of each statement among the writes.
     positions: Vec<usize>,
     /// The `_id` of each insert (`Null` for the other writes).
     ids: Vec<Bson>,
+}
+
+/// One write, encoded.
+enum Statement {
+    /// The document an `insert` stores.
+    Insert(bson::RawDocumentBuf),
+    /// An `update` or `delete` statement.
+    Other(Document),
 }
 
 /// Confined writes sent as one command: a run, or a part of one that fits a command.
@@ -306,8 +317,11 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     if let Some((h, ctx)) = &hooks {
                         hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
                     }
-                    let raw = handle.encode(value)?;
-                    ("insert", to_document::<T>(&raw)?, value.id()?)
+                    (
+                        "insert",
+                        Statement::Insert(handle.encode(value)?),
+                        value.id()?,
+                    )
                 }
                 Kind::Update {
                     filter,
@@ -333,7 +347,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     };
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "u": update, "multi": *many, "upsert": *upsert };
-                    ("update", statement, Bson::Null)
+                    ("update", Statement::Other(statement), Bson::Null)
                 }
                 Kind::Replace {
                     filter,
@@ -348,27 +362,33 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     let q = std::mem::take(filter).into_document()?;
                     let statement =
                         doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
-                    ("update", statement, Bson::Null)
+                    ("update", Statement::Other(statement), Bson::Null)
                 }
                 Kind::Delete { filter, many } => {
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
-                    ("delete", statement, Bson::Null)
+                    ("delete", Statement::Other(statement), Bson::Null)
                 }
             };
-            match runs.last_mut() {
-                Some(run) if run.command == command => {
-                    run.statements.push(statement);
-                    run.positions.push(i);
-                    run.ids.push(id);
+            let run = match runs.last_mut() {
+                Some(run) if run.command == command => run,
+                _ => {
+                    runs.push(Run {
+                        command,
+                        documents: Vec::new(),
+                        statements: Vec::new(),
+                        positions: Vec::new(),
+                        ids: Vec::new(),
+                    });
+                    runs.last_mut().expect("just pushed")
                 }
-                _ => runs.push(Run {
-                    command,
-                    statements: vec![statement],
-                    positions: vec![i],
-                    ids: vec![id],
-                }),
+            };
+            match statement {
+                Statement::Insert(document) => run.documents.push(document),
+                Statement::Other(statement) => run.statements.push(statement),
             }
+            run.positions.push(i);
+            run.ids.push(id);
         }
         Ok(runs)
     }
@@ -385,7 +405,11 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         // Every write checked, encoded and confined before the first is sent.
         let mut batches = Vec::new();
         for run in Self::prepare(handle, &mut writes).await? {
-            let confined = pipeline.confine_writes(run.command, run.statements)?;
+            let confined = if run.command == "insert" {
+                pipeline.confine_inserts(run.documents)?
+            } else {
+                pipeline.confine_writes(run.command, run.statements)?
+            };
             batches.extend(Batch::split(confined, run.positions, run.ids));
         }
         let mut result = BulkWriteResult::default();

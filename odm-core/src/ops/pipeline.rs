@@ -412,6 +412,21 @@ impl<'a> Pipeline<'a> {
         })
     }
 
+    /// Confines the documents of an `insert` command, already encoded: each is stamped with the tenant.
+    pub(crate) fn confine_inserts(
+        &self,
+        mut documents: Vec<RawDocumentBuf>,
+    ) -> Result<ConfinedWrites> {
+        for document in &mut documents {
+            self.scope.stamp(document)?;
+        }
+        Ok(ConfinedWrites {
+            command: "insert",
+            key: "documents",
+            statements: documents,
+        })
+    }
+
     /// Runs a write command on the collection, for the operations the driver has no collection method
     /// for (a bulk write on servers before 8.0), with statements confined by
     /// [`confine_writes`](Self::confine_writes).
@@ -446,7 +461,10 @@ impl<'a> Pipeline<'a> {
                 Ok(raw)
             }
             "update" => {
-                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                let filter = match statement.remove("q") {
+                    Some(Bson::Document(filter)) => filter,
+                    _ => Document::new(),
+                };
                 statement.insert("q", self.scope.filter(filter));
                 let upsert = statement.get_bool("upsert").unwrap_or(false);
                 match statement.remove("u") {
@@ -486,7 +504,10 @@ impl<'a> Pipeline<'a> {
                 encode(&statement)
             }
             "delete" => {
-                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                let filter = match statement.remove("q") {
+                    Some(Bson::Document(filter)) => filter,
+                    _ => Document::new(),
+                };
                 statement.insert("q", self.scope.filter(filter));
                 encode(&statement)
             }
