@@ -404,7 +404,10 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         let total = writes.len();
         // Every write checked, encoded and confined before the first is sent.
         let mut batches = Vec::new();
-        for run in Self::prepare(handle, &mut writes).await? {
+        let runs = pipeline
+            .within_deadline(Self::prepare(handle, &mut writes))
+            .await?;
+        for run in runs {
             let confined = if run.command == "insert" {
                 pipeline.confine_inserts(run.documents)?
             } else {
@@ -498,16 +501,23 @@ impl<'a, T: Model> BulkWrite<'a, T> {
             })));
         }
         if let Some((h, ctx)) = handle.hooks() {
-            for write in &writes {
-                if let Kind::Insert(value) | Kind::Replace { value, .. } = &write.kind {
-                    hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
-                }
-            }
+            pipeline
+                .within_deadline(async {
+                    for write in &writes {
+                        if let Kind::Insert(value) | Kind::Replace { value, .. } = &write.kind {
+                            hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         Ok(result)
     }
 }
-into_future!(BulkWrite, BulkWriteResult);
+// Bounded by the pipeline's deadline, every round trip and hook within it, so that a bulk stopped by it
+// says which writes are applied rather than only that time ran out.
+into_future!(BulkWrite, BulkWriteResult, deadline_inside);
 
 /// An encoded value as the `Document` a statement holds.
 fn to_document<T: Model>(raw: &bson::RawDocumentBuf) -> Result<Document> {

@@ -113,6 +113,16 @@ impl<'a> Pipeline<'a> {
         self.deadline = Deadline::starting_now(self.conn.operation_timeout());
     }
 
+    /// Awaits work of the operation's own (hooks, encoding) within the operation's deadline, for an
+    /// operation that reports what its round trips did when the deadline passes (`bulk_write`), and so is
+    /// not bounded as a whole from outside.
+    pub(crate) async fn within_deadline<O>(
+        &self,
+        op: impl Future<Output = Result<O>>,
+    ) -> Result<O> {
+        within(self.deadline, op).await
+    }
+
     /// The session, for a nested operation (`populate`'s loads) run in the same session.
     pub(crate) fn session(&mut self) -> Option<&mut Session> {
         self.session.as_deref_mut()
