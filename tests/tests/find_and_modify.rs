@@ -188,7 +188,11 @@ async fn a_projection_returns_only_the_projected_fields() {
     tasks.create(task("b", 2)).await.unwrap();
     let f = Task::fields();
     let title = || Projection::new().include(&f.title);
-    let keys = |d: &Document| d.keys().cloned().collect::<Vec<_>>();
+    let keys = |d: &Document| {
+        let mut keys = d.keys().cloned().collect::<Vec<_>>();
+        keys.sort();
+        keys
+    };
 
     let updated = tasks
         .find_one_and_update(f.title.eq("a"), doc! { "$set": { "priority": 3 } })
@@ -563,6 +567,10 @@ async fn a_replacement_of_the_current_version_stores_the_next() {
     assert_eq!((v2.title.as_str(), v2.version), ("v2", 2));
 }
 
+// On NX-27017 the two tests below fail: a count (an aggregate `$match`) on an ObjectId `_id` matches
+// nothing there, so the check that tells a stale value from a missing document finds no document and the
+// answer is `None`. MongoDB and SecantusDB match it, and the answer is the conflict.
+
 #[tokio::test]
 async fn a_stale_replacement_is_a_version_conflict_and_changes_nothing() {
     let docs = connect("fam_version_stale").await.model::<Versioned>();
@@ -718,7 +726,8 @@ async fn the_operations_join_a_transaction() {
     assert_eq!(titles, [("a".to_owned(), 1), ("b".to_owned(), 2)]);
 
     // Uncommitted, the change is invisible outside the transaction; committed, it is there.
-    // (NX-27017 shows writes in a transaction before the commit; MongoDB and SecantusDB do not.)
+    // (NX-27017 shows writes in a transaction before the commit, and fails here; MongoDB and SecantusDB
+    // do not.)
     let mut session = conn.start_session().await.unwrap();
     session.inner().start_transaction().await.unwrap();
     tasks
@@ -920,7 +929,8 @@ async fn database_per_tenant_confines_find_and_modify() {
 
 #[tokio::test]
 async fn collection_per_tenant_confines_find_and_modify() {
-    // `acme.items`: NX-27017 refuses dotted collection names; MongoDB and SecantusDB take them.
+    // `acme.items`: NX-27017 refuses dotted collection names (this test fails there); MongoDB and
+    // SecantusDB take them.
     let conn = connect("fam_iso_coll").await;
     check_confinement(conn, Strategy::collection_per_tenant()).await;
 }
