@@ -792,4 +792,39 @@ async fn shared_collection_confines_bulk_writes() {
         .unwrap_err();
     assert!(matches!(err, Error::TenantViolation(_)), "{err:?}");
     assert_eq!(raw_of(&b, "globex").await, stamped, "nothing was sent");
+
+    // An insert of an `_id` already stored is a duplicate key, as with `create`, whichever tenant holds
+    // it: the key is the caller's own.
+    let own = stamped[0].get_object_id("_id").unwrap();
+    let a = tenants.get("acme").unwrap().model::<Item>();
+    let theirs = a.create(item("acme", 1)).await.unwrap().id.unwrap();
+    for id in [own, theirs] {
+        let err = b
+            .bulk_write(vec![Write::insert_one(Item {
+                id: Some(id),
+                ..item("globex", 11)
+            })])
+            .await
+            .unwrap_err();
+        let f = failure(err);
+        assert!(
+            matches!(&f.failed[..], [(0, Error::DuplicateKey { .. })]),
+            "{:?}",
+            f.failed
+        );
+        let single = b
+            .create(Item {
+                id: Some(id),
+                ..item("globex", 11)
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(single, Error::DuplicateKey { .. }), "{single:?}");
+    }
+    assert_eq!(raw_of(&b, "globex").await, stamped);
+    assert_eq!(
+        a.count(()).await.unwrap(),
+        3,
+        "A's two and the one created here"
+    );
 }

@@ -446,7 +446,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 }
             };
             let errors = write_errors(&reply, |code, message, details| {
-                pipeline.statement_error(code, message, details)
+                pipeline.statement_error(command, code, message, details)
             });
             let refused: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
             // Ordered, the server stops at the first refused statement; unordered, it tries each.

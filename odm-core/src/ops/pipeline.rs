@@ -525,10 +525,21 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// The error of one statement of a write command, confined like the single operations' errors.
-    pub(crate) fn statement_error(&self, code: i32, message: &str, details: &Document) -> Error {
-        match self.not_found_elsewhere::<()>(Err(crate::error::write_error(code, message, details)))
-        {
+    /// The error of one statement of a write command, confined like the single operations' errors: an
+    /// insert's duplicate key is the caller's own key, as with `insert_one`; an upsert's or
+    /// replacement's is answered as for an `_id` the tenant does not have.
+    pub(crate) fn statement_error(
+        &self,
+        command: &str,
+        code: i32,
+        message: &str,
+        details: &Document,
+    ) -> Error {
+        let error = crate::error::write_error(code, message, details);
+        if command == "insert" {
+            return error;
+        }
+        match self.not_found_elsewhere::<()>(Err(error)) {
             Err(e) => e,
             Ok(()) => unreachable!("an error stays an error"),
         }
