@@ -427,6 +427,55 @@ async fn a_bulk_stopped_by_the_operation_timeout_says_what_is_applied() {
 }
 
 #[tokio::test]
+async fn a_write_concern_the_server_cannot_meet_is_reported() {
+    let conn = connect("bulk_write_concern").await;
+    // The connection's write concern (`w=2` in the URI) is sent with the bulk's commands, as the driver
+    // sends it with its own writes. On a single server, or a one-node replica set like SecantusDB, it
+    // cannot be met: the writes are applied, and the reply says the concern failed. (NX-27017 ignores
+    // write concerns, and this test fails there.)
+    let uri = odm_tests::uri();
+    let uri = if uri.contains('?') {
+        format!("{uri}&w=2&wTimeoutMS=200")
+    } else {
+        format!("{}/?w=2&wTimeoutMS=200", uri.trim_end_matches('/'))
+    };
+    let accounts = Connection::connect(&uri)
+        .await
+        .unwrap()
+        .use_db("bulk_write_concern")
+        .unwrap()
+        .model::<Account>();
+    let single = accounts.create(account("single", 1)).await.unwrap_err();
+    assert!(matches!(single, Error::Driver(_)), "{single:?}");
+
+    let err = accounts
+        .bulk_write(vec![
+            Write::insert_one(account("a", 1)),
+            Write::update_one(email("a"), doc! { "$set": { "age": 2 } }),
+        ])
+        .await
+        .unwrap_err();
+    let f = failure(err);
+    assert_eq!(
+        f.applied,
+        [0, 1],
+        "a write concern error does not stop the bulk"
+    );
+    assert!(f.failed.is_empty() && f.unknown.is_empty());
+    assert!(
+        matches!(f.write_concern, Some(Error::WriteRefused { .. })),
+        "{:?}",
+        f.write_concern
+    );
+    assert!(f.to_string().contains("write concern"), "{f}");
+    assert_eq!((f.result.inserted_count, f.result.modified_count), (1, 1));
+    let stored = conn.model::<Account>().find(()).await.unwrap();
+    let mut stored: Vec<(&str, i32)> = stored.iter().map(|a| (a.email.as_str(), a.age)).collect();
+    stored.sort();
+    assert_eq!(stored, [("a", 2), ("single", 1)]);
+}
+
+#[tokio::test]
 async fn timestamps_are_set_on_insert_and_move_on_update_and_replace() {
     let accounts = connect("bulk_timestamps").await.model::<Account>();
     accounts

@@ -172,6 +172,10 @@ pub struct BulkWriteFailure {
     /// What stopped the bulk part way (a network error, the deadline, a refused command), if anything
     /// did besides the failed writes.
     pub interrupted: Option<Error>,
+    /// The write concern the server could not satisfy, if any: the applied writes are applied, but not
+    /// acknowledged as the write concern asks (replicated to fewer nodes, or not yet journaled). It
+    /// does not stop the bulk.
+    pub write_concern: Option<Error>,
     /// What the applied writes did.
     pub result: BulkWriteResult,
 }
@@ -201,6 +205,12 @@ impl fmt::Display for BulkWriteFailure {
         }
         if let Some(e) = &self.interrupted {
             write!(f, "; stopped by: {e}")?;
+        }
+        if let Some(e) = &self.write_concern {
+            write!(
+                f,
+                "; the applied writes are not acknowledged as the write concern asks: {e}"
+            )?;
         }
         Ok(())
     }
@@ -418,6 +428,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         let mut result = BulkWriteResult::default();
         let mut applied = Vec::new();
         let mut failed = Vec::new();
+        let mut write_concern = None;
         for batch in batches {
             let command = batch.writes.command();
             let reply = pipeline.write_command(batch.writes, ordered).await;
@@ -441,6 +452,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         failed,
                         unknown,
                         interrupted: Some(e),
+                        write_concern,
                         result,
                     })));
                 }
@@ -485,18 +497,28 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     result.modified_count += reply_count(&reply, "nModified");
                 }
             }
+            if let (Ok(wc), None) = (reply.get_document("writeConcernError"), &write_concern) {
+                write_concern = Some(Error::WriteRefused {
+                    code: wc.get_i32("code").unwrap_or(0),
+                    message: wc
+                        .get_str("errmsg")
+                        .unwrap_or("the write concern was not satisfied")
+                        .to_owned(),
+                });
+            }
             failed.extend(errors.into_iter().map(|(k, e)| (batch.positions[k], e)));
             if ordered && !failed.is_empty() {
                 break;
             }
         }
-        if !failed.is_empty() {
+        if !failed.is_empty() || write_concern.is_some() {
             return Err(Error::BulkWrite(Box::new(BulkWriteFailure {
                 total,
                 applied,
                 failed,
                 unknown: Vec::new(),
                 interrupted: None,
+                write_concern,
                 result,
             })));
         }
@@ -577,7 +599,9 @@ impl<T: Model> ModelHandle<T> {
     /// allows; await for a [`BulkWriteResult`]. Every write is checked before anything is sent (one
     /// invalid write sends nothing) and confined like the single operations. Ordered by default: the
     /// first refused write stops the rest. A failure is [`Error::BulkWrite`], which says which writes are
-    /// known applied.
+    /// known applied. The connection's write concern goes with the commands, except in a session (where
+    /// the transaction's, or the server's default, applies); one the server cannot satisfy is reported in
+    /// the failure's `write_concern`.
     ///
     /// Inserts and replacements run the `before_validate`, `before_save` and `after_save` hooks; updates
     /// and deletes run none (like Mongoose's `bulkWrite`).

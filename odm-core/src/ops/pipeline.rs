@@ -459,6 +459,14 @@ impl<'a> Pipeline<'a> {
         cmd.append(key, array);
         cmd.append("ordered", ordered);
         let db = self.conn.database();
+        // The connection's write concern, as the driver sends it with its own writes. Not with a
+        // session: in a transaction the server refuses one per command (the transaction's own applies),
+        // and whether the session is in one is the driver's to know.
+        if let (None, Some(concern)) = (&self.session, db.write_concern()) {
+            let concern =
+                mongodb::bson::to_raw_document_buf(concern).map_err(|_| corrupt_reply())?;
+            cmd.append("writeConcern", concern);
+        }
         send!(self, |s| db.run_raw_command(cmd))
     }
 
