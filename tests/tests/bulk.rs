@@ -625,6 +625,31 @@ async fn inserts_and_replacements_run_the_save_hooks() {
         .collect();
     assert_eq!(texts, ["b"], "before_save's change is what is stored");
 
+    // A replacement that matched nothing saved nothing: no after_save, as with `replace_one`.
+    let start = calls(db).len();
+    notes
+        .bulk_write(vec![
+            Write::replace_one(doc! { "text": "nobody" }, note("x")),
+            Write::replace_one(doc! { "text": "b" }, note("y")),
+            Write::replace_one(doc! { "text": "nobody" }, note("z")).upsert(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        calls(db)[start..],
+        [
+            "before_validate x",
+            "before_save x",
+            "before_validate y",
+            "before_save y",
+            "before_validate z",
+            "before_save z",
+            "after_save y",
+            "after_save z",
+        ]
+    );
+    notes.delete_many(doc! { "text": "z" }).await.unwrap();
+
     // A refusing before_save, even on the last write, sends nothing.
     let start = calls(db).len();
     let err = notes

@@ -228,6 +228,8 @@ pub struct BulkWrite<'a, T> {
 /// Consecutive writes of one command, before confinement.
 struct Run {
     command: &'static str,
+    /// A write sent alone.
+    alone: bool,
     /// The documents of an `insert`, as encoded.
     documents: Vec<bson::RawDocumentBuf>,
     /// The statements of an `update` or a `delete`.
@@ -380,11 +382,15 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     ("delete", Statement::Other(statement), Bson::Null)
                 }
             };
+            // With hooks, a replacement is a command of its own, so that its reply says whether it
+            // saved anything (`after_save` runs only then, as with `replace_one`).
+            let alone = hooks.is_some() && matches!(write.kind, Kind::Replace { .. });
             let run = match runs.last_mut() {
-                Some(run) if run.command == command => run,
+                Some(run) if run.command == command && !run.alone && !alone => run,
                 _ => {
                     runs.push(Run {
                         command,
+                        alone,
                         documents: Vec::new(),
                         statements: Vec::new(),
                         positions: Vec::new(),
@@ -429,6 +435,8 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         let mut applied = Vec::new();
         let mut failed = Vec::new();
         let mut write_concern = None;
+        // The writes `after_save` runs for: applied inserts, and replacements that matched or upserted.
+        let mut saved = vec![false; total];
         for batch in batches {
             let command = batch.writes.command();
             let reply = pipeline.write_command(batch.writes, ordered).await;
@@ -474,9 +482,15 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 applied.push(*position);
                 if command == "insert" {
                     result.inserted_ids.insert(*position, batch.ids[k].clone());
+                    saved[*position] = true;
                 }
             }
             let n = reply_count(&reply, "n");
+            if let [position] = batch.positions[..] {
+                if matches!(writes[position].kind, Kind::Replace { .. }) {
+                    saved[position] = n > 0;
+                }
+            }
             match command {
                 "insert" => result.inserted_count += n,
                 "delete" => result.deleted_count += n,
@@ -525,8 +539,10 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         if let Some((h, ctx)) = handle.hooks() {
             pipeline
                 .within_deadline(async {
-                    for write in &writes {
-                        if let Kind::Insert(value) | Kind::Replace { value, .. } = &write.kind {
+                    for (write, saved) in writes.iter().zip(saved) {
+                        if let (Kind::Insert(value) | Kind::Replace { value, .. }, true) =
+                            (&write.kind, saved)
+                        {
                             hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
                         }
                     }
@@ -604,7 +620,9 @@ impl<T: Model> ModelHandle<T> {
     /// the failure's `write_concern`.
     ///
     /// Inserts and replacements run the `before_validate`, `before_save` and `after_save` hooks; updates
-    /// and deletes run none (like Mongoose's `bulkWrite`).
+    /// and deletes run none (like Mongoose's `bulkWrite`). `after_save` runs once the whole bulk is
+    /// applied, for each insert and each replacement that matched or upserted (so with hooks each
+    /// replacement is a round trip of its own).
     pub fn bulk_write(&self, writes: impl IntoIterator<Item = Write<T>>) -> BulkWrite<'_, T> {
         BulkWrite {
             handle: self,
