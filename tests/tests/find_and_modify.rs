@@ -211,6 +211,7 @@ async fn a_projection_returns_only_the_projected_fields() {
         .await
         .unwrap()
         .unwrap();
+    // (NX-27017 returns the `_id` of a replaced document as a string, and fails here.)
     assert_eq!(replaced, doc! { "_id": a.id.unwrap(), "title": "a2" });
 
     let deleted = tasks
