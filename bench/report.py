@@ -197,7 +197,17 @@ def main():
         "≥ 10x `hydrate`",
         verdict(doc["hydrate_ns"] / decode >= 10),
     )
-    for op in ["insert_one", "insert_one_raw_vs_raw", "insert_many_1000", "find_by_id", "find_100_filter_sort", "update_one", "delete_one"]:
+    for op in [
+        "insert_one",
+        "insert_one_raw_vs_raw",
+        "insert_many_1000",
+        "find_by_id",
+        "find_100_filter_sort",
+        "update_one",
+        "find_one_and_update",
+        "bulk_write_100",
+        "delete_one",
+    ]:
         r = crud.get(op)
         if r is None:
             continue

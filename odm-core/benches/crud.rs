@@ -20,13 +20,16 @@ use std::time::{Duration, Instant};
 use common::{user, User};
 use criterion::{BenchmarkGroup, Criterion};
 use futures_util::TryStreamExt;
-use odm_core::bson::{doc, oid::ObjectId, DateTime};
-use odm_core::{Connection, ModelHandle};
+use odm_core::bson::{doc, oid::ObjectId, DateTime, Document};
+use odm_core::{Connection, ModelHandle, Write};
 
 /// Documents in each side's collection before the reads run.
 const SEED: usize = 1_000;
 /// Documents of one `insert_many`.
 const BATCH: usize = 1_000;
+/// Inserts in one `bulk_write`; half of them are then updated and the other half deleted, by `_id`, in
+/// the same bulk: 100 writes.
+const BULK_INSERTS: usize = 50;
 
 /// A user as the raw side stores it: the timestamps the ODM would set.
 fn stamped(mut u: User) -> User {
@@ -51,6 +54,8 @@ struct Sides {
     raw: mongodb::Collection<User>,
     odm_writes: ModelHandle<User>,
     raw_writes: mongodb::Collection<User>,
+    /// The database of `raw_writes`, for the raw side's write commands.
+    raw_writes_db: mongodb::Database,
 }
 
 impl Sides {
@@ -76,6 +81,7 @@ async fn setup(uri: &str) -> Sides {
         raw: client.database(DATABASES[1]).collection::<User>("users"),
         odm_writes: conn.use_db(DATABASES[2]).expect("name").model::<User>(),
         raw_writes: client.database(DATABASES[3]).collection::<User>("users"),
+        raw_writes_db: client.database(DATABASES[3]),
     };
     let seed: Vec<User> = (0..SEED).map(|i| stamped(user(i))).collect();
     sides
@@ -200,6 +206,54 @@ fn crud(c: &mut Criterion, rt: &tokio::runtime::Runtime, sides: &Sides) {
     });
     group.finish();
 
+    let mut group = c.benchmark_group("crud/find_one_and_update");
+    quick(&mut group);
+    group.bench_function("odm", |b| {
+        b.to_async(rt).iter(|| async {
+            odm.find_one_and_update(
+                doc! { "_id": odm_id },
+                doc! { "$set": { "name": "Renamed" } },
+            )
+            .return_after()
+            .await
+            .expect("update")
+            .expect("found")
+        })
+    });
+    group.bench_function("raw", |b| {
+        b.to_async(rt).iter(|| async {
+            raw.find_one_and_update(
+                doc! { "_id": raw_id },
+                doc! { "$set": { "name": "Renamed" }, "$currentDate": { "updated_at": true } },
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .expect("update")
+            .expect("found")
+        })
+    });
+    group.finish();
+
+    rt.block_on(sides.reset_writes());
+    let raw_db = &sides.raw_writes_db;
+    let mut group = c.benchmark_group("crud/bulk_write_100");
+    slow(&mut group);
+    group.bench_function("odm", |b| {
+        b.to_async(rt).iter_batched(
+            bulk_users,
+            |users| async move { odm_bulk(odm_w, &users).await },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("raw", |b| {
+        b.to_async(rt).iter_batched(
+            bulk_users,
+            |users| async move { raw_bulk(raw_w, raw_db, &users).await },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+
     // Each measured delete removes a document inserted, untimed, just before the batch.
     rt.block_on(sides.reset_writes());
     let mut group = c.benchmark_group("crud/delete_one");
@@ -243,6 +297,74 @@ async fn victims(coll: &mongodb::Collection<User>, n: u64) -> Vec<ObjectId> {
     ids
 }
 
+/// The users one bulk inserts, with their `_id`s set so the bulk's updates and deletes can name them.
+fn bulk_users() -> Vec<User> {
+    (0..BULK_INSERTS)
+        .map(|i| {
+            let mut u = user(i);
+            u.id = Some(ObjectId::new());
+            u
+        })
+        .collect()
+}
+
+/// The ODM's bulk: 50 inserts, then 25 updates and 25 deletes of them by `_id`, in one `bulk_write`
+/// (three commands: the writes of one kind in a row go together).
+async fn odm_bulk(odm: &ModelHandle<User>, users: &[User]) {
+    let (updated, deleted) = users.split_at(BULK_INSERTS / 2);
+    let mut writes = Vec::with_capacity(2 * BULK_INSERTS);
+    writes.extend(users.iter().cloned().map(Write::insert_one));
+    writes.extend(
+        updated.iter().map(|u| {
+            Write::update_one(doc! { "_id": u.id }, doc! { "$set": { "name": "Renamed" } })
+        }),
+    );
+    writes.extend(
+        deleted
+            .iter()
+            .map(|u| Write::delete_one(doc! { "_id": u.id })),
+    );
+    let done = odm.bulk_write(writes).await.expect("bulk write");
+    assert_eq!(
+        (done.inserted_count, done.modified_count, done.deleted_count),
+        (50, 25, 25)
+    );
+}
+
+/// The same 100 writes with the raw driver, in the same three round trips: `insert_many` (the users
+/// stamped as the ODM stamps them), then one `update` and one `delete` command (the driver's own
+/// `Client::bulk_write` needs MongoDB 8.0).
+async fn raw_bulk(coll: &mongodb::Collection<User>, db: &mongodb::Database, users: &[User]) {
+    let (updated, deleted) = users.split_at(BULK_INSERTS / 2);
+    let stamped: Vec<User> = users.iter().cloned().map(stamped).collect();
+    coll.insert_many(stamped).await.expect("insert many");
+    let updates: Vec<Document> = updated
+        .iter()
+        .map(|u| {
+            doc! {
+                "q": { "_id": u.id },
+                "u": { "$set": { "name": "Renamed" }, "$currentDate": { "updated_at": true } },
+                "multi": false,
+                "upsert": false,
+            }
+        })
+        .collect();
+    let reply = db
+        .run_command(doc! { "update": coll.name(), "updates": updates, "ordered": true })
+        .await
+        .expect("update command");
+    assert_eq!(reply.get_i32("nModified"), Ok(25), "{reply}");
+    let deletes: Vec<Document> = deleted
+        .iter()
+        .map(|u| doc! { "q": { "_id": u.id }, "limit": 1 })
+        .collect();
+    let reply = db
+        .run_command(doc! { "delete": coll.name(), "deletes": deletes, "ordered": true })
+        .await
+        .expect("delete command");
+    assert_eq!(reply.get_i32("n"), Ok(25), "{reply}");
+}
+
 /// Fewer samples for sub-millisecond operations on a test server, to keep the run short.
 fn quick(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     group.sample_size(30);
@@ -255,7 +377,7 @@ fn slow(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 }
 
 /// The operations of the interleaved run, with how many of each one timed batch holds.
-const OPS: [(&str, usize); 7] = [
+const OPS: [(&str, usize); 9] = [
     ("insert_one", 50),
     // The raw driver on both sides (the ODM side's database, the raw side's): how far apart two equal
     // sides land on this machine and server, the noise floor of every ratio.
@@ -264,6 +386,8 @@ const OPS: [(&str, usize); 7] = [
     ("find_by_id", 50),
     ("find_100_filter_sort", 5),
     ("update_one", 50),
+    ("find_one_and_update", 50),
+    ("bulk_write_100", 5),
     ("delete_one", 50),
 ];
 
@@ -291,6 +415,12 @@ async fn run_batch(
     } else {
         Vec::new()
     };
+    let mut bulks = if op == "bulk_write_100" {
+        (0..k).map(|_| bulk_users()).collect()
+    } else {
+        Vec::new()
+    }
+    .into_iter();
     let mut victims = if op == "delete_one" {
         let coll = match side {
             Side::Odm => odm_w.unconfined_collection(),
@@ -366,6 +496,33 @@ async fn run_batch(
                 .await
                 .expect("update"),
             ),
+            ("find_one_and_update", Side::Odm) => drop(
+                odm.find_one_and_update(
+                    doc! { "_id": ids.0 },
+                    doc! { "$set": { "name": "Renamed" } },
+                )
+                .return_after()
+                .await
+                .expect("update")
+                .expect("found"),
+            ),
+            ("find_one_and_update", Side::Raw) => drop(
+                raw.find_one_and_update(
+                    doc! { "_id": ids.1 },
+                    doc! { "$set": { "name": "Renamed" }, "$currentDate": { "updated_at": true } },
+                )
+                .return_document(mongodb::options::ReturnDocument::After)
+                .await
+                .expect("update")
+                .expect("found"),
+            ),
+            ("bulk_write_100", Side::Odm) => {
+                odm_bulk(odm_w, &bulks.next().expect("a bulk per round")).await
+            }
+            ("bulk_write_100", Side::Raw) => {
+                let users = bulks.next().expect("a bulk per round");
+                raw_bulk(raw_w, &sides.raw_writes_db, &users).await
+            }
             ("delete_one", Side::Odm) => {
                 let done = odm_w
                     .delete_one(doc! { "_id": victims.next().expect("a victim per delete") })

@@ -78,6 +78,23 @@ enum Op {
         tenant: usize,
         n: i32,
     },
+    /// Through `tenant`, `find_one_and_update` the `pick`-th live document of any tenant, by `_id`.
+    FindAndUpdateById {
+        tenant: usize,
+        pick: usize,
+        n: i32,
+    },
+    FindAndDeleteById {
+        tenant: usize,
+        pick: usize,
+    },
+    /// Through `tenant`, one `bulk_write`: set `n` on the `pick`-th live document of any tenant by `_id`,
+    /// then delete every document whose `n` is below `n`.
+    Bulk {
+        tenant: usize,
+        pick: usize,
+        n: i32,
+    },
 }
 
 fn op() -> impl proptest::strategy::Strategy<Value = Op> {
@@ -91,7 +108,12 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
             .prop_map(|(tenant, pick, n)| Op::UpdateById { tenant, pick, n }),
         2 => (t.clone(), any::<usize>()).prop_map(|(tenant, pick)| Op::DeleteById { tenant, pick }),
         2 => (t.clone(), any::<usize>()).prop_map(|(tenant, pick)| Op::FindById { tenant, pick }),
-        1 => (t, 0..100i32).prop_map(|(tenant, n)| Op::DeleteBelow { tenant, n }),
+        1 => (t.clone(), 0..100i32).prop_map(|(tenant, n)| Op::DeleteBelow { tenant, n }),
+        2 => (t.clone(), any::<usize>(), 0..100i32)
+            .prop_map(|(tenant, pick, n)| Op::FindAndUpdateById { tenant, pick, n }),
+        1 => (t.clone(), any::<usize>())
+            .prop_map(|(tenant, pick)| Op::FindAndDeleteById { tenant, pick }),
+        1 => (t, any::<usize>(), 0..100i32).prop_map(|(tenant, pick, n)| Op::Bulk { tenant, pick, n }),
     ]
 }
 
@@ -223,6 +245,59 @@ async fn run_ops(tenants: &Tenants, ops: &[Op]) -> Result<(), TestCaseError> {
                     .delete_many(doc! { "n": { "$lt": n } })
                     .await
                     .unwrap();
+                let before = expected.docs.len();
+                expected.docs.retain(|d| !(d.1 == tenant && d.2 < n));
+                prop_assert_eq!(result.deleted_count as usize, before - expected.docs.len());
+            }
+            Op::FindAndUpdateById { tenant, pick, n } => {
+                let Some((id, owner)) = expected.pick(pick) else {
+                    continue;
+                };
+                let found = handles[tenant]
+                    .model::<Doc>()
+                    .find_one_and_update(doc! { "_id": id }, doc! { "$set": { "n": n } })
+                    .return_after()
+                    .await
+                    .unwrap();
+                prop_assert_eq!(found.is_some(), owner == tenant);
+                if let Some(doc) = found {
+                    prop_assert_eq!((doc.owner.as_str(), doc.n), (TENANTS[tenant], n));
+                    expected.docs.iter_mut().find(|d| d.0 == id).unwrap().2 = n;
+                }
+            }
+            Op::FindAndDeleteById { tenant, pick } => {
+                let Some((id, owner)) = expected.pick(pick) else {
+                    continue;
+                };
+                let found = handles[tenant]
+                    .model::<Doc>()
+                    .find_one_and_delete(doc! { "_id": id })
+                    .await
+                    .unwrap();
+                prop_assert_eq!(found.is_some(), owner == tenant);
+                if found.is_some() {
+                    expected.docs.retain(|d| d.0 != id);
+                }
+            }
+            Op::Bulk { tenant, pick, n } => {
+                let picked = expected.pick(pick);
+                let by_id = match picked {
+                    Some((id, _)) => doc! { "_id": id },
+                    None => doc! { "_id": 0 },
+                };
+                let result = handles[tenant]
+                    .model::<Doc>()
+                    .bulk_write(vec![
+                        odm_core::Write::update_one(by_id, doc! { "$set": { "n": n } }),
+                        odm_core::Write::delete_many(doc! { "n": { "$lt": n } }),
+                    ])
+                    .await
+                    .unwrap();
+                let mine = matches!(picked, Some((_, owner)) if owner == tenant);
+                prop_assert_eq!(result.matched_count, u64::from(mine));
+                if let (true, Some((id, _))) = (mine, picked) {
+                    expected.docs.iter_mut().find(|d| d.0 == id).unwrap().2 = n;
+                }
                 let before = expected.docs.len();
                 expected.docs.retain(|d| !(d.1 == tenant && d.2 < n));
                 prop_assert_eq!(result.deleted_count as usize, before - expected.docs.len());

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
+use crate::ops::pipeline::ConfinedWrites;
 use crate::ops::update::checked_update;
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, IntoUpdate, Update};
@@ -171,6 +172,10 @@ pub struct BulkWriteFailure {
     /// What stopped the bulk part way (a network error, the deadline, a refused command), if anything
     /// did besides the failed writes.
     pub interrupted: Option<Error>,
+    /// The write concern the server could not satisfy, if any: the applied writes are applied, but not
+    /// acknowledged as the write concern asks (replicated to fewer nodes, or not yet journaled). It
+    /// does not stop the bulk.
+    pub write_concern: Option<Error>,
     /// What the applied writes did.
     pub result: BulkWriteResult,
 }
@@ -201,6 +206,12 @@ impl fmt::Display for BulkWriteFailure {
         if let Some(e) = &self.interrupted {
             write!(f, "; stopped by: {e}")?;
         }
+        if let Some(e) = &self.write_concern {
+            write!(
+                f,
+                "; the applied writes are not acknowledged as the write concern asks: {e}"
+            )?;
+        }
         Ok(())
     }
 }
@@ -214,15 +225,75 @@ pub struct BulkWrite<'a, T> {
     pub(crate) session: Option<&'a mut Session>,
 }
 
-/// Consecutive writes of one command, sent in one round trip.
-struct Batch {
+/// Consecutive writes of one command, before confinement.
+struct Run {
     command: &'static str,
-    key: &'static str,
+    /// A write sent alone.
+    alone: bool,
+    /// The documents of an `insert`, as encoded.
+    documents: Vec<bson::RawDocumentBuf>,
+    /// The statements of an `update` or a `delete`.
     statements: Vec<Document>,
     /// The position of each statement among the writes.
     positions: Vec<usize>,
-    /// The `_id` of each insert, by position.
+    /// The `_id` of each insert (`Null` for the other writes).
     ids: Vec<Bson>,
+}
+
+/// One write, encoded.
+enum Statement {
+    /// The document an `insert` stores.
+    Insert(bson::RawDocumentBuf),
+    /// An `update` or `delete` statement.
+    Other(Document),
+}
+
+/// Confined writes sent as one command: a run, or a part of one that fits a command.
+struct Batch {
+    writes: ConfinedWrites,
+    positions: Vec<usize>,
+    ids: Vec<Bson>,
+}
+
+impl Batch {
+    /// Splits a confined run into commands of at most [`BATCH_LIMIT`] statements and
+    /// [`BATCH_BYTES`] bytes of statements (a statement larger than that goes alone).
+    fn split(
+        mut writes: ConfinedWrites,
+        mut positions: Vec<usize>,
+        mut ids: Vec<Bson>,
+    ) -> Vec<Batch> {
+        let mut batches = Vec::new();
+        loop {
+            let mut bytes = 0;
+            let mut len = 0;
+            for statement in writes.statements() {
+                // The statement, and its array key and type byte in the command.
+                let size = statement.as_bytes().len() + 8;
+                if len > 0 && (len == BATCH_LIMIT || bytes + size > BATCH_BYTES) {
+                    break;
+                }
+                bytes += size;
+                len += 1;
+            }
+            if len == writes.statements().len() {
+                batches.push(Batch {
+                    writes,
+                    positions,
+                    ids,
+                });
+                return batches;
+            }
+            let rest = writes.split_off(len);
+            let rest_positions = positions.split_off(len);
+            let rest_ids = ids.split_off(len);
+            batches.push(Batch {
+                writes: std::mem::replace(&mut writes, rest),
+                positions: std::mem::replace(&mut positions, rest_positions),
+                ids: std::mem::replace(&mut ids, rest_ids),
+            });
+        }
+    }
 }
 
 impl<'a, T: Model> BulkWrite<'a, T> {
@@ -237,10 +308,10 @@ impl<'a, T: Model> BulkWrite<'a, T> {
 
     /// Checks and encodes every write, running the hooks of inserts and replacements. One invalid write
     /// sends nothing, and the error names its position.
-    async fn prepare(handle: &ModelHandle<T>, writes: &mut [Write<T>]) -> Result<Vec<Batch>> {
+    async fn prepare(handle: &ModelHandle<T>, writes: &mut [Write<T>]) -> Result<Vec<Run>> {
         let hooks = handle.hooks();
         let now = bson::DateTime::now();
-        let mut batches: Vec<Batch> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         for (i, write) in writes.iter_mut().enumerate() {
             let at = |e: Error| match e {
                 Error::Validation(mut errors) => {
@@ -249,7 +320,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 }
                 e => e,
             };
-            let (command, key, statement, id) = match &mut write.kind {
+            let (command, statement, id) = match &mut write.kind {
                 Kind::Insert(value) => {
                     if let Some((h, ctx)) = &hooks {
                         hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
@@ -258,13 +329,11 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     if let Some((h, ctx)) = &hooks {
                         hooks::call::<T>("before_save", h.before_save(value, ctx)).await?;
                     }
-                    let raw = handle.encode(value)?;
-                    let doc =
-                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
-                            type_name: T::SCHEMA.type_name,
-                            source: <bson::de::Error as serde::de::Error>::custom(e),
-                        })?;
-                    ("insert", "documents", doc, value.id()?)
+                    (
+                        "insert",
+                        Statement::Insert(handle.encode(value)?),
+                        value.id()?,
+                    )
                 }
                 Kind::Update {
                     filter,
@@ -272,8 +341,17 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     many,
                     upsert,
                 } => {
-                    let update = std::mem::replace(update, Ok(Update::Document(Document::new())));
-                    let update = match checked_update::<T>(update?).map_err(at)? {
+                    let update = std::mem::replace(update, Ok(Update::Document(Document::new())))?;
+                    if let Update::Document(d) = &update {
+                        // The server reads a document without operators as a replacement: it would
+                        // replace whole documents, past the rules and the hooks (`{}` would empty them).
+                        if d.is_empty() || !d.keys().all(|k| k.starts_with('$')) {
+                            return Err(Error::Unsupported(
+                                "an update of a bulk write is made of update operators (`$set`, `$inc`, ...); use `Write::replace_one` to replace a document",
+                            ));
+                        }
+                    }
+                    let update = match checked_update(handle, update).map_err(at)? {
                         Update::Document(d) => Bson::Document(d),
                         Update::Pipeline(p) => {
                             Bson::Array(p.into_iter().map(Bson::Document).collect())
@@ -281,7 +359,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     };
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "u": update, "multi": *many, "upsert": *upsert };
-                    ("update", "updates", statement, Bson::Null)
+                    ("update", Statement::Other(statement), Bson::Null)
                 }
                 Kind::Replace {
                     filter,
@@ -292,38 +370,43 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         .prepare_replacement(value, &hooks, now)
                         .await
                         .map_err(at)?;
-                    let replacement =
-                        Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
-                            type_name: T::SCHEMA.type_name,
-                            source: <bson::de::Error as serde::de::Error>::custom(e),
-                        })?;
+                    let replacement = to_document::<T>(&raw)?;
                     let q = std::mem::take(filter).into_document()?;
                     let statement =
                         doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
-                    ("update", "updates", statement, Bson::Null)
+                    ("update", Statement::Other(statement), Bson::Null)
                 }
                 Kind::Delete { filter, many } => {
                     let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
-                    ("delete", "deletes", statement, Bson::Null)
+                    ("delete", Statement::Other(statement), Bson::Null)
                 }
             };
-            match batches.last_mut() {
-                Some(batch) if batch.command == command && batch.statements.len() < BATCH_LIMIT => {
-                    batch.statements.push(statement);
-                    batch.positions.push(i);
-                    batch.ids.push(id);
+            // With hooks, a replacement is a command of its own, so that its reply says whether it
+            // saved anything (`after_save` runs only then, as with `replace_one`).
+            let alone = hooks.is_some() && matches!(write.kind, Kind::Replace { .. });
+            let run = match runs.last_mut() {
+                Some(run) if run.command == command && !run.alone && !alone => run,
+                _ => {
+                    runs.push(Run {
+                        command,
+                        alone,
+                        documents: Vec::new(),
+                        statements: Vec::new(),
+                        positions: Vec::new(),
+                        ids: Vec::new(),
+                    });
+                    runs.last_mut().expect("just pushed")
                 }
-                _ => batches.push(Batch {
-                    command,
-                    key,
-                    statements: vec![statement],
-                    positions: vec![i],
-                    ids: vec![id],
-                }),
+            };
+            match statement {
+                Statement::Insert(document) => run.documents.push(document),
+                Statement::Other(statement) => run.statements.push(statement),
             }
+            run.positions.push(i);
+            run.ids.push(id);
         }
-        Ok(batches)
+        Ok(runs)
     }
 
     async fn run(self) -> Result<BulkWriteResult> {
@@ -335,14 +418,28 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         } = self;
         let mut pipeline = handle.pipeline(session)?;
         let total = writes.len();
-        let batches = Self::prepare(handle, &mut writes).await?;
+        // Every write checked, encoded and confined before the first is sent.
+        let mut batches = Vec::new();
+        let runs = pipeline
+            .within_deadline(Self::prepare(handle, &mut writes))
+            .await?;
+        for run in runs {
+            let confined = if run.command == "insert" {
+                pipeline.confine_inserts(run.documents)?
+            } else {
+                pipeline.confine_writes(run.command, run.statements)?
+            };
+            batches.extend(Batch::split(confined, run.positions, run.ids));
+        }
         let mut result = BulkWriteResult::default();
         let mut applied = Vec::new();
         let mut failed = Vec::new();
+        let mut write_concern = None;
+        // The writes `after_save` runs for: applied inserts, and replacements that matched or upserted.
+        let mut saved = vec![false; total];
         for batch in batches {
-            let reply = pipeline
-                .write_command(batch.command, batch.key, batch.statements, ordered)
-                .await;
+            let command = batch.writes.command();
+            let reply = pipeline.write_command(batch.writes, ordered).await;
             let reply = match reply {
                 Ok(reply) => reply,
                 Err(e) if applied.is_empty() && failed.is_empty() && !e.is_network() => {
@@ -363,12 +460,13 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         failed,
                         unknown,
                         interrupted: Some(e),
+                        write_concern,
                         result,
                     })));
                 }
             };
             let errors = write_errors(&reply, |code, message, details| {
-                pipeline.statement_error(code, message, details)
+                pipeline.statement_error(command, code, message, details)
             });
             let refused: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
             // Ordered, the server stops at the first refused statement; unordered, it tries each.
@@ -382,57 +480,97 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     continue;
                 }
                 applied.push(*position);
-                if batch.command == "insert" {
+                if command == "insert" {
                     result.inserted_ids.insert(*position, batch.ids[k].clone());
+                    saved[*position] = true;
                 }
             }
             let n = reply_count(&reply, "n");
-            match batch.command {
+            if let [position] = batch.positions[..] {
+                if matches!(writes[position].kind, Kind::Replace { .. }) {
+                    saved[position] = n > 0;
+                }
+            }
+            match command {
                 "insert" => result.inserted_count += n,
                 "delete" => result.deleted_count += n,
                 _ => {
-                    let upserted = reply.get_array("upserted").cloned().unwrap_or_default();
-                    for up in upserted {
-                        if let Bson::Document(up) = up {
-                            let k = reply_index(&up);
-                            if let (Some(k), Some(id)) = (k, up.get("_id")) {
-                                result.upserted_ids.insert(batch.positions[k], id.clone());
+                    // `n` counts the documents matched and the documents upserted, by this command.
+                    let mut upserted = 0;
+                    if let Ok(ups) = reply.get_array("upserted") {
+                        for up in ups {
+                            let Bson::Document(up) = up else { continue };
+                            let position = reply_index(up).and_then(|k| batch.positions.get(k));
+                            if let (Some(position), Some(id)) = (position, up.get("_id")) {
+                                result.upserted_ids.insert(*position, id.clone());
+                                upserted += 1;
                             }
                         }
                     }
-                    result.matched_count += n - result.upserted_ids.len().min(n as usize) as u64;
+                    result.matched_count += n.saturating_sub(upserted);
                     result.modified_count += reply_count(&reply, "nModified");
                 }
+            }
+            if let (Ok(wc), None) = (reply.get_document("writeConcernError"), &write_concern) {
+                write_concern = Some(Error::WriteRefused {
+                    code: wc.get_i32("code").unwrap_or(0),
+                    message: wc
+                        .get_str("errmsg")
+                        .unwrap_or("the write concern was not satisfied")
+                        .to_owned(),
+                });
             }
             failed.extend(errors.into_iter().map(|(k, e)| (batch.positions[k], e)));
             if ordered && !failed.is_empty() {
                 break;
             }
         }
-        if !failed.is_empty() {
+        if !failed.is_empty() || write_concern.is_some() {
             return Err(Error::BulkWrite(Box::new(BulkWriteFailure {
                 total,
                 applied,
                 failed,
                 unknown: Vec::new(),
                 interrupted: None,
+                write_concern,
                 result,
             })));
         }
         if let Some((h, ctx)) = handle.hooks() {
-            for write in &writes {
-                if let Kind::Insert(value) | Kind::Replace { value, .. } = &write.kind {
-                    hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
-                }
-            }
+            pipeline
+                .within_deadline(async {
+                    for (write, saved) in writes.iter().zip(saved) {
+                        if let (Kind::Insert(value) | Kind::Replace { value, .. }, true) =
+                            (&write.kind, saved)
+                        {
+                            hooks::call::<T>("after_save", h.after_save(value, &ctx)).await?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         Ok(result)
     }
 }
-into_future!(BulkWrite, BulkWriteResult);
+// Bounded by the pipeline's deadline, every round trip and hook within it, so that a bulk stopped by it
+// says which writes are applied rather than only that time ran out.
+into_future!(BulkWrite, BulkWriteResult, deadline_inside);
+
+/// An encoded value as the `Document` a statement holds.
+fn to_document<T: Model>(raw: &bson::RawDocumentBuf) -> Result<Document> {
+    Document::try_from(raw.as_ref()).map_err(|e| Error::Deserialization {
+        type_name: T::SCHEMA.type_name,
+        source: <bson::de::Error as serde::de::Error>::custom(e),
+    })
+}
 
 /// The most statements one command carries (MongoDB's `maxWriteBatchSize`).
 const BATCH_LIMIT: usize = 100_000;
+
+/// The most bytes of statements one command carries: a command is one BSON document, which MongoDB
+/// takes up to 16 MiB and 16 KiB, the 16 KiB left for the command's other fields.
+const BATCH_BYTES: usize = crate::handle::MAX_DOCUMENT_SIZE;
 
 fn reply_count(reply: &Document, key: &str) -> u64 {
     match reply.get(key) {
@@ -477,10 +615,14 @@ impl<T: Model> ModelHandle<T> {
     /// allows; await for a [`BulkWriteResult`]. Every write is checked before anything is sent (one
     /// invalid write sends nothing) and confined like the single operations. Ordered by default: the
     /// first refused write stops the rest. A failure is [`Error::BulkWrite`], which says which writes are
-    /// known applied.
+    /// known applied. The connection's write concern goes with the commands, except in a session (where
+    /// the transaction's, or the server's default, applies); one the server cannot satisfy is reported in
+    /// the failure's `write_concern`.
     ///
     /// Inserts and replacements run the `before_validate`, `before_save` and `after_save` hooks; updates
-    /// and deletes run none (like Mongoose's `bulkWrite`).
+    /// and deletes run none (like Mongoose's `bulkWrite`). `after_save` runs once the whole bulk is
+    /// applied, for each insert and each replacement that matched or upserted (so with hooks each
+    /// replacement is a round trip of its own).
     pub fn bulk_write(&self, writes: impl IntoIterator<Item = Write<T>>) -> BulkWrite<'_, T> {
         BulkWrite {
             handle: self,

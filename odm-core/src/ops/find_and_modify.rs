@@ -6,7 +6,7 @@ use mongodb::options::{
     FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, ReturnDocument,
 };
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
@@ -106,7 +106,7 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             session,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?;
-        let update = checked_update::<T>(self.update?)?;
+        let update = checked_update(handle, self.update?)?;
         let mut options = FindOneAndUpdateOptions::default();
         options.sort = sort;
         options.projection = projection;
@@ -149,7 +149,9 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         self
     }
 
-    /// Inserts the replacement when no document matches.
+    /// Inserts the replacement when no document matches. With `#[model(version)]`, only when no
+    /// document matches at any version: a stale value is [`Error::VersionConflict`], never a second
+    /// document (a round trip more: the replacement is tried first without the upsert).
     pub fn upsert(mut self, upsert: bool) -> Self {
         self.upsert = upsert;
         self
@@ -196,21 +198,47 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         let mut options = FindOneAndReplaceOptions::default();
         options.sort = sort;
         options.projection = projection;
-        options.upsert = Some(self.upsert);
         options.return_document = Some(if self.after {
             ReturnDocument::After
         } else {
             ReturnDocument::Before
         });
-        let found = pipeline.find_one_and_replace(filter, raw, options).await?;
-        if let (None, false, Some((field, expected))) = (&found, self.upsert, version) {
-            // Nothing at the expected version: a conflict when the document is there at another.
+        let Some((field, expected)) = version else {
+            options.upsert = Some(self.upsert);
+            let found = pipeline.find_one_and_replace(filter, raw, options).await?;
+            if found.is_some() || self.upsert {
+                if let Some((h, ctx)) = &hooks {
+                    hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
+                }
+            }
+            return Ok(found);
+        };
+        // Versioned: replace the document at the expected version. Only when none matches at any
+        // version does an upsert insert, so a stale value never stands beside the newer document.
+        options.upsert = Some(false);
+        let mut found = pipeline
+            .find_one_and_replace(filter.clone(), raw.clone(), options.clone())
+            .await?;
+        let mut saved = found.is_some();
+        if !saved {
             let stale = doc! { "$and": [ user_filter, { field: { "$ne": expected } } ] };
             if pipeline.count(stale).await? > 0 {
                 return Err(handle.conflict(&mut pipeline, value.id()?, expected).await);
             }
+            if self.upsert {
+                options.upsert = Some(true);
+                found = match pipeline.find_one_and_replace(filter, raw, options).await {
+                    // Stored meanwhile, at another version.
+                    Err(Error::DuplicateKey { .. }) => {
+                        let id = value.id()?;
+                        return Err(handle.conflict(&mut pipeline, id, expected).await);
+                    }
+                    other => other?,
+                };
+                saved = true;
+            }
         }
-        if found.is_some() || self.upsert {
+        if saved {
             if let Some((h, ctx)) = &hooks {
                 hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
             }

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::stream::{BoxStream, StreamExt};
-use mongodb::bson::{doc, Bson, Document, RawDocument, RawDocumentBuf};
+use mongodb::bson::{doc, Bson, Document, RawArrayBuf, RawDocument, RawDocumentBuf};
 use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::options::{
     FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOneOptions,
@@ -111,6 +111,16 @@ impl<'a> Pipeline<'a> {
     /// (`insert_many`'s chunks).
     pub(crate) fn restart_deadline(&mut self) {
         self.deadline = Deadline::starting_now(self.conn.operation_timeout());
+    }
+
+    /// Awaits work of the operation's own (hooks, encoding) within the operation's deadline, for an
+    /// operation that reports what its round trips did when the deadline passes (`bulk_write`), and so is
+    /// not bounded as a whole from outside.
+    pub(crate) async fn within_deadline<O>(
+        &self,
+        op: impl Future<Output = Result<O>>,
+    ) -> Result<O> {
+        within(self.deadline, op).await
     }
 
     /// The session, for a nested operation (`populate`'s loads) run in the same session.
@@ -374,36 +384,93 @@ impl<'a> Pipeline<'a> {
             .with_options(options))
     }
 
-    /// Runs a write command (`insert`, `update` or `delete`) on the collection, for the operations the
-    /// driver has no collection method for (a bulk write on servers before 8.0). `confine` gets the
-    /// command's array of statements under `key`, to confine each one before it is sent.
-    pub(crate) async fn write_command(
-        &mut self,
+    /// Confines the statements of a write command (`insert`, `update` or `delete`): filters confined,
+    /// written documents stamped, updates kept inside the tenant. Nothing is sent, so an operation can
+    /// refuse a whole bulk before any of it reaches the server; [`write_command`](Self::write_command)
+    /// takes only what this returns.
+    pub(crate) fn confine_writes(
+        &self,
         command: &'static str,
-        key: &'static str,
         statements: Vec<Document>,
-        ordered: bool,
-    ) -> Result<Document> {
+    ) -> Result<ConfinedWrites> {
+        let key = match command {
+            "insert" => "documents",
+            "update" => "updates",
+            "delete" => "deletes",
+            _ => return Err(Error::Unsupported("unknown write command")),
+        };
         let statements = statements
             .into_iter()
             .map(|statement| self.confine_statement(command, statement))
             .collect::<Result<Vec<_>>>()?;
-        let db = self.conn.database();
-        let name = self.collection.to_string();
-        let cmd = doc! { command: name, key: statements, "ordered": ordered };
-        send!(self, |s| db.run_command(cmd))
+        Ok(ConfinedWrites {
+            command,
+            key,
+            statements,
+        })
     }
 
-    fn confine_statement(&self, command: &str, mut statement: Document) -> Result<Document> {
+    /// Confines the documents of an `insert` command, already encoded: each is stamped with the tenant.
+    pub(crate) fn confine_inserts(
+        &self,
+        mut documents: Vec<RawDocumentBuf>,
+    ) -> Result<ConfinedWrites> {
+        for document in &mut documents {
+            self.confine.stamp(document)?;
+        }
+        Ok(ConfinedWrites {
+            command: "insert",
+            key: "documents",
+            statements: documents,
+        })
+    }
+
+    /// Runs a write command on the collection, for the operations the driver has no collection method
+    /// for (a bulk write on servers before 8.0), with statements confined by
+    /// [`confine_writes`](Self::confine_writes).
+    pub(crate) async fn write_command(
+        &mut self,
+        writes: ConfinedWrites,
+        ordered: bool,
+    ) -> Result<Document> {
+        let ConfinedWrites {
+            command,
+            key,
+            statements,
+        } = writes;
+        let mut array = RawArrayBuf::new();
+        for statement in statements {
+            array.push(statement);
+        }
+        let mut cmd = RawDocumentBuf::new();
+        cmd.append(command, self.collection.as_ref());
+        cmd.append(key, array);
+        cmd.append("ordered", ordered);
+        let db = self.conn.database();
+        // The connection's write concern, as the driver sends it with its own writes. Not with a
+        // session: in a transaction the server refuses one per command (the transaction's own applies),
+        // and whether the session is in one is the driver's to know.
+        if let (None, Some(concern)) = (&self.session, db.write_concern()) {
+            let concern =
+                mongodb::bson::to_raw_document_buf(concern).map_err(|_| corrupt_reply())?;
+            cmd.append("writeConcern", concern);
+        }
+        send!(self, |s| db.run_raw_command(cmd))
+    }
+
+    fn confine_statement(&self, command: &str, mut statement: Document) -> Result<RawDocumentBuf> {
+        let encode = |d: &Document| RawDocumentBuf::from_document(d).map_err(|_| corrupt_reply());
         match command {
             "insert" => {
-                let mut raw =
-                    RawDocumentBuf::from_document(&statement).map_err(|_| corrupt_reply())?;
+                let mut raw = encode(&statement)?;
                 self.confine.stamp(&mut raw)?;
-                raw.to_document().map_err(|_| corrupt_reply())
+                Ok(raw)
             }
             "update" => {
-                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                let filter = match statement.remove("q") {
+                    Some(Bson::Document(filter)) => filter,
+                    _ => Document::new(),
+                };
                 statement.insert("q", self.confine.filter(filter));
                 let upsert = statement.get_bool("upsert").unwrap_or(false);
                 match statement.remove("u") {
@@ -440,21 +507,35 @@ impl<'a> Pipeline<'a> {
                         ))
                     }
                 }
-                Ok(statement)
+                encode(&statement)
             }
             "delete" => {
-                let filter = statement.get_document("q").cloned().unwrap_or_default();
+                let filter = match statement.remove("q") {
+                    Some(Bson::Document(filter)) => filter,
+                    _ => Document::new(),
+                };
                 statement.insert("q", self.confine.filter(filter));
-                Ok(statement)
+                encode(&statement)
             }
             _ => Err(Error::Unsupported("unknown write command")),
         }
     }
 
-    /// The error of one statement of a write command, confined like the single operations' errors.
-    pub(crate) fn statement_error(&self, code: i32, message: &str, details: &Document) -> Error {
-        match self.not_found_elsewhere::<()>(Err(crate::error::write_error(code, message, details)))
-        {
+    /// The error of one statement of a write command, confined like the single operations' errors: an
+    /// insert's duplicate key is the caller's own key, as with `insert_one`; an upsert's or
+    /// replacement's is answered as for an `_id` the tenant does not have.
+    pub(crate) fn statement_error(
+        &self,
+        command: &str,
+        code: i32,
+        message: &str,
+        details: &Document,
+    ) -> Error {
+        let error = crate::error::write_error(code, message, details);
+        if command == "insert" {
+            return error;
+        }
+        match self.not_found_elsewhere::<()>(Err(error)) {
             Err(e) => e,
             Ok(()) => unreachable!("an error stays an error"),
         }
@@ -595,6 +676,34 @@ async fn drain(
             }
         };
         each(current)?;
+    }
+}
+
+/// The statements of one write command, confined by [`Pipeline::confine_writes`], the only maker.
+pub(crate) struct ConfinedWrites {
+    command: &'static str,
+    key: &'static str,
+    statements: Vec<RawDocumentBuf>,
+}
+
+impl ConfinedWrites {
+    /// The command: `insert`, `update` or `delete`.
+    pub(crate) fn command(&self) -> &'static str {
+        self.command
+    }
+
+    /// The confined statements, in order, as they are sent.
+    pub(crate) fn statements(&self) -> &[RawDocumentBuf] {
+        &self.statements
+    }
+
+    /// Splits off the statements from `at` on, confined likewise.
+    pub(crate) fn split_off(&mut self, at: usize) -> ConfinedWrites {
+        ConfinedWrites {
+            command: self.command,
+            key: self.key,
+            statements: self.statements.split_off(at),
+        }
     }
 }
 

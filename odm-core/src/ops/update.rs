@@ -53,7 +53,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
-        let mut update = checked_update::<T>(update?)?;
+        let mut update = checked_update(handle, update?)?;
         let filter = filter.into_document()?;
         let Some(expected) = if_version else {
             return pipeline.update(filter, update, many, upsert).await;
@@ -108,8 +108,14 @@ pub(crate) fn bump_version(update: &mut Update, field: &str) {
     }
 }
 
-/// An update checked against the model's field rules, with `updated_at` moved forward.
-pub(crate) fn checked_update<T: Model>(mut update: Update) -> Result<Update> {
+/// An update checked against the model's field rules, with `updated_at` moved forward. An update that
+/// would move a document out of its tenant is refused first, whatever else it breaks (the pipeline
+/// refuses it again when it is sent).
+pub(crate) fn checked_update<T: Model>(
+    handle: &ModelHandle<T>,
+    mut update: Update,
+) -> Result<Update> {
+    handle.confinement().check_update(&update)?;
     if let Update::Document(doc) = &update {
         crate::update_rules::check(T::SCHEMA, doc)?;
     }
