@@ -645,24 +645,31 @@ impl<M> UpdateBuilder<M> {
 
     /// Appends every value of `values` to an array field, in order (`$push` with `$each`).
     pub fn push_all<V: ArrayField, A: Operand<V::Item>>(
-        mut self,
+        self,
         field: &Field<M, V>,
         values: impl IntoIterator<Item = A>,
     ) -> Self {
-        let values: Vec<Bson> = values
-            .into_iter()
-            .map(|v| self.value::<V::Item, A>(&v))
-            .collect();
-        self.put(
-            "$push",
-            field.path(),
-            Bson::Document(doc! { "$each": values }),
-        )
+        self.each::<V, A>("$push", field, values)
     }
 
     /// Appends each value of `values` that the array does not hold yet (`$addToSet` with `$each`).
     pub fn add_to_set_all<V: ArrayField, A: Operand<V::Item>>(
+        self,
+        field: &Field<M, V>,
+        values: impl IntoIterator<Item = A>,
+    ) -> Self {
+        self.each::<V, A>("$addToSet", field, values)
+    }
+
+    /// Appends `value` to an array field (`$push`). Calling it again on the same field appends both.
+    pub fn push<V: ArrayField, A: Operand<V::Item>>(self, field: &Field<M, V>, value: A) -> Self {
+        self.each::<V, A>("$push", field, [value])
+    }
+
+    /// `op` (`$push` or `$addToSet`) of `values` with `$each`, so a document value is stored as data.
+    fn each<V: ArrayField, A: Operand<V::Item>>(
         mut self,
+        op: &str,
         field: &Field<M, V>,
         values: impl IntoIterator<Item = A>,
     ) -> Self {
@@ -670,25 +677,7 @@ impl<M> UpdateBuilder<M> {
             .into_iter()
             .map(|v| self.value::<V::Item, A>(&v))
             .collect();
-        self.put(
-            "$addToSet",
-            field.path(),
-            Bson::Document(doc! { "$each": values }),
-        )
-    }
-
-    /// Appends `value` to an array field (`$push`). Calling it again on the same field appends both.
-    pub fn push<V: ArrayField, A: Operand<V::Item>>(
-        mut self,
-        field: &Field<M, V>,
-        value: A,
-    ) -> Self {
-        let value = self.value::<V::Item, A>(&value);
-        self.put(
-            "$push",
-            field.path(),
-            Bson::Document(doc! { "$each": [value] }),
-        )
+        self.put(op, field.path(), Bson::Document(doc! { "$each": values }))
     }
 
     /// Removes every element equal to `value` from an array field (`$pullAll`).
@@ -703,16 +692,11 @@ impl<M> UpdateBuilder<M> {
 
     /// Appends `value` to an array field unless an equal element is there (`$addToSet`).
     pub fn add_to_set<V: ArrayField, A: Operand<V::Item>>(
-        mut self,
+        self,
         field: &Field<M, V>,
         value: A,
     ) -> Self {
-        let value = self.value::<V::Item, A>(&value);
-        self.put(
-            "$addToSet",
-            field.path(),
-            Bson::Document(doc! { "$each": [value] }),
-        )
+        self.each::<V, A>("$addToSet", field, [value])
     }
 
     /// Sets a date field to the server's current time (`$currentDate`).

@@ -54,6 +54,45 @@ macro_rules! common_methods {
     };
 }
 
+/// `return_after`, `project` and `handle` of an operation that is `Modify::$variant` once projected.
+macro_rules! returning_methods {
+    ($variant:ident, $after:literal) => {
+        #[doc = $after]
+        pub fn return_after(mut self) -> Self {
+            self.after = true;
+            self
+        }
+
+        project_method!($variant);
+    };
+}
+
+/// `project` and `handle` of an operation that is `Modify::$variant` once projected.
+macro_rules! project_method {
+    ($variant:ident) => {
+        /// Returns only the fields of `projection`, as a `Document`.
+        pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
+            self.common.projection = Some(projection.into().into_document());
+            ProjectedModify {
+                op: Modify::$variant(self),
+            }
+        }
+
+        fn handle(&self) -> &'a ModelHandle<T> {
+            self.common.handle
+        }
+    };
+}
+
+/// The `ReturnDocument` option of a find-and-modify.
+fn returning(after: bool) -> Option<ReturnDocument> {
+    Some(if after {
+        ReturnDocument::After
+    } else {
+        ReturnDocument::Before
+    })
+}
+
 /// Decodes a returned document as `T`, or as the projected `Document` when there is a projection.
 fn decode<T: Model>(raw: Option<RawDocumentBuf>) -> Result<Option<T>> {
     raw.map(|raw| T::from_document(&raw)).transpose()
@@ -72,29 +111,16 @@ pub struct FindOneAndUpdate<'a, T> {
 impl<'a, T: Model> FindOneAndUpdate<'a, T> {
     common_methods!();
 
-    /// Returns the document as the update left it, rather than as it was.
-    pub fn return_after(mut self) -> Self {
-        self.after = true;
-        self
-    }
+    returning_methods!(
+        Update,
+        "Returns the document as the update left it, rather than as it was."
+    );
 
     /// Inserts a document built from the filter and the update when none matches (with
     /// [`return_after`](Self::return_after), the inserted document is returned).
     pub fn upsert(mut self, upsert: bool) -> Self {
         self.upsert = upsert;
         self
-    }
-
-    /// Returns only the fields of `projection`, as a `Document`.
-    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
-        self.common.projection = Some(projection.into().into_document());
-        ProjectedModify {
-            op: Modify::Update(self),
-        }
-    }
-
-    fn handle(&self) -> &'a ModelHandle<T> {
-        self.common.handle
     }
 
     async fn raw(self) -> Result<Option<RawDocumentBuf>> {
@@ -111,11 +137,7 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
         options.sort = sort;
         options.projection = projection;
         options.upsert = Some(self.upsert);
-        options.return_document = Some(if self.after {
-            ReturnDocument::After
-        } else {
-            ReturnDocument::Before
-        });
+        options.return_document = returning(self.after);
         pipeline
             .find_one_and_update(filter.into_document()?, update, options)
             .await
@@ -143,11 +165,10 @@ pub struct FindOneAndReplace<'a, T> {
 impl<'a, T: Model> FindOneAndReplace<'a, T> {
     common_methods!();
 
-    /// Returns the replacement as stored, rather than the document it replaced.
-    pub fn return_after(mut self) -> Self {
-        self.after = true;
-        self
-    }
+    returning_methods!(
+        Replace,
+        "Returns the replacement as stored, rather than the document it replaced."
+    );
 
     /// Inserts the replacement when no document matches. With `#[model(version)]`, only when no
     /// document matches at any version: a stale value is [`Error::VersionConflict`], never a second
@@ -155,18 +176,6 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
     pub fn upsert(mut self, upsert: bool) -> Self {
         self.upsert = upsert;
         self
-    }
-
-    /// Returns only the fields of `projection`, as a `Document`.
-    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
-        self.common.projection = Some(projection.into().into_document());
-        ProjectedModify {
-            op: Modify::Replace(self),
-        }
-    }
-
-    fn handle(&self) -> &'a ModelHandle<T> {
-        self.common.handle
     }
 
     async fn raw(self) -> Result<Option<RawDocumentBuf>> {
@@ -198,11 +207,7 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         let mut options = FindOneAndReplaceOptions::default();
         options.sort = sort;
         options.projection = projection;
-        options.return_document = Some(if self.after {
-            ReturnDocument::After
-        } else {
-            ReturnDocument::Before
-        });
+        options.return_document = returning(self.after);
         let Some((field, expected)) = version else {
             options.upsert = Some(self.upsert);
             let found = pipeline.find_one_and_replace(filter, raw, options).await?;
@@ -261,17 +266,7 @@ pub struct FindOneAndDelete<'a, T> {
 impl<'a, T: Model> FindOneAndDelete<'a, T> {
     common_methods!();
 
-    /// Returns only the fields of `projection`, as a `Document`.
-    pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
-        self.common.projection = Some(projection.into().into_document());
-        ProjectedModify {
-            op: Modify::Delete(self),
-        }
-    }
-
-    fn handle(&self) -> &'a ModelHandle<T> {
-        self.common.handle
-    }
+    project_method!(Delete);
 
     async fn raw(self) -> Result<Option<RawDocumentBuf>> {
         let Common {

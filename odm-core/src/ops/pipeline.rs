@@ -84,6 +84,32 @@ macro_rules! send {
     }};
 }
 
+/// Runs a cursor action with the pipeline's session, within its deadline, handing each document to
+/// `each` through [`drain`].
+macro_rules! collect {
+    ($p:expr, $action:expr, $each:expr) => {{
+        let deadline = $p.deadline;
+        match $p.session.as_deref_mut() {
+            Some(s) => {
+                within(deadline, async {
+                    drain(
+                        Batches::Session($action.session(s.inner()).await?, s),
+                        $each,
+                    )
+                    .await
+                })
+                .await
+            }
+            None => {
+                within(deadline, async {
+                    drain(Batches::Plain($action.await?), $each).await
+                })
+                .await
+            }
+        }
+    }};
+}
+
 impl<'a> Pipeline<'a> {
     /// A pipeline to `collection` (the model's own name; the confinement makes the stored one). Refuses
     /// a session started on another client. The deadline starts now.
@@ -144,21 +170,7 @@ impl<'a> Pipeline<'a> {
         let filter = self.confine.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.find(filter).with_options(options);
-        let deadline = self.deadline;
-        match self.session.as_deref_mut() {
-            Some(s) => {
-                within(deadline, async {
-                    drain(Batches::Session(action.session(s.inner()).await?, s), each).await
-                })
-                .await
-            }
-            None => {
-                within(deadline, async {
-                    drain(Batches::Plain(action.await?), each).await
-                })
-                .await
-            }
-        }
+        collect!(self, action, each)
     }
 
     /// A find as a stream: the first batch within the deadline, every later batch within the operation
@@ -213,26 +225,12 @@ impl<'a> Pipeline<'a> {
         let pipeline = self.confine.pipeline(pipeline)?;
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.aggregate(pipeline).with_type::<RawDocumentBuf>();
-        let deadline = self.deadline;
         let mut out = Vec::new();
         let each = |raw: &RawDocument| {
             out.push(crate::ops::to_document("Document", raw)?);
             Ok(())
         };
-        match self.session.as_deref_mut() {
-            Some(s) => {
-                within(deadline, async {
-                    drain(Batches::Session(action.session(s.inner()).await?, s), each).await
-                })
-                .await
-            }
-            None => {
-                within(deadline, async {
-                    drain(Batches::Plain(action.await?), each).await
-                })
-                .await
-            }
-        }?;
+        collect!(self, action, each)?;
         Ok(out)
     }
 
