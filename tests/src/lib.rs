@@ -3,6 +3,7 @@
 use odm_core::Connection;
 
 pub mod failpoint;
+pub mod hook_log;
 pub mod server;
 pub mod surface;
 

@@ -3,7 +3,6 @@
 //! strategy.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use odm_core::hooks::{BoxError, HookContext, Hooks};
@@ -516,35 +515,7 @@ async fn timestamps_are_set_on_insert_and_move_on_update_and_replace() {
 // ---------------------------------------------------------------------------------------------------------
 // Hooks.
 
-static CALLS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-fn log(ctx: &HookContext, event: impl Into<String>) {
-    CALLS
-        .lock()
-        .unwrap()
-        .push((ctx.database().to_owned(), event.into()));
-}
-
-fn calls(db: &str) -> Vec<String> {
-    CALLS
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(d, _)| d == db)
-        .map(|(_, e)| e.clone())
-        .collect()
-}
-
-#[derive(Debug)]
-struct Refused;
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("refused")
-    }
-}
-
-impl std::error::Error for Refused {}
+use odm_tests::hook_log::{calls, log, Refused};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
 #[model(collection = "notes", hooks)]
@@ -570,7 +541,7 @@ impl Hooks for Note {
     async fn before_save(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
         log(ctx, format!("before_save {}", self.text));
         if self.text.contains("forbidden") {
-            return Err(Box::new(Refused));
+            return Err(Box::new(Refused("refused")));
         }
         self.text = self.text.trim().to_owned();
         Ok(())

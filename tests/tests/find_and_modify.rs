@@ -2,7 +2,6 @@
 //! before and after, sort, projection, upsert, rules, timestamps, hooks, versions, sessions, and tenant
 //! confinement under each strategy.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use odm_core::hooks::{BoxError, HookContext, Hooks};
@@ -318,36 +317,7 @@ async fn updated_at_moves_forward_and_created_at_stays() {
 // ---------------------------------------------------------------------------------------------------------
 // Hooks.
 
-/// Every hook call, as `(database, event)`: tests run in parallel, each in its own database.
-static CALLS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-fn log(ctx: &HookContext, event: impl Into<String>) {
-    CALLS
-        .lock()
-        .unwrap()
-        .push((ctx.database().to_owned(), event.into()));
-}
-
-fn calls(db: &str) -> Vec<String> {
-    CALLS
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(d, _)| d == db)
-        .map(|(_, e)| e.clone())
-        .collect()
-}
-
-#[derive(Debug)]
-struct Refused;
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("refused")
-    }
-}
-
-impl std::error::Error for Refused {}
+use odm_tests::hook_log::{calls, log, Refused};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
 #[model(collection = "notes", hooks)]
@@ -374,7 +344,7 @@ impl Hooks for Note {
     async fn before_save(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
         log(ctx, format!("before_save {}", self.text));
         if self.text.contains("forbidden") {
-            return Err(Box::new(Refused));
+            return Err(Box::new(Refused("refused")));
         }
         self.text = self.text.trim().to_owned();
         Ok(())
@@ -388,7 +358,7 @@ impl Hooks for Note {
     async fn before_delete(filter: &Document, ctx: &HookContext) -> Result<(), BoxError> {
         log(ctx, format!("before_delete {filter}"));
         if filter.get_str("text") == Ok("keep") {
-            return Err(Box::new(Refused));
+            return Err(Box::new(Refused("refused")));
         }
         Ok(())
     }

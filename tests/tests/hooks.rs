@@ -1,40 +1,9 @@
 //! Lifecycle hooks: order of calls, abort on error with nothing written.
 
-use std::sync::Mutex;
-
 use odm_core::hooks::{BoxError, HookContext, Hooks};
 use odm_core::prelude::*;
 
-/// Every hook call, as `(database, event)`: tests run in parallel, each in its own database.
-static CALLS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-fn log(ctx: &HookContext, event: impl Into<String>) {
-    CALLS
-        .lock()
-        .unwrap()
-        .push((ctx.database().to_owned(), event.into()));
-}
-
-fn calls(db: &str) -> Vec<String> {
-    CALLS
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(d, _)| d == db)
-        .map(|(_, e)| e.clone())
-        .collect()
-}
-
-#[derive(Debug)]
-struct Refused(&'static str);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused: {}", self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
+use odm_tests::hook_log::{calls, log, Refused};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
 #[model(collection = "notes", hooks)]
