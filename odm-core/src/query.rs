@@ -526,9 +526,7 @@ impl<M> IntoUpdate<M> for UpdateBuilder<M> {
 /// Values are encoded as values: `push` and `add_to_set` use `$each`, and `pull` uses `$pullAll`, so a
 /// document value is stored or compared as data, never read as a modifier or a condition.
 ///
-/// Note: MongoDB stores what `set` gives with its type. NX-27017, the test server, stores a top-level
-/// `$set` of a bool as `1`/`0` and of a date as a string; the library still emits
-/// MongoDB's normal form.
+/// MongoDB stores what `set` gives with its type: a bool as a bool, a date as a date.
 pub struct UpdateBuilder<M> {
     doc: Document,
     error: Option<Deferred>,
