@@ -530,9 +530,7 @@ impl<M> IntoUpdate<M> for UpdateBuilder<M> {
 /// operations that cannot both hold on one path (`set` and `unset`, two `set`s, a path and its parent)
 /// make [`build`](Self::build) fail with [`Error::InvalidUpdate`] before anything is sent.
 ///
-/// Note: MongoDB stores what `set` gives with its type. NX-27017, the test server, stores a top-level
-/// `$set` of a bool as `1`/`0` and of a date as a string; the library still emits
-/// MongoDB's normal form.
+/// MongoDB stores what `set` gives with its type: a bool as a bool, a date as a date.
 pub struct UpdateBuilder<M> {
     doc: Document,
     error: Option<Deferred>,
