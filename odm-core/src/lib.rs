@@ -86,6 +86,7 @@ mod handle;
 pub mod hooks;
 mod model;
 mod name;
+pub mod observe;
 mod ops;
 mod query;
 pub mod schema;

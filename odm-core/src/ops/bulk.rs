@@ -429,7 +429,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
         Ok(result)
     }
 }
-into_future!(BulkWrite, BulkWriteResult);
+into_future!(BulkWrite, BulkWriteResult, "bulk_write", "bulkWrite");
 
 /// The most statements one command carries (MongoDB's `maxWriteBatchSize`).
 const BATCH_LIMIT: usize = 100_000;

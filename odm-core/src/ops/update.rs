@@ -48,7 +48,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             .await
     }
 }
-into_future!(UpdateOp, UpdateResult);
+into_future!(UpdateOp, UpdateResult, "update", "update");
 
 /// An update checked against the model's field rules, with `updated_at` moved forward.
 pub(crate) fn checked_update<T: Model>(mut update: Update) -> Result<Update> {
@@ -129,4 +129,4 @@ impl<'a, T: Model> Replace<'a, T> {
         Ok(result)
     }
 }
-into_future!(Replace, UpdateResult);
+into_future!(Replace, UpdateResult, "replace_one", "update");

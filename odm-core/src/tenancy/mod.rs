@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use confine::Confinement;
+
+use crate::observe::TenantLabel;
 use placement::Placement;
 
 /// The tenant field of [`Strategy::SharedCollection`] unless another is chosen.
@@ -70,6 +72,16 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The strategy's name, as spans report it in `odm.strategy`: `database_per_tenant`,
+    /// `collection_per_tenant` or `shared_collection`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::DatabasePerTenant { .. } => "database_per_tenant",
+            Strategy::CollectionPerTenant { .. } => "collection_per_tenant",
+            Strategy::SharedCollection { .. } => "shared_collection",
+        }
+    }
+
     /// A database per tenant, named `{prefix}{id}`.
     pub fn database_per_tenant(prefix: impl Into<String>) -> Self {
         Strategy::DatabasePerTenant {
@@ -155,7 +167,15 @@ pub(crate) fn check_id(id: &str, max: usize, why_max: &str) -> Result<()> {
 pub struct Tenant {
     id: Arc<str>,
     conn: Connection,
-    confinement: Arc<Confinement>,
+    confinement: Arc<Scope>,
+}
+
+/// What a tenant handle carries besides its connection: the confinement, and the tenant's labels for
+/// spans and metrics. One allocation per tenant, shared by every model bound from it.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    pub(crate) confine: Confinement,
+    pub(crate) tenant: TenantLabel,
 }
 
 impl Tenant {
@@ -262,10 +282,11 @@ impl Tenants {
             return Ok(tenant.clone());
         }
         let tenant = self.build(id)?;
-        cache
-            .lock()
-            .expect("tenant cache lock")
-            .put(tenant.id.clone(), tenant.clone());
+        let mut cached = cache.lock().expect("tenant cache lock");
+        cached.put(tenant.id.clone(), tenant.clone());
+        let len = cached.len();
+        drop(cached);
+        crate::observe::tenant_cache_gauge(self.inner.conn.name(), len);
         Ok(tenant)
     }
 
@@ -319,9 +340,15 @@ impl Tenants {
         let id: Arc<str> = Arc::from(id);
         let place = self.inner.placement.place(&self.inner.conn, &id)?;
         Ok(Tenant {
-            id,
+            id: id.clone(),
             conn: place.conn,
-            confinement: Arc::new(place.confinement),
+            confinement: Arc::new(Scope {
+                confine: place.confinement,
+                tenant: TenantLabel {
+                    id: id.clone(),
+                    strategy: self.inner.strategy.name(),
+                },
+            }),
         })
     }
 
