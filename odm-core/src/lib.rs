@@ -68,13 +68,16 @@
 //! - [Change streams](guide::change_streams): [`ModelHandle::watch`].
 //! - [Errors](guide::errors): every [`Error`] variant and what to do about it.
 //! - [Deploying](guide::deploying): replica sets, sharded clusters, Atlas and the connection budget.
+//! - [Observability](guide::observability): a `tracing` span per operation labelled by tenant,
+//!   slow-operation warnings, and [`observe`]'s metrics.
 //! - [Coming from Mongoose](guide::coming_from_mongoose): a side-by-side table and a migration path.
 //!
 //! # Crate layout
 //!
 //! Most programs need only [`prelude`]. [`ModelHandle`] holds every operation on a bound model; each is a
 //! builder that runs when awaited. [`schema`] is the compile-time schema the derive writes, [`validate`]
-//! what a failed rule reports, and [`hooks`] the lifecycle hooks. The driver is re-exported as
+//! what a failed rule reports, [`hooks`] the lifecycle hooks, and [`observe`] the names of the
+//! library's spans and metrics. The driver is re-exported as
 //! [`mongodb`] (and [`bson`]): the library never traps you.
 #![warn(missing_docs)]
 

@@ -131,7 +131,7 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
 ///
 /// The replacement is validated and timestamped like [`save`](ModelHandle::save), with the same hooks.
 /// With `#[model(version)]` a value that carries a version replaces only the document at that version,
-/// and is stored at the next one; a match at another version is [`Error::VersionConflict`].
+/// and is stored at the next one; a match at another version is [`Error::VersionConflict`](crate::Error::VersionConflict).
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct FindOneAndReplace<'a, T> {
     common: Common<'a, T>,
