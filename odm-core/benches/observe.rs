@@ -109,10 +109,13 @@ fn main() {
         })
     };
     // The library's spans at INFO, as a service exporting them would filter (`odm=info`).
+    // `BENCH_LAYER=registry` keeps the spans in the registry but records no field, to tell the
+    // spans' own cost from the recording layer's.
+    let record = std::env::var("BENCH_LAYER").map_or(true, |v| v != "registry");
     let subscriber = || {
-        tracing_subscriber::registry().with(Recording.with_filter(
-            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO),
-        ))
+        let filter =
+            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
+        tracing_subscriber::registry().with(record.then_some(Recording).with_filter(filter))
     };
     // Warm up both sides.
     run(ops);

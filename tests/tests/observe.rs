@@ -9,10 +9,11 @@
 //!
 //! The metrics recorder is `metrics-util`'s debugging recorder, installed for the test's thread.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
@@ -88,8 +89,12 @@ struct Captured {
     events: Vec<EventRecord>,
 }
 
+/// What each test thread recorded. One subscriber, set globally once, serves every test: thread-local
+/// subscribers in tests that run in parallel make `tracing`'s per-callsite interest cache flaky (a
+/// callsite first met on a thread with no subscriber can stay disabled for the others). Each test runs
+/// on a current-thread runtime, so its operations' spans and events are recorded under its thread.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Captured>>);
+struct Capture(Arc<Mutex<HashMap<ThreadId, Captured>>>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -102,8 +107,8 @@ impl Visit for Fields<'_> {
     }
 }
 
-/// The index of a span's record, kept in the span's extensions.
-struct Index(usize);
+/// Where a span's record is (the thread that opened it, the index), kept in the span's extensions.
+struct Index(ThreadId, usize);
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -112,27 +117,36 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
             ..SpanRecord::default()
         };
         attrs.record(&mut Fields(&mut record.fields));
-        let mut captured = self.0.lock().unwrap();
+        let thread = std::thread::current().id();
+        let mut all = self.0.lock().unwrap();
+        let captured = all.entry(thread).or_default();
         captured.spans.push(record);
         let index = captured.spans.len() - 1;
-        ctx.span(id).unwrap().extensions_mut().insert(Index(index));
+        ctx.span(id)
+            .unwrap()
+            .extensions_mut()
+            .insert(Index(thread, index));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let span = ctx.span(id).unwrap();
         let extensions = span.extensions();
-        let Some(Index(i)) = extensions.get::<Index>() else {
+        let Some(Index(thread, i)) = extensions.get::<Index>() else {
             return;
         };
-        let mut captured = self.0.lock().unwrap();
-        values.record(&mut Fields(&mut captured.spans[*i].fields));
+        let mut all = self.0.lock().unwrap();
+        if let Some(span) = all.get_mut(thread).and_then(|c| c.spans.get_mut(*i)) {
+            values.record(&mut Fields(&mut span.fields));
+        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
         let span = ctx.event_span(event).map(|s| s.name().to_owned());
-        self.0.lock().unwrap().events.push(EventRecord {
+        let mut all = self.0.lock().unwrap();
+        let captured = all.entry(std::thread::current().id()).or_default();
+        captured.events.push(EventRecord {
             level: *event.metadata().level(),
             span,
             fields,
@@ -141,17 +155,31 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 }
 
 impl Capture {
+    /// What this thread recorded since the last `take`.
     fn take(&self) -> Captured {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        self.0
+            .lock()
+            .unwrap()
+            .remove(&std::thread::current().id())
+            .unwrap_or_default()
     }
 
-    /// A subscriber of the library's spans and events, up to debug level (so filter shapes are
-    /// recorded too), set for the current thread while the guard lives.
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let filter =
-            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::DEBUG);
-        let subscriber = tracing_subscriber::registry().with(self.clone().with_filter(filter));
-        tracing::subscriber::set_default(subscriber)
+    /// The capture of every test: a subscriber of the library's spans and events up to debug level
+    /// (so filter shapes are recorded too), set globally on first use. Clears this thread's records.
+    fn install() -> Capture {
+        static CAPTURE: OnceLock<Capture> = OnceLock::new();
+        let capture = CAPTURE.get_or_init(|| {
+            let capture = Capture::default();
+            let filter = tracing_subscriber::filter::Targets::new()
+                .with_target("odm", tracing::Level::DEBUG);
+            tracing::subscriber::set_global_default(
+                tracing_subscriber::registry().with(capture.clone().with_filter(filter)),
+            )
+            .expect("the only global subscriber");
+            capture
+        });
+        capture.take();
+        capture.clone()
     }
 }
 
@@ -520,8 +548,7 @@ async fn every_operation_opens_its_span(strategy: Strategy, db: &str) {
     let notes = tenant.model::<Note>();
     let existing = notes.create(note("existing")).await.unwrap();
 
-    let capture = Capture::default();
-    let _guard = capture.install();
+    let capture = Capture::install();
     let mut failures = Vec::new();
     for row in rows(&notes, &existing) {
         capture.take();
@@ -621,8 +648,7 @@ async fn spans_count_documents_and_show_filter_shapes() {
         .insert_many([note("a"), note("b"), note("c")])
         .await
         .unwrap();
-    let capture = Capture::default();
-    let _guard = capture.install();
+    let capture = Capture::install();
 
     notes.find(Note::fields().n.gte(MARKER_N)).await.unwrap();
     let captured = capture.take();
@@ -648,8 +674,7 @@ async fn spans_count_documents_and_show_filter_shapes() {
 async fn failures_are_events_without_values() {
     let conn = odm_tests::connect("observe_failures").await;
     let notes = conn.model::<Note>();
-    let capture = Capture::default();
-    let _guard = capture.install();
+    let capture = Capture::install();
 
     // A value the rules refuse: an event names the field and the rule, never the value.
     let mut bad = note("bad");
