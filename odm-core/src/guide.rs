@@ -19,7 +19,7 @@
 //! 13. [Errors](errors): every variant and what to do about it.
 //! 14. [Deploying](deploying): replica sets, sharded clusters, Atlas, and the connection budget.
 //! 15. [Observability](observability): a span per operation labelled by tenant, slow-operation
-//!     warnings, and metrics that cannot blow up on a million tenants.
+//!     warnings, metrics that cannot blow up on a million tenants, and who stores the most.
 //! 16. [Coming from Mongoose](coming_from_mongoose): a side-by-side table.
 
 // `odm-core/docs` is a link to the repository's `docs/`: the chapters have one source, and `cargo package`

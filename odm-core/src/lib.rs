@@ -129,7 +129,7 @@ pub use tenancy::registry::{
     DEFAULT_MAX_CLIENTS, DEFAULT_POOL_SIZE,
 };
 pub use tenancy::{
-    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, COLLECTION_NAME_BUDGET,
+    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, Usage, COLLECTION_NAME_BUDGET,
     DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,
 };
 pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};

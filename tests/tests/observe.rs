@@ -803,3 +803,55 @@ async fn metrics_count_operations_and_fold_tenants_past_the_bound() {
         4
     );
 }
+
+/// "Who is big": each tenant's documents and bytes, counted over its own documents only, under each
+/// strategy, largest first.
+#[tokio::test(flavor = "current_thread")]
+async fn usage_reports_each_tenants_documents_and_size() {
+    for (strategy, db) in [
+        (
+            Strategy::database_per_tenant("observe_u_"),
+            "observe_usage_dbt",
+        ),
+        (Strategy::collection_per_tenant(), "observe_usage_cpt"),
+        (Strategy::shared_collection(), "observe_usage_shared"),
+    ] {
+        let conn = odm_tests::connect(db).await;
+        let tenants = Tenants::new(conn.clone(), strategy.clone()).unwrap();
+        for id in ["small", "big"] {
+            let (database, _) = match &strategy {
+                Strategy::DatabasePerTenant { prefix } => (format!("{prefix}{id}"), ()),
+                _ => (db.to_owned(), ()),
+            };
+            conn.use_db(&database)
+                .unwrap()
+                .database()
+                .drop()
+                .await
+                .unwrap();
+        }
+        let small = tenants.get("small").unwrap().model::<Note>();
+        let big = tenants.get("big").unwrap().model::<Note>();
+        small.create(note("s")).await.unwrap();
+        big.insert_many((0..3).map(|i| note(&format!("b{i}"))))
+            .await
+            .unwrap();
+
+        let one = tenants.get("small").unwrap().usage::<Note>().await.unwrap();
+        assert_eq!(one.documents, 1, "{strategy:?}");
+        assert!(one.bytes > 50, "{strategy:?}: {one:?}");
+        let all = tenants
+            .usage::<Note>(["small", "big", "none_yet"])
+            .await
+            .unwrap();
+        let order: Vec<_> = all
+            .iter()
+            .map(|(id, u)| (id.as_str(), u.documents))
+            .collect();
+        assert_eq!(
+            order,
+            [("big", 3), ("small", 1), ("none_yet", 0)],
+            "{strategy:?}"
+        );
+    }
+}
