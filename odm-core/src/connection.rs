@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::name::check_database_name;
+use crate::observe::{TenantLabels, DEFAULT_TENANT_METRIC_LABELS};
 use crate::session::Session;
 
 /// The server selection and connect timeout used when neither the URI nor [`ConnectOptions`] sets one.
@@ -50,6 +51,10 @@ pub(crate) struct Shared {
     names: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
     names_capacity: usize,
     operation_timeout: Option<Duration>,
+    slow_operation: Option<Duration>,
+    /// The first seed host and its port, for the spans' `server.address` and `server.port`.
+    server: Option<(Arc<str>, u16)>,
+    tenant_labels: TenantLabels,
 }
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -79,6 +84,9 @@ impl Connection {
                 names: RwLock::new(HashSet::default()),
                 names_capacity: DEFAULT_USE_DB_CACHE,
                 operation_timeout: None,
+                slow_operation: None,
+                server: None,
+                tenant_labels: TenantLabels::new(DEFAULT_TENANT_METRIC_LABELS),
             }),
             db: SmolStr::new(db),
         })
@@ -132,6 +140,23 @@ impl Connection {
     /// the client.
     pub fn operation_timeout(&self) -> Option<Duration> {
         self.shared.operation_timeout
+    }
+
+    /// The threshold set with [`ConnectOptions::slow_operation`], shared by every connection of the
+    /// client.
+    pub fn slow_operation(&self) -> Option<Duration> {
+        self.shared.slow_operation
+    }
+
+    /// The first host of the URI's seed list and its port, as the spans' `server.address` and
+    /// `server.port` (`None` for a connection made with [`from_client`](Self::from_client)).
+    pub(crate) fn server_address(&self) -> Option<(&str, u16)> {
+        self.shared.server.as_ref().map(|(h, p)| (&**h, *p))
+    }
+
+    /// The metric label of `tenant`: its id while the bound on tenant labels allows, else "other".
+    pub(crate) fn tenant_metric_label(&self, tenant: &Arc<str>) -> metrics::SharedString {
+        self.shared.tenant_labels.label(tenant)
     }
 
     /// The database's name.
@@ -198,6 +223,8 @@ pub struct ConnectOptions {
     use_db_cache: usize,
     verify: bool,
     operation_timeout: Option<Duration>,
+    slow_operation: Option<Duration>,
+    tenant_metric_labels: usize,
 }
 
 impl ConnectOptions {
@@ -212,6 +239,8 @@ impl ConnectOptions {
             use_db_cache: DEFAULT_USE_DB_CACHE,
             verify: true,
             operation_timeout: None,
+            slow_operation: None,
+            tenant_metric_labels: DEFAULT_TENANT_METRIC_LABELS,
         }
     }
 
@@ -231,6 +260,24 @@ impl ConnectOptions {
     /// each of its round trips and reports what is known stored.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// Logs a `tracing` warning (target `odm`) for every model operation that takes `threshold` or more,
+    /// with the operation's fields (database, collection, model, tenant, strategy, error kind) and its
+    /// duration, whether or not the operations' spans are recorded. Off by default. The guide's
+    /// [observability](crate::guide::observability) chapter shows it at work.
+    pub fn slow_operation(mut self, threshold: Duration) -> Self {
+        self.slow_operation = Some(threshold);
+        self
+    }
+
+    /// How many tenants get a `tenant` label of their own in the operation metrics (the first seen);
+    /// the operations of the others are counted under [`OTHER_TENANTS`](crate::observe::OTHER_TENANTS),
+    /// so a million tenants cannot make a million series.
+    /// [`DEFAULT_TENANT_METRIC_LABELS`](crate::observe::DEFAULT_TENANT_METRIC_LABELS) unless set.
+    pub fn tenant_metric_labels(mut self, tenants: usize) -> Self {
+        self.tenant_metric_labels = tenants;
         self
     }
 
@@ -287,6 +334,12 @@ impl ConnectOptions {
         if self.app_name.is_some() {
             options.app_name = self.app_name;
         }
+        let server = options.hosts.first().and_then(|h| match h {
+            mongodb::options::ServerAddress::Tcp { host, port } => {
+                Some((Arc::<str>::from(host.as_str()), port.unwrap_or(27017)))
+            }
+            _ => None,
+        });
         let db = options
             .default_database
             .clone()
@@ -296,6 +349,9 @@ impl ConnectOptions {
         let shared = Arc::get_mut(&mut conn.shared).expect("a new connection is not shared yet");
         shared.names_capacity = self.use_db_cache;
         shared.operation_timeout = self.operation_timeout;
+        shared.slow_operation = self.slow_operation;
+        shared.server = server;
+        shared.tenant_labels.set_capacity(self.tenant_metric_labels);
         if self.verify {
             conn.ping().await?;
         }

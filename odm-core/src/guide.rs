@@ -18,7 +18,9 @@
 //! 12. [Change streams](change_streams): typed events and resume tokens.
 //! 13. [Errors](errors): every variant and what to do about it.
 //! 14. [Deploying](deploying): replica sets, sharded clusters, Atlas, and the connection budget.
-//! 15. [Coming from Mongoose](coming_from_mongoose): a side-by-side table.
+//! 15. [Observability](observability): a span per operation labelled by tenant, slow-operation
+//!     warnings, metrics that cannot blow up on a million tenants, and who stores the most.
+//! 16. [Coming from Mongoose](coming_from_mongoose): a side-by-side table.
 
 // `odm-core/docs` is a link to the repository's `docs/`: the chapters have one source, and `cargo package`
 // copies them into the crate, so the guide builds from the published crate too.
@@ -64,6 +66,9 @@ pub mod errors {}
 
 #[doc = include_str!("../docs/deploying.md")]
 pub mod deploying {}
+
+#[doc = include_str!("../docs/observability.md")]
+pub mod observability {}
 
 #[doc = include_str!("../docs/coming-from-mongoose.md")]
 pub mod coming_from_mongoose {}

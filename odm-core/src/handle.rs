@@ -15,6 +15,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookContext};
 use crate::model::Model;
+use crate::observe::TenantLabel;
 use crate::ops::aggregate::Aggregate;
 use crate::ops::count::{Count, Distinct, Exists};
 use crate::ops::delete::Delete;
@@ -25,6 +26,7 @@ use crate::ops::update::{Replace, UpdateOp};
 use crate::query::{Filter, IntoUpdate, Update};
 use crate::session::Session;
 use crate::tenancy::confine::Confinement;
+use crate::tenancy::Scope;
 
 /// MongoDB's largest document, in bytes.
 pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
@@ -39,7 +41,7 @@ pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024;
 pub struct ModelHandle<T> {
     conn: Connection,
     /// `None` for a handle bound straight to a connection; behind a pointer to keep handles small.
-    confinement: Option<Arc<Confinement>>,
+    confinement: Option<Arc<Scope>>,
     _model: PhantomData<fn() -> T>,
 }
 
@@ -68,7 +70,7 @@ impl<T: Model> ModelHandle<T> {
         Self::confined(conn, None)
     }
 
-    pub(crate) fn confined(conn: Connection, confinement: Option<Arc<Confinement>>) -> Self {
+    pub(crate) fn confined(conn: Connection, confinement: Option<Arc<Scope>>) -> Self {
         ModelHandle {
             conn,
             confinement,
@@ -122,13 +124,20 @@ impl<T: Model> ModelHandle<T> {
     }
 
     /// The confinement, shared, to bind another model with the same confinement.
-    pub(crate) fn shared_confinement(&self) -> Option<Arc<Confinement>> {
+    pub(crate) fn shared_confinement(&self) -> Option<Arc<Scope>> {
         self.confinement.clone()
     }
 
     pub(crate) fn confinement(&self) -> &Confinement {
         static UNSCOPED: Confinement = Confinement::None;
-        self.confinement.as_deref().unwrap_or(&UNSCOPED)
+        self.confinement
+            .as_deref()
+            .map_or(&UNSCOPED, |s| &s.confine)
+    }
+
+    /// The tenant of a tenant handle, for spans and metrics.
+    pub(crate) fn tenant_label(&self) -> Option<&TenantLabel> {
+        self.confinement.as_deref().map(|s| &s.tenant)
     }
 
     /// Checks every rule of the model on `value`, without I/O.

@@ -68,6 +68,8 @@
 //! - [Change streams](guide::change_streams): [`ModelHandle::watch`].
 //! - [Errors](guide::errors): every [`Error`] variant and what to do about it.
 //! - [Deploying](guide::deploying): replica sets, sharded clusters, Atlas and the connection budget.
+//! - [Observability](guide::observability): a `tracing` span per operation labelled by tenant,
+//!   slow-operation warnings, and [`observe`]'s metrics.
 //! - [Coming from Mongoose](guide::coming_from_mongoose): a side-by-side table and a migration path.
 //!
 //! # Crate layout
@@ -75,8 +77,9 @@
 //! Most programs need only [`prelude`]. [`ModelHandle`] holds every operation on a bound model; each is a
 //! builder that runs when awaited, and every one reaches the server through one private pipeline that
 //! applies the tenant's confinement, the session and the operation timeout, so no operation can forget
-//! them. [`schema`] is the compile-time schema the derive writes, [`validate`]
-//! what a failed rule reports, and [`hooks`] the lifecycle hooks. The driver is re-exported as
+//! them. [`schema`] is the compile-time schema the derive writes, [`validate`] what a failed rule
+//! reports, [`hooks`] the lifecycle hooks, and [`observe`] the names of the library's spans and metrics.
+//! The driver is re-exported as
 //! [`mongodb`] (and [`bson`]): the library never traps you.
 #![warn(missing_docs)]
 
@@ -88,6 +91,7 @@ mod handle;
 pub mod hooks;
 mod model;
 mod name;
+pub mod observe;
 mod ops;
 mod query;
 pub mod schema;
@@ -128,7 +132,7 @@ pub use tenancy::registry::{
     DEFAULT_MAX_CLIENTS, DEFAULT_POOL_SIZE,
 };
 pub use tenancy::{
-    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, COLLECTION_NAME_BUDGET,
+    check_tenant_id, FleetReport, Strategy, Tenant, Tenants, Usage, COLLECTION_NAME_BUDGET,
     DEFAULT_TENANT_CACHE, DEFAULT_TENANT_FIELD, MAX_TENANT_ID_LEN,
 };
 pub use transaction::{SessionGuard, Transaction, TRANSACTION_RETRY_LIMIT};

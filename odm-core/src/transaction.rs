@@ -129,6 +129,7 @@ impl Connection {
                     if has_label(&e, TRANSIENT_TRANSACTION_ERROR)
                         && started.elapsed() < TRANSACTION_RETRY_LIMIT
                     {
+                        crate::observe::transaction_retry("transient_transaction_error");
                         continue 'attempt;
                     }
                     return Err(e);
@@ -144,8 +145,14 @@ impl Connection {
                 match committed {
                     Ok(()) => return Ok(value),
                     Err(e) if started.elapsed() >= TRANSACTION_RETRY_LIMIT => return Err(e),
-                    Err(e) if has_label(&e, UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-                    Err(e) if has_label(&e, TRANSIENT_TRANSACTION_ERROR) => continue 'attempt,
+                    Err(e) if has_label(&e, UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
+                        crate::observe::transaction_retry("unknown_commit_result");
+                        continue;
+                    }
+                    Err(e) if has_label(&e, TRANSIENT_TRANSACTION_ERROR) => {
+                        crate::observe::transaction_retry("transient_transaction_error");
+                        continue 'attempt;
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -3,8 +3,13 @@
 //!
 //! Runs against `MONGODB_URI`, or a local server started by `scripts/test-server`:
 //! `scripts/test-server run -- cargo run -p odm-examples --example multi_tenant`.
+//!
+//! With `RUST_LOG` set it prints the span of every operation as it closes, with its database,
+//! collection, model, tenant and time: `RUST_LOG=odm=info cargo run -p odm-examples --example
+//! multi_tenant`.
 
 use odm_core::prelude::*;
+use odm_core::{Strategy, Tenants};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Model)]
 #[model(collection = "users", timestamps)]
@@ -33,8 +38,18 @@ impl User {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .init();
+    }
     let uri = std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
-    let conn = Connection::connect(&uri).await?;
+    // Operations slower than 50 ms are logged as warnings, with their tenant.
+    let conn = Connection::options(&uri)
+        .slow_operation(std::time::Duration::from_millis(50))
+        .connect()
+        .await?;
 
     // Two tenants over one pool, and a second connection (its own pool) to a third database.
     let acme = conn.use_db("example_tenant_acme")?;
@@ -98,5 +113,25 @@ async fn main() -> Result<()> {
     for (_, db) in &tenants {
         db.database().drop().await.map_err(Error::from)?;
     }
+    // The same through `Tenants`: every span of a tenant handle names the tenant and the strategy.
+    let shared = Tenants::new(
+        conn.use_db("example_shared")?,
+        Strategy::shared_collection(),
+    )?;
+    shared
+        .connection()
+        .database()
+        .drop()
+        .await
+        .map_err(Error::from)?;
+    for id in ["acme", "globex"] {
+        let users = shared.get(id)?.model::<User>();
+        users.create(User::new(&format!("ops@{id}.io"), 40)).await?;
+        println!(
+            "{id} in a shared collection: {} user(s)",
+            users.count(()).await?
+        );
+    }
+
     Ok(())
 }

@@ -22,8 +22,12 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     /// Streams the resulting documents, each batch within the operation timeout. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
-        let mut pipeline = self.handle.pipeline(self.session)?;
-        pipeline.aggregate_stream(self.pipeline).await
+        let handle = self.handle;
+        crate::observe::observed!(handle, "aggregate", "aggregate", async move {
+            let mut pipeline = handle.pipeline(self.session)?;
+            pipeline.aggregate_stream(self.pipeline).await
+        })
+        .await
     }
 
     async fn run(self) -> Result<Vec<Document>> {
@@ -31,4 +35,4 @@ impl<'a, T: Model> Aggregate<'a, T> {
         pipeline.aggregate(self.pipeline).await
     }
 }
-into_future!(Aggregate, Vec<Document>);
+into_future!(Aggregate, Vec<Document>, "aggregate", "aggregate");

@@ -555,7 +555,13 @@ impl<'a, T: Model> BulkWrite<'a, T> {
 }
 // Bounded by the pipeline's deadline, every round trip and hook within it, so that a bulk stopped by it
 // says which writes are applied rather than only that time ran out.
-into_future!(BulkWrite, BulkWriteResult, deadline_inside);
+into_future!(
+    BulkWrite,
+    BulkWriteResult,
+    "bulk_write",
+    "bulkWrite",
+    deadline_inside
+);
 
 /// An encoded value as the `Document` a statement holds.
 fn to_document<T: Model>(raw: &bson::RawDocumentBuf) -> Result<Document> {

@@ -26,7 +26,7 @@ impl<'a, T: Model> Count<'a, T> {
         pipeline.count(self.filter.into_document()?).await
     }
 }
-into_future!(Count, u64);
+into_future!(Count, u64, "count", "aggregate");
 
 /// The `exists` operation; await it for `true` when a document matches.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -49,7 +49,7 @@ impl<'a, T: Model> Exists<'a, T> {
         Ok(found.is_some())
     }
 }
-into_future!(Exists, bool);
+into_future!(Exists, bool, "exists", "aggregate");
 
 /// The `distinct` operation; await it for the distinct values, as BSON.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -70,4 +70,4 @@ impl<'a, T: Model> Distinct<'a, T> {
             .await
     }
 }
-into_future!(Distinct, Vec<Bson>);
+into_future!(Distinct, Vec<Bson>, "distinct", "distinct");

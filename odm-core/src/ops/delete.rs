@@ -39,4 +39,4 @@ impl<'a, T: Model> Delete<'a, T> {
         Ok(result)
     }
 }
-into_future!(Delete, DeleteResult);
+into_future!(Delete, DeleteResult, "delete", "delete");

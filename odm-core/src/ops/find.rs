@@ -7,6 +7,7 @@ use mongodb::options::{FindOneOptions, FindOptions};
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
+use crate::observe::observed;
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, Projection, Sort};
 use crate::session::Session;
@@ -47,7 +48,7 @@ impl<'a, T: Model> FindOne<'a, T> {
         raw.map(|doc| T::from_document(&doc)).transpose()
     }
 }
-into_future!(FindOne, Option<T>);
+into_future!(FindOne, Option<T>, "find_one", "find");
 
 /// A `find_one` that must find a document; await it for the document or [`Error::NotFound`].
 #[must_use = "an operation does nothing until it is awaited"]
@@ -76,8 +77,14 @@ impl<'a, T: Model> std::future::IntoFuture for Required<'a, T> {
     type IntoFuture = crate::ops::BoxFuture<'a, Result<T>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let timeout = self.handle().connection().operation_timeout();
-        Box::pin(crate::ops::with_timeout(timeout, self.run()))
+        let handle = self.handle();
+        let timeout = handle.connection().operation_timeout();
+        Box::pin(observed!(
+            handle,
+            "find_one",
+            "find",
+            crate::ops::with_timeout(timeout, self.run())
+        ))
     }
 }
 
@@ -136,11 +143,14 @@ impl<'a, T: Model> Find<'a, T> {
             options,
             session,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
-        // Each document is decoded in place in the cursor's batch, without a copy.
-        pipeline
-            .find_stream(filter.into_document()?, options, T::from_document)
-            .await
+        observed!(handle, "find", "find", async move {
+            let mut pipeline = handle.pipeline(session)?;
+            // Each document is decoded in place in the cursor's batch, without a copy.
+            pipeline
+                .find_stream(filter.into_document()?, options, T::from_document)
+                .await
+        })
+        .await
     }
 
     async fn run(self) -> Result<Vec<T>> {
@@ -161,7 +171,7 @@ impl<'a, T: Model> Find<'a, T> {
         Ok(out)
     }
 }
-into_future!(Find, Vec<T>);
+into_future!(Find, Vec<T>, "find", "find");
 
 /// A find with a projection; await it for the projected `Document`s.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -200,7 +210,13 @@ impl<'a, T: Model> std::future::IntoFuture for Projected<'a, T> {
     type IntoFuture = crate::ops::BoxFuture<'a, Result<Vec<Document>>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let timeout = self.handle().connection().operation_timeout();
-        Box::pin(crate::ops::with_timeout(timeout, self.run()))
+        let handle = self.handle();
+        let timeout = handle.connection().operation_timeout();
+        Box::pin(observed!(
+            handle,
+            "find",
+            "find",
+            crate::ops::with_timeout(timeout, self.run())
+        ))
     }
 }

@@ -333,10 +333,34 @@ impl<'a, T: Model> ProjectedModify<'a, T> {
     }
 }
 
-into_future!(FindOneAndUpdate, Option<T>, via_handle);
-into_future!(FindOneAndReplace, Option<T>, via_handle);
-into_future!(FindOneAndDelete, Option<T>, via_handle);
-into_future!(ProjectedModify, Option<Document>, via_handle);
+into_future!(
+    FindOneAndUpdate,
+    Option<T>,
+    "find_one_and_update",
+    "findAndModify",
+    via_handle
+);
+into_future!(
+    FindOneAndReplace,
+    Option<T>,
+    "find_one_and_replace",
+    "findAndModify",
+    via_handle
+);
+into_future!(
+    FindOneAndDelete,
+    Option<T>,
+    "find_one_and_delete",
+    "findAndModify",
+    via_handle
+);
+into_future!(
+    ProjectedModify,
+    Option<Document>,
+    "find_one_and_modify",
+    "findAndModify",
+    via_handle
+);
 
 impl<T: Model> ModelHandle<T> {
     /// Finds the first document that matches `filter` and applies `update` to it atomically; await for

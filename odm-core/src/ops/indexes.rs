@@ -11,6 +11,7 @@ use mongodb::IndexModel;
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
+use crate::observe::observed;
 use crate::schema::{IndexKey, IndexSchema};
 
 /// One index: its key pattern and the options that make two indexes differ.
@@ -244,6 +245,10 @@ impl IndexSync {
 impl<T: Model> ModelHandle<T> {
     /// The indexes on the server, as specs (none when the collection does not exist yet).
     pub async fn list_indexes(&self) -> Result<Vec<IndexSpec>> {
+        observed!(self, "list_indexes", "listIndexes", self.listed_indexes()).await
+    }
+
+    async fn listed_indexes(&self) -> Result<Vec<IndexSpec>> {
         let mut pipeline = self.pipeline(None)?;
         let models = pipeline.list_indexes().await?;
         Ok(models.iter().map(IndexSpec::listed).collect())
@@ -264,8 +269,12 @@ impl<T: Model> ModelHandle<T> {
     /// Compares the declared indexes ([`declared_indexes`](Self::declared_indexes)) with the server's,
     /// by key pattern and options, without changing anything.
     pub async fn diff_indexes(&self) -> Result<IndexDiff> {
+        observed!(self, "diff_indexes", "listIndexes", self.diff()).await
+    }
+
+    async fn diff(&self) -> Result<IndexDiff> {
         let declared = self.declared_indexes()?;
-        let existing = self.list_indexes().await?;
+        let existing = self.listed_indexes().await?;
         let mut diff = IndexDiff::default();
         for spec in declared {
             if let Some(found) = existing.iter().find(|e| e.same_index(&spec)) {
@@ -287,8 +296,8 @@ impl<T: Model> ModelHandle<T> {
     /// operation, by the operation timeout.
     pub async fn sync_indexes(&self) -> Result<IndexSync> {
         let timeout = self.connection().operation_timeout();
-        crate::ops::with_timeout(timeout, async {
-            let diff = self.diff_indexes().await?;
+        let sync = crate::ops::with_timeout(timeout, async {
+            let diff = self.diff().await?;
             let mut pipeline = self.pipeline(None)?;
             let mut report = IndexSync {
                 unchanged: diff.unchanged.len(),
@@ -308,8 +317,8 @@ impl<T: Model> ModelHandle<T> {
                 report.created.extend(names);
             }
             Ok(report)
-        })
-        .await
+        });
+        observed!(self, "sync_indexes", "createIndexes", sync).await
     }
 
     /// Applies the model's `$jsonSchema` ([`Model::json_schema`]) to the collection as its validator, so
@@ -317,8 +326,11 @@ impl<T: Model> ModelHandle<T> {
     /// else `create` with the validator. In a shared collection the validator also requires the tenant
     /// field.
     pub async fn sync_schema(&self) -> Result<()> {
-        let mut pipeline = self.pipeline(None)?;
-        pipeline.set_validator(T::json_schema()).await
+        observed!(self, "sync_schema", "collMod", async {
+            let mut pipeline = self.pipeline(None)?;
+            pipeline.set_validator(T::json_schema()).await
+        })
+        .await
     }
 }
 

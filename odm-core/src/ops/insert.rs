@@ -43,7 +43,7 @@ impl<'a, T: Model> Create<'a, T> {
         Ok(value)
     }
 }
-into_future!(Create, T);
+into_future!(Create, T, "create", "insert");
 
 /// Replaces the document `id` stored at version `expected` with `value` (already at the next version);
 /// a value never stored (version 0, no document) is inserted. Anything else is a version conflict.
@@ -145,7 +145,7 @@ impl<'a, T: Model> Save<'a, T> {
         Ok(())
     }
 }
-into_future!(Save, ());
+into_future!(Save, (), "save", "update");
 
 /// The `insert_many` operation; await it for the values as stored.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -221,7 +221,7 @@ impl<'a, T: Model> InsertMany<'a, T> {
         Ok(values)
     }
 }
-into_future!(InsertMany, Vec<T>, deadline_inside);
+into_future!(InsertMany, Vec<T>, "insert_many", "insert", deadline_inside);
 
 /// How many documents one `insert` command of an `insert_many` carries.
 const INSERT_CHUNK: usize = 1000;

@@ -35,39 +35,58 @@ macro_rules! session_method {
 pub(crate) use session_method;
 
 /// Implements `IntoFuture` for a builder through its `async fn run(self)`, bounded by the connection's
-/// operation timeout as a whole (the pipeline bounds each of its round trips too).
+/// operation timeout as a whole (the pipeline bounds each of its round trips too), and observed as the
+/// operation `$name` sending mainly `$command` (its span, metrics and slow warning: [`crate::observe`]).
 macro_rules! into_future {
-    ($builder:ident, $output:ty) => {
+    ($builder:ident, $output:ty, $name:literal, $command:literal) => {
         impl<'a, T: crate::model::Model> std::future::IntoFuture for $builder<'a, T> {
             type Output = crate::error::Result<$output>;
             type IntoFuture = crate::ops::BoxFuture<'a, crate::error::Result<$output>>;
 
             fn into_future(self) -> Self::IntoFuture {
-                let timeout = self.handle.connection().operation_timeout();
-                Box::pin(crate::ops::with_timeout(timeout, self.run()))
+                let handle = self.handle;
+                let timeout = handle.connection().operation_timeout();
+                Box::pin(crate::observe::observed!(
+                    handle,
+                    $name,
+                    $command,
+                    crate::ops::with_timeout(timeout, self.run())
+                ))
             }
         }
     };
     // For builders that reach their handle through a `handle()` method.
-    ($builder:ident, $output:ty, via_handle) => {
+    ($builder:ident, $output:ty, $name:literal, $command:literal, via_handle) => {
         impl<'a, T: crate::model::Model> std::future::IntoFuture for $builder<'a, T> {
             type Output = crate::error::Result<$output>;
             type IntoFuture = crate::ops::BoxFuture<'a, crate::error::Result<$output>>;
 
             fn into_future(self) -> Self::IntoFuture {
-                let timeout = self.handle().connection().operation_timeout();
-                Box::pin(crate::ops::with_timeout(timeout, self.run()))
+                let handle = self.handle();
+                let timeout = handle.connection().operation_timeout();
+                Box::pin(crate::observe::observed!(
+                    handle,
+                    $name,
+                    $command,
+                    crate::ops::with_timeout(timeout, self.run())
+                ))
             }
         }
     };
     // For operations that bound each of their round trips themselves (`insert_many`).
-    ($builder:ident, $output:ty, deadline_inside) => {
+    ($builder:ident, $output:ty, $name:literal, $command:literal, deadline_inside) => {
         impl<'a, T: crate::model::Model> std::future::IntoFuture for $builder<'a, T> {
             type Output = crate::error::Result<$output>;
             type IntoFuture = crate::ops::BoxFuture<'a, crate::error::Result<$output>>;
 
             fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.run())
+                let handle = self.handle;
+                Box::pin(crate::observe::observed!(
+                    handle,
+                    $name,
+                    $command,
+                    self.run()
+                ))
             }
         }
     };

@@ -105,7 +105,7 @@ impl<'a, T: Model> PageFind<'a, T> {
         Ok(Page { items, next })
     }
 }
-into_future!(PageFind, Page<T>, via_handle);
+into_future!(PageFind, Page<T>, "page_after", "find", via_handle);
 
 fn descending(direction: &Bson) -> bool {
     match direction {

@@ -8,6 +8,9 @@
 //! - the deadline of [`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout),
 //!   fixed when the operation starts and applied to every round trip, cursor batches included.
 //!
+//! - the operation's span (opened around the whole operation by [`crate::observe`]) gets the documents
+//!   returned and written, and at debug level the shape of each filter.
+//!
 //! It is the only module allowed to call the driver's collection and database methods (`clippy.toml`
 //! forbids them everywhere else), like the driver's own `execute_operation`.
 #![allow(clippy::disallowed_methods)]
@@ -71,6 +74,7 @@ pub(crate) struct Pipeline<'a> {
     collection: Cow<'static, str>,
     session: Option<&'a mut Session>,
     deadline: Option<Deadline>,
+    affected: u64,
 }
 
 /// Sends a driver action with the pipeline's session, within its deadline.
@@ -130,6 +134,7 @@ impl<'a> Pipeline<'a> {
             collection: confine.collection_name(collection),
             session,
             deadline: Deadline::starting_now(conn.operation_timeout()),
+            affected: 0,
         })
     }
 
@@ -154,6 +159,21 @@ impl<'a> Pipeline<'a> {
         self.session.as_deref_mut()
     }
 
+    /// The confined filter; its shape (keys and operators, no values) goes on the operation's span at
+    /// debug level.
+    fn filter(&self, filter: Document) -> Document {
+        let filter = self.confine.filter(filter);
+        crate::observe::filter_shape(&filter);
+        filter
+    }
+
+    /// Counts documents written or deleted, on the operation's span (an operation may write more than
+    /// once: `save`'s replace-or-insert, `insert_many`'s chunks).
+    fn wrote(&mut self, n: u64) {
+        self.affected += n;
+        crate::observe::affected(self.affected);
+    }
+
     fn coll<U: Send + Sync>(&self) -> Collection<U> {
         self.conn.database().collection(&self.collection)
     }
@@ -165,12 +185,19 @@ impl<'a> Pipeline<'a> {
         &mut self,
         filter: Document,
         options: FindOptions,
-        each: impl FnMut(&RawDocument) -> Result<()> + Send,
+        mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
     ) -> Result<()> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
+        let mut returned = 0u64;
+        let counted = |raw: &RawDocument| {
+            returned += 1;
+            each(raw)
+        };
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.find(filter).with_options(options);
-        collect!(self, action, each)
+        collect!(self, action, counted)?;
+        crate::observe::returned(returned);
+        Ok(())
     }
 
     /// A find as a stream: the first batch within the deadline, every later batch within the operation
@@ -186,7 +213,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll.find(filter).with_options(options).await?)
@@ -201,23 +228,27 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
-        send!(self, |s| coll.find_one(filter).with_options(options))
+        let found = send!(self, |s| coll.find_one(filter).with_options(options))?;
+        crate::observe::returned(u64::from(found.is_some()));
+        Ok(found)
     }
 
     /// How many documents match `filter`.
     pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<Document>();
         send!(self, |s| coll.count_documents(filter))
     }
 
     /// The distinct values of `field` among the documents that match `filter`.
     pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<Document>();
-        send!(self, |s| coll.distinct(field, filter))
+        let values: Vec<Bson> = send!(self, |s| coll.distinct(field, filter))?;
+        crate::observe::returned(values.len() as u64);
+        Ok(values)
     }
 
     /// Runs an aggregation pipeline and collects its documents.
@@ -231,6 +262,7 @@ impl<'a> Pipeline<'a> {
             Ok(())
         };
         collect!(self, action, each)?;
+        crate::observe::returned(out.len() as u64);
         Ok(out)
     }
 
@@ -264,7 +296,9 @@ impl<'a> Pipeline<'a> {
     pub(crate) async fn insert_one(&mut self, mut raw: RawDocumentBuf) -> Result<()> {
         self.confine.stamp(&mut raw)?;
         let coll = self.coll::<RawDocumentBuf>();
-        send!(self, |s| coll.insert_one(raw)).map(drop)
+        send!(self, |s| coll.insert_one(raw))?;
+        self.wrote(1);
+        Ok(())
     }
 
     /// Inserts encoded documents in order, each stamped with the tenant. `on_error` turns the driver's
@@ -278,12 +312,15 @@ impl<'a> Pipeline<'a> {
             self.confine.stamp(raw)?;
         }
         let coll = self.coll::<RawDocumentBuf>();
+        let len = raws.len() as u64;
         let action = coll.insert_many(raws).ordered(true);
         let sent = match self.session.as_deref_mut() {
             Some(s) => within(self.deadline, async { Ok(action.session(s.inner()).await) }).await,
             None => within(self.deadline, async { Ok(action.await) }).await,
         }?;
-        sent.map(drop).map_err(on_error)
+        sent.map_err(on_error)?;
+        self.wrote(len);
+        Ok(())
     }
 
     /// Updates the documents that match `filter` (the first, unless `many`). The update may not touch the
@@ -297,7 +334,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<UpdateResult> {
         self.confine.check_update(&update)?;
         self.confine.finish_update(&mut update, upsert);
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let update = modifications(update);
         let coll = self.coll::<Document>();
         let result = if many {
@@ -305,7 +342,9 @@ impl<'a> Pipeline<'a> {
         } else {
             send!(self, |s| coll.update_one(filter, update).upsert(upsert))
         };
-        self.not_found_elsewhere(result)
+        let result = self.not_found_elsewhere(result)?;
+        self.wrote(updated(&result));
+        Ok(result)
     }
 
     /// Replaces the first document that matches `filter` with an encoded document, stamped with the
@@ -317,21 +356,25 @@ impl<'a> Pipeline<'a> {
         upsert: bool,
     ) -> Result<UpdateResult> {
         self.confine.stamp(&mut raw)?;
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll.replace_one(filter, raw).upsert(upsert));
-        self.not_found_elsewhere(result)
+        let result = self.not_found_elsewhere(result)?;
+        self.wrote(updated(&result));
+        Ok(result)
     }
 
     /// Deletes the documents that match `filter` (the first, unless `many`).
     pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<Document>();
-        if many {
+        let result: DeleteResult = if many {
             send!(self, |s| coll.delete_many(filter))
         } else {
             send!(self, |s| coll.delete_one(filter))
-        }
+        }?;
+        self.wrote(result.deleted_count);
+        Ok(result)
     }
 
     /// Finds one document and updates it, returning it as `options` says (before or after).
@@ -344,13 +387,13 @@ impl<'a> Pipeline<'a> {
         self.confine.check_update(&update)?;
         self.confine
             .finish_update(&mut update, options.upsert.unwrap_or(false));
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let update = modifications(update);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_update(filter, update)
             .with_options(options));
-        self.not_found_elsewhere(result)
+        self.found_and_modified(result)
     }
 
     /// Finds one document and replaces it with an encoded document, stamped with the tenant.
@@ -361,12 +404,12 @@ impl<'a> Pipeline<'a> {
         options: FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
         self.confine.stamp(&mut raw)?;
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_replace(filter, raw)
             .with_options(options));
-        self.not_found_elsewhere(result)
+        self.found_and_modified(result)
     }
 
     /// Finds one document and deletes it, returning it.
@@ -375,11 +418,24 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneAndDeleteOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.confine.filter(filter);
+        let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
-        send!(self, |s| coll
+        let result = send!(self, |s| coll
             .find_one_and_delete(filter)
-            .with_options(options))
+            .with_options(options));
+        self.found_and_modified(result)
+    }
+
+    /// A find-and-modify's answer, confined like the other writes' and counted on the span.
+    fn found_and_modified(
+        &mut self,
+        result: Result<Option<RawDocumentBuf>>,
+    ) -> Result<Option<RawDocumentBuf>> {
+        let found = self.not_found_elsewhere(result)?;
+        let n = u64::from(found.is_some());
+        crate::observe::returned(n);
+        self.wrote(n);
+        Ok(found)
     }
 
     /// Confines the statements of a write command (`insert`, `update` or `delete`): filters confined,
@@ -453,7 +509,14 @@ impl<'a> Pipeline<'a> {
                 mongodb::bson::to_raw_document_buf(concern).map_err(|_| corrupt_reply())?;
             cmd.append("writeConcern", concern);
         }
-        send!(self, |s| db.run_raw_command(cmd))
+        let reply: Document = send!(self, |s| db.run_raw_command(cmd))?;
+        let n = match reply.get("n") {
+            Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+            Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        };
+        self.wrote(n);
+        Ok(reply)
     }
 
     fn confine_statement(&self, command: &str, mut statement: Document) -> Result<RawDocumentBuf> {
@@ -723,6 +786,11 @@ fn stream<U: Send + 'static>(
         Ok(Some((value, cursor)))
     })
     .boxed()
+}
+
+/// The documents an update or replacement changed or inserted.
+fn updated(result: &UpdateResult) -> u64 {
+    result.modified_count + u64::from(result.upserted_id.is_some())
 }
 
 fn modifications(update: Update) -> UpdateModifications {

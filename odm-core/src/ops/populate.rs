@@ -18,7 +18,6 @@ use crate::ops::find::Find;
 use crate::ops::BoxFuture;
 use crate::query::{Field, Operand};
 use crate::session::Session;
-use crate::tenancy::confine::Confinement;
 
 /// A reference to a document of model `T`: stores the referenced `_id` (as its BSON value; serde sees
 /// the id itself), like a Mongoose `ObjectId` with `ref`.
@@ -253,7 +252,7 @@ trait Loader: Send + Sync {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        confinement: Option<Arc<Confinement>>,
+        confinement: Option<Arc<crate::tenancy::Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>>;
@@ -276,7 +275,7 @@ impl<R: Model> Loader for LoaderOf<R> {
     fn load<'s>(
         &'s self,
         conn: &'s Connection,
-        confinement: Option<Arc<Confinement>>,
+        confinement: Option<Arc<crate::tenancy::Scope>>,
         ids: Vec<Bson>,
         session: Option<&'s mut Session>,
     ) -> BoxFuture<'s, Result<Loaded>> {
@@ -408,7 +407,13 @@ impl<'a, T: Model> IntoFuture for Populate<'a, T> {
 
     fn into_future(self) -> Self::IntoFuture {
         // The find and every load, as one operation within the timeout.
-        let timeout = self.find.handle.connection().operation_timeout();
-        Box::pin(crate::ops::with_timeout(timeout, self.run()))
+        let handle = self.find.handle;
+        let timeout = handle.connection().operation_timeout();
+        Box::pin(crate::observe::observed!(
+            handle,
+            "populate",
+            "find",
+            crate::ops::with_timeout(timeout, self.run())
+        ))
     }
 }

@@ -89,7 +89,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         Err(handle.conflict(&mut pipeline, id, expected).await)
     }
 }
-into_future!(UpdateOp, UpdateResult);
+into_future!(UpdateOp, UpdateResult, "update", "update");
 
 /// Adds "move the version on by one" to an update.
 pub(crate) fn bump_version(update: &mut Update, field: &str) {
@@ -193,4 +193,4 @@ impl<'a, T: Model> Replace<'a, T> {
         Ok(result)
     }
 }
-into_future!(Replace, UpdateResult);
+into_future!(Replace, UpdateResult, "replace_one", "update");

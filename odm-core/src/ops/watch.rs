@@ -103,8 +103,14 @@ impl<'a, T: Model> IntoFuture for Watch<'a, T> {
     type IntoFuture = BoxFuture<'a, Result<ChangeStream<T>>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let timeout = self.handle.connection().operation_timeout();
-        Box::pin(crate::ops::with_timeout(timeout, self.run()))
+        let handle = self.handle;
+        let timeout = handle.connection().operation_timeout();
+        Box::pin(crate::observe::observed!(
+            handle,
+            "watch",
+            "aggregate",
+            crate::ops::with_timeout(timeout, self.run())
+        ))
     }
 }
 

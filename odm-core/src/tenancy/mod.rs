@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use confine::Confinement;
+
+use crate::observe::TenantLabel;
 use placement::Placement;
 
 /// The tenant field of [`Strategy::SharedCollection`] unless another is chosen.
@@ -70,6 +72,16 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The strategy's name, as spans report it in `odm.strategy`: `database_per_tenant`,
+    /// `collection_per_tenant` or `shared_collection`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::DatabasePerTenant { .. } => "database_per_tenant",
+            Strategy::CollectionPerTenant { .. } => "collection_per_tenant",
+            Strategy::SharedCollection { .. } => "shared_collection",
+        }
+    }
+
     /// A database per tenant, named `{prefix}{id}`.
     pub fn database_per_tenant(prefix: impl Into<String>) -> Self {
         Strategy::DatabasePerTenant {
@@ -155,7 +167,15 @@ pub(crate) fn check_id(id: &str, max: usize, why_max: &str) -> Result<()> {
 pub struct Tenant {
     id: Arc<str>,
     conn: Connection,
-    confinement: Arc<Confinement>,
+    confinement: Arc<Scope>,
+}
+
+/// What a tenant handle carries besides its connection: the confinement, and the tenant's labels for
+/// spans and metrics. One allocation per tenant, shared by every model bound from it.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    pub(crate) confine: Confinement,
+    pub(crate) tenant: TenantLabel,
 }
 
 impl Tenant {
@@ -182,6 +202,41 @@ impl Tenant {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+
+    /// How many documents of model `T` the tenant stores, and their size: "who is big". Counted by the
+    /// server over the tenant's documents only (one confined aggregation, `$bsonSize` of each document,
+    /// so it reads every document of the tenant's: run it from an admin task, not per request). The
+    /// sizes are of the documents as BSON, before compression and without indexes.
+    pub async fn usage<T: Model>(&self) -> Result<Usage> {
+        let totals = self
+            .model::<T>()
+            .aggregate([mongodb::bson::doc! { "$group": {
+                "_id": mongodb::bson::Bson::Null,
+                "documents": { "$sum": 1 },
+                "bytes": { "$sum": { "$bsonSize": "$$ROOT" } },
+            } }])
+            .await?;
+        let number = |d: &mongodb::bson::Document, key: &str| match d.get(key) {
+            Some(mongodb::bson::Bson::Int32(n)) => *n as u64,
+            Some(mongodb::bson::Bson::Int64(n)) => *n as u64,
+            Some(mongodb::bson::Bson::Double(n)) => *n as u64,
+            _ => 0,
+        };
+        Ok(totals.first().map_or(Usage::default(), |d| Usage {
+            documents: number(d, "documents"),
+            bytes: number(d, "bytes"),
+        }))
+    }
+}
+
+/// What a tenant stores of one model, from [`Tenant::usage`] or [`Tenants::usage`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Usage {
+    /// The tenant's documents.
+    pub documents: u64,
+    /// Their total size as BSON, in bytes.
+    pub bytes: u64,
 }
 
 impl fmt::Debug for Tenant {
@@ -262,11 +317,27 @@ impl Tenants {
             return Ok(tenant.clone());
         }
         let tenant = self.build(id)?;
-        cache
-            .lock()
-            .expect("tenant cache lock")
-            .put(tenant.id.clone(), tenant.clone());
+        let mut cached = cache.lock().expect("tenant cache lock");
+        cached.put(tenant.id.clone(), tenant.clone());
+        let len = cached.len();
+        drop(cached);
+        crate::observe::tenant_cache_gauge(self.inner.conn.name(), len);
         Ok(tenant)
+    }
+
+    /// The usage of model `T` by each of `ids` ([`Tenant::usage`]), largest first: who is big. Runs one
+    /// aggregation per tenant, one after the other.
+    pub async fn usage<T: Model>(
+        &self,
+        ids: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Vec<(String, Usage)>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let id = id.as_ref();
+            out.push((id.to_owned(), self.get(id)?.usage::<T>().await?));
+        }
+        out.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
     }
 
     /// Checks `id` against every rule of this strategy, without building anything.
@@ -319,9 +390,15 @@ impl Tenants {
         let id: Arc<str> = Arc::from(id);
         let place = self.inner.placement.place(&self.inner.conn, &id)?;
         Ok(Tenant {
-            id,
+            id: id.clone(),
             conn: place.conn,
-            confinement: Arc::new(place.confinement),
+            confinement: Arc::new(Scope {
+                confine: place.confinement,
+                tenant: TenantLabel {
+                    id: id.clone(),
+                    strategy: self.inner.strategy.name(),
+                },
+            }),
         })
     }
 

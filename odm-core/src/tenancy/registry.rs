@@ -163,6 +163,10 @@ impl Connections {
         let tenants = self.open(&uri).await?;
         let mut clients = reg.clients.lock().expect("registry lock");
         clients.put(uri, tenants.clone());
+        drop(clients);
+        if crate::observe::metrics_on() {
+            crate::observe::registry_gauges(&self.stats());
+        }
         tenants.get(id)
     }
 

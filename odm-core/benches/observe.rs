@@ -1,0 +1,147 @@
+//! What observing costs: `find_by_id` through a tenant handle against the server at `MONGODB_URI`, with
+//! nobody listening and with a subscriber that records every span's fields (as an exporter would),
+//! the two sides interleaved round after round (alternating which goes first), so that the drift of a
+//! shared machine falls on both. Prints each side's median time per operation and their ratio.
+//!
+//! Skipped, with a message, when `MONGODB_URI` is not set: `scripts/test-server run -- cargo bench
+//! --bench observe` starts a local server. `BENCH_ROUNDS` (default 41) and `BENCH_OPS` (per round and
+//! side, default 200) size the run.
+// Dropping the bench database is set-up, not a model operation.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use common::{user, User};
+use odm_core::{Connection, Strategy, Tenants};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+/// A layer that does what an exporter does with a span: reads every field into a buffer of its own.
+struct Recording;
+
+struct Text<'a>(&'a mut String);
+
+impl Visit for Text<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+struct Fields(String);
+
+impl<S> Layer<S> for Recording
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut text = String::new();
+        attrs.record(&mut Text(&mut text));
+        ctx.span(id).unwrap().extensions_mut().insert(Fields(text));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let span = ctx.span(id).unwrap();
+        let mut extensions = span.extensions_mut();
+        if let Some(Fields(text)) = extensions.get_mut::<Fields>() {
+            values.record(&mut Text(text));
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let span = ctx.span(&id).unwrap();
+        let extensions = span.extensions();
+        std::hint::black_box(extensions.get::<Fields>().map(|f| f.0.len()));
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let Ok(uri) = std::env::var("MONGODB_URI") else {
+        eprintln!("observe: MONGODB_URI is not set; skipped (scripts/test-server run -- cargo bench --bench observe)");
+        return;
+    };
+    let rounds = env("BENCH_ROUNDS", 41);
+    let ops = env("BENCH_OPS", 200);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let conn = rt
+        .block_on(Connection::connect(&uri))
+        .expect("the server answers")
+        .use_db("bench_observe")
+        .expect("name");
+    let tenants = Tenants::new(conn.clone(), Strategy::shared_collection()).expect("strategy");
+    let users = tenants.get("acme").expect("tenant").model::<User>();
+    let id = rt.block_on(async {
+        conn.database().drop().await.expect("drop");
+        users
+            .create(user(1))
+            .await
+            .expect("seed")
+            .id
+            .expect("an id")
+    });
+
+    let run = |n: usize| -> Duration {
+        rt.block_on(async {
+            let started = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(users.find_by_id(id).await.expect("find"));
+            }
+            started.elapsed()
+        })
+    };
+    // The library's spans at INFO, as a service exporting them would filter (`odm=info`).
+    // `BENCH_LAYER=registry` keeps the spans in the registry but records no field, to tell the
+    // spans' own cost from the recording layer's.
+    let record = std::env::var("BENCH_LAYER").map_or(true, |v| v != "registry");
+    let subscriber = || {
+        let filter =
+            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
+        tracing_subscriber::registry().with(record.then_some(Recording).with_filter(filter))
+    };
+    // Warm up both sides.
+    run(ops);
+    tracing::subscriber::with_default(subscriber(), || run(ops));
+
+    let (mut off, mut on, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let measure_off = || run(ops).as_secs_f64() / ops as f64;
+        let measure_on = || {
+            tracing::subscriber::with_default(subscriber(), || run(ops)).as_secs_f64() / ops as f64
+        };
+        let (a, b) = if round % 2 == 0 {
+            let a = measure_off();
+            (a, measure_on())
+        } else {
+            let b = measure_on();
+            (measure_off(), b)
+        };
+        off.push(a);
+        on.push(b);
+        ratios.push(b / a);
+    }
+    println!(
+        "observe/find_by_id: no subscriber {:.1} us, recording subscriber {:.1} us, median paired ratio {:.4} ({rounds} rounds of {ops})",
+        median(off) * 1e6,
+        median(on) * 1e6,
+        median(ratios)
+    );
+}

@@ -1,0 +1,420 @@
+//! Observing the library: what an operation tells the world: a `tracing` span per operation with OpenTelemetry's database
+//! fields, `metrics` counters and a latency histogram labelled by operation, model and tenant, and a
+//! warning past the connection's slow-operation threshold.
+//!
+//! Nothing here runs when nobody listens: with no subscriber interested in the span, no metrics recorder
+//! installed and no slow threshold set, an operation is awaited as it is, after three cheap checks.
+//! Spans and events hold names (database, collection, model, tenant, field paths), counts and kinds of
+//! error, never a document's or a filter's values.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use metrics::{Label, SharedString};
+use mongodb::bson::{Bson, Document};
+use tracing::{Instrument, Span};
+
+use crate::error::{Error, Result};
+use crate::handle::ModelHandle;
+use crate::model::Model;
+
+/// The `tracing` target of every span and event of the library (`RUST_LOG=odm=debug`).
+pub const TARGET: &str = "odm";
+
+/// How many tenants get a label of their own in the metrics by default; the rest share
+/// [`OTHER_TENANTS`]. Set with [`ConnectOptions::tenant_metric_labels`](crate::ConnectOptions::tenant_metric_labels).
+pub const DEFAULT_TENANT_METRIC_LABELS: usize = 100;
+
+/// The `tenant` label of the operations of tenants past the bound on tenant labels.
+pub const OTHER_TENANTS: &str = "other";
+
+/// The `tenant` label of operations on a handle bound straight to a connection (no tenant).
+pub const NO_TENANT: &str = "none";
+
+/// The number of operations, labelled `operation`, `model` and `tenant`.
+pub const METRIC_OPERATIONS: &str = "odm.operations";
+/// The number of failed operations, labelled like [`METRIC_OPERATIONS`] and by `error.type`.
+pub const METRIC_ERRORS: &str = "odm.operation.errors";
+/// How long operations take, in seconds, labelled like [`METRIC_OPERATIONS`].
+pub const METRIC_DURATION: &str = "odm.operation.duration";
+/// How many times [`Connection::transaction`](crate::Connection::transaction) retried, labelled by
+/// `reason`.
+pub const METRIC_TRANSACTION_RETRIES: &str = "odm.transaction.retries";
+/// How many tenant handles a [`Tenants`](crate::Tenants) cache holds, labelled by `database`.
+pub const METRIC_TENANTS_CACHED: &str = "odm.tenants.cached";
+/// How many clients (clusters) a [`Connections`](crate::Connections) registry holds open, set when it
+/// opens one.
+pub const METRIC_REGISTRY_CLUSTERS: &str = "odm.registry.clients";
+/// How many connection pools a registry's clients hold open.
+pub const METRIC_REGISTRY_POOLS: &str = "odm.registry.pools";
+/// How many pooled sockets a registry's clients hold open.
+pub const METRIC_REGISTRY_SOCKETS: &str = "odm.registry.sockets";
+/// How many clients a registry has closed to make room for another.
+pub const METRIC_REGISTRY_EVICTIONS: &str = "odm.registry.evictions";
+
+/// The tenant of a tenant handle, for its spans and metric labels. Shared by every handle of the tenant.
+#[derive(Debug)]
+pub(crate) struct TenantLabel {
+    pub(crate) id: Arc<str>,
+    pub(crate) strategy: &'static str,
+}
+
+/// The tenants that have a metric label of their own on one client: the first `capacity` seen.
+#[derive(Debug)]
+pub(crate) struct TenantLabels {
+    capacity: usize,
+    seen: RwLock<HashSet<Arc<str>, foldhash::fast::RandomState>>,
+}
+
+impl TenantLabels {
+    pub(crate) fn new(capacity: usize) -> Self {
+        TenantLabels {
+            capacity,
+            seen: RwLock::new(HashSet::default()),
+        }
+    }
+
+    pub(crate) fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity;
+    }
+
+    /// The label of `tenant`: its id while fewer than `capacity` tenants have one, else "other".
+    pub(crate) fn label(&self, tenant: &Arc<str>) -> SharedString {
+        if self
+            .seen
+            .read()
+            .expect("tenant labels lock")
+            .contains(tenant)
+        {
+            return SharedString::from(tenant.clone());
+        }
+        let mut seen = self.seen.write().expect("tenant labels lock");
+        if seen.contains(tenant) || seen.len() < self.capacity {
+            seen.insert(tenant.clone());
+            SharedString::from(tenant.clone())
+        } else {
+            SharedString::const_str(OTHER_TENANTS)
+        }
+    }
+}
+
+/// Whether a `metrics` recorder is installed. The facade's no-op recorder has no size; a recorder that
+/// records holds its storage, so a zero-sized recorder is taken for none.
+pub(crate) fn metrics_on() -> bool {
+    metrics::with_recorder(|r| std::mem::size_of_val(r) != 0)
+}
+
+/// Sets the tenant-cache gauge of the tenants on database `database`, when a recorder listens.
+pub(crate) fn tenant_cache_gauge(database: &str, cached: usize) {
+    if metrics_on() {
+        metrics::gauge!(METRIC_TENANTS_CACHED, "database" => database.to_owned())
+            .set(cached as f64);
+    }
+}
+
+/// Sets the registry's gauges from its stats.
+pub(crate) fn registry_gauges(stats: &crate::RegistryStats) {
+    metrics::gauge!(METRIC_REGISTRY_CLUSTERS).set(stats.clients as f64);
+    metrics::gauge!(METRIC_REGISTRY_POOLS).set(stats.pools as f64);
+    metrics::gauge!(METRIC_REGISTRY_SOCKETS).set(stats.sockets as f64);
+    metrics::gauge!(METRIC_REGISTRY_EVICTIONS).set(stats.evictions as f64);
+}
+
+/// The span of one operation on `handle`, named `odm.{name}`; disabled (and nothing computed) when no
+/// subscriber wants it.
+macro_rules! op_span {
+    ($handle:expr, $name:literal, $command:literal) => {{
+        let handle = $handle;
+        let conn = handle.connection();
+        let tenant = handle.tenant_label();
+        let server = conn.server_address();
+        tracing::info_span!(
+            target: "odm",
+            concat!("odm.", $name),
+            "db.system.name" = "mongodb",
+            "db.namespace" = conn.name(),
+            "db.collection.name" = tracing::field::display(handle.collection_name()),
+            "db.operation.name" = $command,
+            "server.address" = server.map(|(host, _)| host),
+            "server.port" = server.map(|(_, port)| port),
+            "odm.operation" = $name,
+            "odm.model" = <_ as crate::observe::ModelName>::model_name(handle),
+            "odm.tenant" = tenant.map(|t| &*t.id),
+            "odm.strategy" = tenant.map(|t| t.strategy),
+            "db.response.returned_rows" = tracing::field::Empty,
+            "odm.documents_affected" = tracing::field::Empty,
+            "odm.filter" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
+        )
+    }};
+}
+pub(crate) use op_span;
+
+/// Runs `$future`, the operation `$name` on `$handle`, in its span, and reports it. `$command` is the
+/// MongoDB command it mainly sends (OpenTelemetry's `db.operation.name`).
+macro_rules! observed {
+    ($handle:expr, $name:literal, $command:literal, $future:expr) => {{
+        let handle = $handle;
+        crate::observe::run(
+            handle,
+            crate::observe::op_span!(handle, $name, $command),
+            $name,
+            $future,
+        )
+    }};
+}
+pub(crate) use observed;
+
+/// The model's name of a handle, for the span macro (which does not name the model type).
+pub(crate) trait ModelName {
+    fn model_name(&self) -> &'static str;
+}
+
+impl<T: Model> ModelName for ModelHandle<T> {
+    fn model_name(&self) -> &'static str {
+        T::SCHEMA.type_name
+    }
+}
+
+/// Awaits `op` in `span`; then records the error (if any) on the span, the metrics, and the slow
+/// warning. When nobody listens, awaits `op` and nothing else.
+pub(crate) async fn run<T: Model, O>(
+    handle: &ModelHandle<T>,
+    span: Span,
+    name: &'static str,
+    op: impl std::future::Future<Output = Result<O>>,
+) -> Result<O> {
+    let metrics = metrics_on();
+    let slow = handle.connection().slow_operation();
+    if span.is_disabled() && !metrics && slow.is_none() {
+        return op.await;
+    }
+    let started = Instant::now();
+    let result = op.instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let error = result.as_ref().err().map(|e| {
+        let kind = error_type(e);
+        if !span.is_disabled() {
+            span.record("error.type", kind);
+            error_event(&span, e);
+        }
+        kind
+    });
+    if metrics {
+        record_metrics(handle, name, elapsed, error);
+    }
+    if let Some(threshold) = slow {
+        if elapsed >= threshold {
+            slow_warning(handle, &span, name, elapsed, error);
+        }
+    }
+    result
+}
+
+fn record_metrics<T: Model>(
+    handle: &ModelHandle<T>,
+    name: &'static str,
+    elapsed: Duration,
+    error: Option<&'static str>,
+) {
+    let tenant = match handle.tenant_label() {
+        Some(t) => handle.connection().tenant_metric_label(&t.id),
+        None => SharedString::const_str(NO_TENANT),
+    };
+    let mut labels = vec![
+        Label::from_static_parts("operation", name),
+        Label::from_static_parts("model", T::SCHEMA.type_name),
+        Label::new("tenant", tenant),
+    ];
+    metrics::counter!(METRIC_OPERATIONS, labels.iter()).increment(1);
+    metrics::histogram!(METRIC_DURATION, labels.iter()).record(elapsed.as_secs_f64());
+    if let Some(kind) = error {
+        labels.push(Label::from_static_parts("error.type", kind));
+        metrics::counter!(METRIC_ERRORS, labels.iter()).increment(1);
+    }
+}
+
+/// The warning of an operation slower than the threshold. It carries the span's fields itself, so a
+/// subscriber that keeps warnings but not the operations' spans still says what was slow.
+fn slow_warning<T: Model>(
+    handle: &ModelHandle<T>,
+    span: &Span,
+    name: &'static str,
+    elapsed: Duration,
+    error: Option<&'static str>,
+) {
+    let conn = handle.connection();
+    let tenant = handle.tenant_label();
+    tracing::event!(
+        target: "odm",
+        parent: span,
+        tracing::Level::WARN,
+        db.system.name = "mongodb",
+        db.namespace = conn.name(),
+        db.collection.name = %handle.collection_name(),
+        odm.operation = name,
+        odm.model = T::SCHEMA.type_name,
+        odm.tenant = tenant.map(|t| &*t.id),
+        odm.strategy = tenant.map(|t| t.strategy),
+        error.type = error,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        threshold_ms = conn.slow_operation().unwrap_or_default().as_secs_f64() * 1000.0,
+        "slow operation",
+    );
+}
+
+/// The events of the failures a team watches for: validation failures (the paths and rules that
+/// failed, never the values), version conflicts and hook aborts.
+fn error_event(span: &Span, error: &Error) {
+    match error {
+        Error::Validation(e) => {
+            let fields = e
+                .errors
+                .iter()
+                .map(|f| format!("{}:{}", f.path, f.rule))
+                .collect::<Vec<_>>()
+                .join(",");
+            tracing::event!(target: "odm", parent: span, tracing::Level::INFO, odm.event = "validation_failed", odm.model = e.type_name, fields, "validation failed");
+        }
+        Error::VersionConflict { expected, .. } => {
+            tracing::event!(target: "odm", parent: span, tracing::Level::INFO, odm.event = "version_conflict", expected_version = expected, "version conflict");
+        }
+        Error::Hook {
+            hook, type_name, ..
+        } => {
+            tracing::event!(target: "odm", parent: span, tracing::Level::INFO, odm.event = "hook_aborted", hook, odm.model = type_name, "hook aborted the operation");
+        }
+        _ => {}
+    }
+}
+
+/// The event of a transaction retried (the whole closure on a transient error, or the commit on an
+/// unknown commit result), in the caller's current span.
+pub(crate) fn transaction_retry(reason: &'static str) {
+    tracing::event!(target: "odm", tracing::Level::INFO, odm.event = "transaction_retry", reason, "transaction retried");
+    if metrics_on() {
+        metrics::counter!(METRIC_TRANSACTION_RETRIES, "reason" => reason).increment(1);
+    }
+}
+
+/// OpenTelemetry's `error.type` of an error: the kind, never its message (which may quote values).
+pub(crate) fn error_type(error: &Error) -> &'static str {
+    match error {
+        Error::InvalidName { .. } => "invalid_name",
+        Error::InvalidTenant { .. } => "invalid_tenant",
+        Error::InvalidStrategy(_) => "invalid_strategy",
+        Error::RegistryFull { .. } => "registry_full",
+        Error::DuplicateKey { .. } => "duplicate_key",
+        Error::NotFound { .. } => "not_found",
+        Error::Validation(_) => "validation",
+        Error::VersionConflict { .. } => "version_conflict",
+        Error::Serialization { .. } => "serialization",
+        Error::Deserialization { .. } => "deserialization",
+        Error::DocumentTooLarge { .. } => "document_too_large",
+        Error::TenantViolation(_) => "tenant_violation",
+        Error::ForeignSession => "foreign_session",
+        Error::Hook { .. } => "hook",
+        Error::PartialWrite { .. } => "partial_write",
+        Error::InvalidIndex { .. } => "invalid_index",
+        Error::WriteRefused { .. } => "write_refused",
+        Error::BulkWrite(_) => "bulk_write",
+        Error::Timeout { .. } => "timeout",
+        Error::Aborted(_) => "aborted",
+        Error::Unsupported(_) => "unsupported",
+        Error::Driver(_) => "driver",
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
+/// Records how many documents the current operation returned, on its span.
+pub(crate) fn returned(n: u64) {
+    if tracing::level_enabled!(tracing::Level::INFO) {
+        Span::current().record("db.response.returned_rows", n);
+    }
+}
+
+/// Records how many documents the current operation wrote or deleted, on its span.
+pub(crate) fn affected(n: u64) {
+    if tracing::level_enabled!(tracing::Level::INFO) {
+        Span::current().record("odm.documents_affected", n);
+    }
+}
+
+/// Records the shape of a filter (its keys and operators, every value replaced by `?`) on the current
+/// span, when debug level is on for the library.
+pub(crate) fn filter_shape(filter: &Document) {
+    if tracing::enabled!(target: "odm", tracing::Level::DEBUG) {
+        let span = Span::current();
+        if !span.is_disabled() {
+            let mut out = String::new();
+            shape_of_document(filter, &mut out);
+            span.record("odm.filter", out.as_str());
+        }
+    }
+}
+
+/// Writes `{"a": ?, "b": {"$gt": ?}}` for `{"a": 1, "b": {"$gt": 2}}`: keys and operators only.
+fn shape_of_document(doc: &Document, out: &mut String) {
+    out.push('{');
+    for (i, (key, value)) in doc.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&format!("{key:?}: "));
+        shape_of(value, out);
+    }
+    out.push('}');
+}
+
+fn shape_of(value: &Bson, out: &mut String) {
+    match value {
+        Bson::Document(d) => shape_of_document(d, out),
+        // An array of conditions (`$and`, `$or`) has shapes; an array of values is one value.
+        Bson::Array(items)
+            if items.iter().all(|i| matches!(i, Bson::Document(_))) && !items.is_empty() =>
+        {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                shape_of(item, out);
+            }
+            out.push(']');
+        }
+        _ => out.push('?'),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn a_filter_shape_has_keys_and_operators_only() {
+        let mut out = String::new();
+        shape_of_document(
+            &doc! { "email": "ann@x.io", "age": { "$gte": 18, "$in": [1, 2] }, "$or": [{ "a": 1 }, { "b": { "$exists": true } }] },
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            r#"{"email": ?, "age": {"$gte": ?, "$in": ?}, "$or": [{"a": ?}, {"b": {"$exists": ?}}]}"#
+        );
+    }
+
+    #[test]
+    fn tenants_past_the_bound_share_one_label() {
+        let labels = TenantLabels::new(2);
+        let a: Arc<str> = "a".into();
+        let b: Arc<str> = "b".into();
+        let c: Arc<str> = "c".into();
+        assert_eq!(&*labels.label(&a), "a");
+        assert_eq!(&*labels.label(&b), "b");
+        assert_eq!(&*labels.label(&c), OTHER_TENANTS);
+        assert_eq!(&*labels.label(&a), "a");
+    }
+}
