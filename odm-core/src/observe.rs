@@ -1,4 +1,4 @@
-//! Observing the library: what an operation tells the world: a `tracing` span per operation with OpenTelemetry's database
+//! What an operation tells the world: a `tracing` span per operation with OpenTelemetry's database
 //! fields, `metrics` counters and a latency histogram labelled by operation, model and tenant, and a
 //! warning past the connection's slow-operation threshold.
 //!

@@ -6,9 +6,8 @@
 //!   inside the tenant, index specs and validators led by the tenant field;
 //! - the caller's session, refused when it belongs to another client;
 //! - the deadline of [`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout),
-//!   fixed when the operation starts and applied to every round trip, cursor batches included.
-//!
-//! - the operation's span (opened around the whole operation by [`crate::observe`]) gets the documents
+//!   fixed when the operation starts and applied to every round trip, cursor batches included;
+//! - the operation's span (opened around the whole operation by [`crate::observe`]): the documents
 //!   returned and written, and at debug level the shape of each filter.
 //!
 //! It is the only module allowed to call the driver's collection and database methods (`clippy.toml`
