@@ -123,3 +123,34 @@ async fn if_version_needs_a_versioned_model() {
         .unwrap_err();
     assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn find_one_and_update_if_version_returns_the_new_version_in_one_round_trip() {
+    let conn = connect("versions_find_one_and_update").await;
+    let pages = conn.model::<Page>();
+    let f = Page::fields();
+    let page = pages
+        .create(Page {
+            id: None,
+            title: "a".into(),
+            version: None,
+        })
+        .await
+        .unwrap();
+    let id = page.id.unwrap();
+    let after = pages
+        .find_one_and_update(f.id.eq(id), UpdateBuilder::new().set(&f.title, "b"))
+        .if_version(0)
+        .return_after()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((after.title.as_str(), after.version), ("b", Some(1)));
+    let stale = pages
+        .find_one_and_update(f.id.eq(id), UpdateBuilder::new().set(&f.title, "stale"))
+        .if_version(0)
+        .await
+        .unwrap_err();
+    assert_eq!(stored_of(&stale), Some(1));
+    assert_eq!(pages.find_by_id(id).await.unwrap().unwrap(), after);
+}

@@ -11,7 +11,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::into_future;
-use crate::ops::update::checked_update;
+use crate::ops::update::{bump_version, checked_update, missed_version, version_field};
 use crate::query::{Filter, Projection, Sort, Update};
 use crate::session::Session;
 
@@ -106,6 +106,7 @@ pub struct FindOneAndUpdate<'a, T> {
     update: Result<Update>,
     after: bool,
     upsert: bool,
+    if_version: Option<i64>,
 }
 
 impl<'a, T: Model> FindOneAndUpdate<'a, T> {
@@ -115,6 +116,15 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
         Update,
         "Returns the document as the update left it, rather than as it was."
     );
+
+    /// Applies the update only to the document at version `version` (of `#[model(version)]`) and moves
+    /// its version on by one: a version-checked read-modify-write in one round trip. When the filter's
+    /// document is at another version, or gone, nothing is written and the error is
+    /// [`Error::VersionConflict`](crate::Error::VersionConflict), saying which.
+    pub fn if_version(mut self, version: i64) -> Self {
+        self.if_version = Some(version);
+        self
+    }
 
     /// Inserts a document built from the filter and the update when none matches (with
     /// [`return_after`](Self::return_after), the inserted document is returned).
@@ -132,15 +142,31 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             session,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?;
-        let update = checked_update(handle, self.update?)?;
+        let mut update = checked_update(handle, self.update?)?;
         let mut options = FindOneAndUpdateOptions::default();
         options.sort = sort;
         options.projection = projection;
         options.upsert = Some(self.upsert);
         options.return_document = returning(self.after);
-        pipeline
-            .find_one_and_update(filter.into_document()?, update, options)
-            .await
+        let filter = filter.into_document()?;
+        let Some(expected) = self.if_version else {
+            return pipeline.find_one_and_update(filter, update, options).await;
+        };
+        let field = version_field::<T>()?;
+        if self.upsert {
+            return Err(Error::Unsupported(
+                "`if_version` checks a stored document's version: use it without `upsert`",
+            ));
+        }
+        bump_version(&mut update, field);
+        let versioned = doc! { "$and": [ filter.clone(), { field: expected } ] };
+        match pipeline
+            .find_one_and_update(versioned, update, options)
+            .await?
+        {
+            Some(found) => Ok(Some(found)),
+            None => Err(missed_version(handle, &mut pipeline, filter, expected).await),
+        }
     }
 
     async fn run(self) -> Result<Option<T>> {
@@ -376,6 +402,7 @@ impl<T: Model> ModelHandle<T> {
             update: update.into_update(),
             after: false,
             upsert: false,
+            if_version: None,
         }
     }
 

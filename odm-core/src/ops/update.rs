@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
+use crate::ops::pipeline::Pipeline;
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, Update};
 use crate::session::Session;
@@ -58,11 +59,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         let Some(expected) = if_version else {
             return pipeline.update(filter, update, many, upsert).await;
         };
-        let Some(field) = T::SCHEMA.version else {
-            return Err(crate::Error::Unsupported(
-                "`if_version` needs a model with `#[model(version)]`",
-            ));
-        };
+        let field = version_field::<T>()?;
         if many || upsert {
             return Err(crate::Error::Unsupported(
                 "`if_version` checks one document's version: use it with `update_one`, without `upsert`",
@@ -74,22 +71,40 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         if result.matched_count > 0 {
             return Ok(result);
         }
-        // Nothing at that version: say whether the document moved on, is behind, or is gone.
-        let mut options = mongodb::options::FindOneOptions::default();
-        options.projection = Some(doc! { "_id": 1 });
-        let id = match pipeline.find_one(filter.clone(), options).await? {
-            Some(raw) => raw
-                .get("_id")
-                .ok()
-                .flatten()
-                .and_then(|id| id.to_raw_bson().try_into().ok())
-                .unwrap_or(Bson::Null),
-            None => filter.get("_id").cloned().unwrap_or(Bson::Null),
-        };
-        Err(handle.conflict(&mut pipeline, id, expected).await)
+        Err(missed_version(handle, &mut pipeline, filter, expected).await)
     }
 }
 into_future!(UpdateOp, UpdateResult, "update", "update");
+
+/// The error of a version-checked write that matched nothing at version `expected`: says whether the
+/// document `filter` names moved on, is behind, or is gone.
+pub(crate) async fn missed_version<T: Model>(
+    handle: &ModelHandle<T>,
+    pipeline: &mut Pipeline<'_>,
+    filter: mongodb::bson::Document,
+    expected: i64,
+) -> crate::Error {
+    let mut options = mongodb::options::FindOneOptions::default();
+    options.projection = Some(doc! { "_id": 1 });
+    let id = match pipeline.find_one(filter.clone(), options).await {
+        Ok(Some(raw)) => raw
+            .get("_id")
+            .ok()
+            .flatten()
+            .and_then(|id| id.to_raw_bson().try_into().ok())
+            .unwrap_or(Bson::Null),
+        Ok(None) => filter.get("_id").cloned().unwrap_or(Bson::Null),
+        Err(e) => return e,
+    };
+    handle.conflict(pipeline, id, expected).await
+}
+
+/// The version field of `T` for a version-checked write, or why there is none.
+pub(crate) fn version_field<T: Model>() -> Result<&'static str> {
+    T::SCHEMA.version.ok_or(crate::Error::Unsupported(
+        "`if_version` needs a model with `#[model(version)]`",
+    ))
+}
 
 /// Adds "move the version on by one" to an update.
 pub(crate) fn bump_version(update: &mut Update, field: &str) {
