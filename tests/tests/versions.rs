@@ -16,6 +16,18 @@ struct Page {
     version: Option<i64>,
 }
 
+/// A page stored at version 0.
+async fn stored_page(pages: &ModelHandle<Page>) -> Page {
+    pages
+        .create(Page {
+            id: None,
+            title: "a".into(),
+            version: None,
+        })
+        .await
+        .unwrap()
+}
+
 fn stored_of(e: &Error) -> Option<i64> {
     match e {
         Error::VersionConflict { stored, .. } => *stored,
@@ -28,14 +40,7 @@ async fn if_version_writes_only_at_that_version_and_moves_it_on() {
     let conn = connect("versions_if_version").await;
     let pages = conn.model::<Page>();
     let f = Page::fields();
-    let page = pages
-        .create(Page {
-            id: None,
-            title: "a".into(),
-            version: None,
-        })
-        .await
-        .unwrap();
+    let page = stored_page(&pages).await;
     let id = page.id.unwrap();
     assert_eq!(page.version, Some(0));
 
@@ -83,14 +88,7 @@ async fn if_version_writes_only_at_that_version_and_moves_it_on() {
 async fn a_stale_save_says_which_version_won() {
     let conn = connect("versions_stale_save").await;
     let pages = conn.model::<Page>();
-    let mut first = pages
-        .create(Page {
-            id: None,
-            title: "a".into(),
-            version: None,
-        })
-        .await
-        .unwrap();
+    let mut first = stored_page(&pages).await;
     let mut second = first.clone();
     first.title = "first".into();
     pages.save(&mut first).await.unwrap();
@@ -129,14 +127,7 @@ async fn find_one_and_update_if_version_returns_the_new_version_in_one_round_tri
     let conn = connect("versions_find_one_and_update").await;
     let pages = conn.model::<Page>();
     let f = Page::fields();
-    let page = pages
-        .create(Page {
-            id: None,
-            title: "a".into(),
-            version: None,
-        })
-        .await
-        .unwrap();
+    let page = stored_page(&pages).await;
     let id = page.id.unwrap();
     let after = pages
         .find_one_and_update(f.id.eq(id), UpdateBuilder::new().set(&f.title, "b"))
