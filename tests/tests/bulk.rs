@@ -431,8 +431,7 @@ async fn a_write_concern_the_server_cannot_meet_is_reported() {
     let conn = connect("bulk_write_concern").await;
     // The connection's write concern (`w=2` in the URI) is sent with the bulk's commands, as the driver
     // sends it with its own writes. On a single server, or a one-node replica set like SecantusDB, it
-    // cannot be met: the writes are applied, and the reply says the concern failed. (NX-27017 ignores
-    // write concerns, and this test fails there.)
+    // cannot be met: the writes are applied, and the reply says the concern failed.
     let uri = odm_tests::uri();
     let uri = if uri.contains('?') {
         format!("{uri}&w=2&wTimeoutMS=200")
@@ -686,8 +685,6 @@ async fn a_bulk_write_joins_a_transaction() {
     assert_eq!(stored(&accounts).await, pairs(&[("x", 1)]));
 
     // Uncommitted, the writes are invisible outside the transaction; committed, they are there.
-    // (NX-27017 shows writes in a transaction before the commit, and fails here; MongoDB and SecantusDB
-    // do not.)
     let mut session = conn.start_session().await.unwrap();
     session.inner().start_transaction().await.unwrap();
     accounts
@@ -808,8 +805,7 @@ async fn database_per_tenant_confines_bulk_writes() {
 
 #[tokio::test]
 async fn collection_per_tenant_confines_bulk_writes() {
-    // `acme.items`: NX-27017 refuses dotted collection names (this test fails there); MongoDB and
-    // SecantusDB take them.
+    // The default separator makes dotted collection names (`acme.items`), which MongoDB takes.
     let conn = connect("bulk_iso_coll").await;
     check_confinement(conn, Strategy::collection_per_tenant()).await;
 }

@@ -210,7 +210,6 @@ async fn a_projection_returns_only_the_projected_fields() {
         .await
         .unwrap()
         .unwrap();
-    // (NX-27017 returns the `_id` of a replaced document as a string, and fails here.)
     assert_eq!(replaced, doc! { "_id": a.id.unwrap(), "title": "a2" });
 
     let deleted = tasks
@@ -538,9 +537,8 @@ async fn a_replacement_of_the_current_version_stores_the_next() {
     assert_eq!((v2.title.as_str(), v2.version), ("v2", 2));
 }
 
-// On NX-27017 the two tests below fail: a count (an aggregate `$match`) on an ObjectId `_id` matches
-// nothing there, so the check that tells a stale value from a missing document finds no document and the
-// answer is `None`. MongoDB and SecantusDB match it, and the answer is the conflict.
+// The two tests below tell a stale value from a missing document by a count on the ObjectId `_id`, which
+// MongoDB matches: the answer is the conflict, never `None`.
 
 #[tokio::test]
 async fn a_stale_replacement_is_a_version_conflict_and_changes_nothing() {
@@ -697,8 +695,6 @@ async fn the_operations_join_a_transaction() {
     assert_eq!(titles, [("a".to_owned(), 1), ("b".to_owned(), 2)]);
 
     // Uncommitted, the change is invisible outside the transaction; committed, it is there.
-    // (NX-27017 shows writes in a transaction before the commit, and fails here; MongoDB and SecantusDB
-    // do not.)
     let mut session = conn.start_session().await.unwrap();
     session.inner().start_transaction().await.unwrap();
     tasks
@@ -900,8 +896,7 @@ async fn database_per_tenant_confines_find_and_modify() {
 
 #[tokio::test]
 async fn collection_per_tenant_confines_find_and_modify() {
-    // `acme.items`: NX-27017 refuses dotted collection names (this test fails there); MongoDB and
-    // SecantusDB take them.
+    // The default separator makes dotted collection names (`acme.items`), which MongoDB takes.
     let conn = connect("fam_iso_coll").await;
     check_confinement(conn, Strategy::collection_per_tenant()).await;
 }
