@@ -84,7 +84,7 @@ impl Tenants {
         let outcomes: Vec<(String, Result<R>)> = stream::iter(ids)
             .map(|id| {
                 let id = id.as_ref().to_owned();
-                let tenant = self.build_uncached(&id);
+                let tenant = self.build(&id);
                 async move {
                     let outcome = match tenant {
                         Ok(tenant) => f(tenant).await,

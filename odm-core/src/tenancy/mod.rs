@@ -376,16 +376,13 @@ impl Tenants {
             .map_or(0, |c| c.lock().expect("tenant cache lock").cap().get())
     }
 
+    /// The compiled strategy, for the fleet's work.
     pub(crate) fn placement(&self) -> &Placement {
         &self.inner.placement
     }
 
     /// The tenant's handle, built without touching the cache.
-    pub(crate) fn build_uncached(&self, id: &str) -> Result<Tenant> {
-        self.build(id)
-    }
-
-    fn build(&self, id: &str) -> Result<Tenant> {
+    pub(crate) fn build(&self, id: &str) -> Result<Tenant> {
         self.check(id)?;
         let id: Arc<str> = Arc::from(id);
         let place = self.inner.placement.place(&self.inner.conn, &id)?;
