@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use odm_core::hooks::{BoxError, HookContext, Hooks};
 use odm_core::prelude::*;
 use odm_core::{BulkWriteFailure, BulkWriteResult, Connection, Strategy, Tenants, Write};
 use odm_tests::connect;
@@ -514,53 +513,7 @@ async fn timestamps_are_set_on_insert_and_move_on_update_and_replace() {
 // ---------------------------------------------------------------------------------------------------------
 // Hooks.
 
-use odm_tests::hook_log::{calls, log, Refused};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
-#[model(collection = "notes", hooks)]
-struct Note {
-    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
-    id: Option<ObjectId>,
-    text: String,
-}
-
-fn note(text: &str) -> Note {
-    Note {
-        id: None,
-        text: text.into(),
-    }
-}
-
-impl Hooks for Note {
-    async fn before_validate(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("before_validate {}", self.text));
-        Ok(())
-    }
-
-    async fn before_save(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("before_save {}", self.text));
-        if self.text.contains("forbidden") {
-            return Err(Box::new(Refused("refused")));
-        }
-        self.text = self.text.trim().to_owned();
-        Ok(())
-    }
-
-    async fn after_save(&self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("after_save {}", self.text));
-        Ok(())
-    }
-
-    async fn before_delete(_filter: &Document, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, "before_delete");
-        Ok(())
-    }
-
-    async fn after_delete(_: &Document, _: u64, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, "after_delete");
-        Ok(())
-    }
-}
+use odm_tests::hook_log::{calls, note, Note};
 
 #[tokio::test]
 async fn inserts_and_replacements_run_the_save_hooks() {

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use odm_core::hooks::{BoxError, HookContext, Hooks};
 use odm_core::prelude::*;
 use odm_core::{Connection, Projection, Strategy, Tenants, UpdateBuilder};
 use odm_tests::connect;
@@ -316,61 +315,7 @@ async fn updated_at_moves_forward_and_created_at_stays() {
 // ---------------------------------------------------------------------------------------------------------
 // Hooks.
 
-use odm_tests::hook_log::{calls, log, Refused};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
-#[model(collection = "notes", hooks)]
-struct Note {
-    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
-    id: Option<ObjectId>,
-    #[field(length(min = 1))]
-    text: String,
-}
-
-fn note(text: &str) -> Note {
-    Note {
-        id: None,
-        text: text.into(),
-    }
-}
-
-impl Hooks for Note {
-    async fn before_validate(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("before_validate {}", self.text));
-        Ok(())
-    }
-
-    async fn before_save(&mut self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("before_save {}", self.text));
-        if self.text.contains("forbidden") {
-            return Err(Box::new(Refused("refused")));
-        }
-        self.text = self.text.trim().to_owned();
-        Ok(())
-    }
-
-    async fn after_save(&self, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("after_save {}", self.text));
-        Ok(())
-    }
-
-    async fn before_delete(filter: &Document, ctx: &HookContext) -> Result<(), BoxError> {
-        log(ctx, format!("before_delete {filter}"));
-        if filter.get_str("text") == Ok("keep") {
-            return Err(Box::new(Refused("refused")));
-        }
-        Ok(())
-    }
-
-    async fn after_delete(
-        _filter: &Document,
-        deleted: u64,
-        ctx: &HookContext,
-    ) -> Result<(), BoxError> {
-        log(ctx, format!("after_delete {deleted}"));
-        Ok(())
-    }
-}
+use odm_tests::hook_log::{calls, note, Note};
 
 #[tokio::test]
 async fn replace_runs_the_save_hooks() {
