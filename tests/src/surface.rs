@@ -36,6 +36,31 @@ pub fn model_handle_methods() -> BTreeSet<String> {
     methods
 }
 
+/// The methods of `ModelHandle` that send nothing to the server through the library: no I/O, an accessor,
+/// or the driver's own collection (whose calls are the driver's). Tables of what operations do on the
+/// server (deadlines, spans) need no row for them.
+pub const NO_IO: &[&str] = &[
+    "validate",
+    "prepare",
+    "declared_indexes",
+    "connection",
+    "collection_name",
+    "collection",
+    "unconfined_collection",
+];
+
+/// The operations (methods of `ModelHandle` and builders) that reach the server and are not in
+/// `covered`, for a table of operations to check itself against.
+pub fn operations_without_a_row<'c>(covered: impl IntoIterator<Item = &'c str>) -> Vec<String> {
+    let covered: BTreeSet<&str> = covered.into_iter().chain(NO_IO.iter().copied()).collect();
+    let mut surface = model_handle_methods();
+    surface.extend(operation_builders());
+    surface
+        .into_iter()
+        .filter(|op| !covered.contains(op.as_str()))
+        .collect()
+}
+
 /// The names of the operation builders (the `#[must_use]` structs that run when awaited), from every
 /// source file of `odm-core`.
 pub fn operation_builders() -> BTreeSet<String> {

@@ -9,7 +9,7 @@
 //!
 //! The metrics recorder is `metrics-util`'s debugging recorder, installed for the test's thread.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -502,18 +502,6 @@ fn rows<'a>(notes: &'a ModelHandle<Note>, existing: &'a Note) -> Vec<Row<'a>> {
     ]
 }
 
-/// What needs no row: no I/O, an accessor, or the driver's own collection (which the library does not
-/// observe: its calls are the driver's).
-const NO_IO: &[&str] = &[
-    "validate",
-    "prepare",
-    "declared_indexes",
-    "connection",
-    "collection_name",
-    "collection",
-    "unconfined_collection",
-];
-
 #[tokio::test]
 async fn every_operation_has_a_row() {
     // Rows are built without a server: building a builder does no I/O.
@@ -527,14 +515,10 @@ async fn every_operation_has_a_row() {
         id: Some(ObjectId::new()),
         ..note("x")
     };
-    let covered: BTreeSet<String> = rows(&notes, &existing)
-        .iter()
-        .flat_map(|r| r.covers.iter().map(|c| (*c).to_owned()))
-        .chain(NO_IO.iter().map(|c| (*c).to_owned()))
-        .collect();
-    let mut surface = odm_tests::surface::model_handle_methods();
-    surface.extend(odm_tests::surface::operation_builders());
-    let missing: Vec<_> = surface.difference(&covered).collect();
+    let rows = rows(&notes, &existing);
+    let missing = odm_tests::surface::operations_without_a_row(
+        rows.iter().flat_map(|r| r.covers.iter().copied()),
+    );
     assert!(
         missing.is_empty(),
         "operations with no row in the span table: {missing:?}; add one to `rows`"
