@@ -145,3 +145,53 @@ async fn find_one_and_update_if_version_returns_the_new_version_in_one_round_tri
     assert_eq!(stored_of(&stale), Some(1));
     assert_eq!(pages.find_by_id(id).await.unwrap().unwrap(), after);
 }
+
+/// Through another tenant, a version-checked write of a tenant's document finds nothing: the conflict
+/// says the document is gone for the caller, never the other tenant's stored version, and writes nothing.
+#[tokio::test]
+async fn if_version_through_another_tenant_reveals_and_changes_nothing() {
+    use odm_core::{Strategy, Tenants};
+    for (db, strategy) in [
+        (
+            "versions_iso_db",
+            Strategy::database_per_tenant("versions_iso_db_"),
+        ),
+        ("versions_iso_coll", Strategy::collection_per_tenant()),
+        ("versions_iso_shared", Strategy::shared_collection()),
+    ] {
+        let conn = connect(db).await;
+        let tenants = Tenants::new(conn, strategy).unwrap();
+        let acme = tenants.get("acme").unwrap().model::<Page>();
+        let globex = tenants.get("globex").unwrap().model::<Page>();
+        acme.unconfined_collection().drop().await.unwrap();
+        globex.unconfined_collection().drop().await.unwrap();
+        let f = Page::fields();
+        let page = stored_page(&acme).await;
+        let id = page.id.unwrap();
+        // acme's document moves on to version 1, so a leak would show `stored: Some(1)`.
+        acme.update_one(f.id.eq(id), UpdateBuilder::new().set(&f.title, "b"))
+            .if_version(0)
+            .await
+            .unwrap();
+        for version in [0, 1] {
+            let e = globex
+                .update_one(f.id.eq(id), UpdateBuilder::new().set(&f.title, "x"))
+                .if_version(version)
+                .await
+                .unwrap_err();
+            assert_eq!(stored_of(&e), None, "{db}: {e}");
+            let e = globex
+                .find_one_and_update(f.id.eq(id), UpdateBuilder::new().set(&f.title, "x"))
+                .if_version(version)
+                .await
+                .unwrap_err();
+            assert_eq!(stored_of(&e), None, "{db}: {e}");
+        }
+        let stored = acme.find_by_id(id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.title.as_str(), stored.version),
+            ("b", Some(1)),
+            "{db}"
+        );
+    }
+}
