@@ -43,6 +43,47 @@ pub enum Error {
     #[error("invalid tenancy configuration: {0}")]
     InvalidStrategy(String),
 
+    /// The tenant is not in the [`Catalogue`](crate::Catalogue) of a [`Fleet`](crate::Fleet) that
+    /// serves only the tenants it knows. Nothing was sent to the tenant's data.
+    #[error("tenant {id:?} is not in the catalogue; provision it first (`Fleet::provision`, or `tenant-admin provision {id}`), or build the fleet with `open_to_unknown` to serve any well-formed id")]
+    UnknownTenant {
+        /// The tenant id.
+        id: String,
+    },
+
+    /// The tenant is in the catalogue but cannot serve the request in its state (suspended, being
+    /// provisioned, erased, or held by a move's cut-over for longer than the fleet's hold bound), or a
+    /// lifecycle step found it in another state than the one it needs.
+    #[error("tenant {id:?} is {state}: {why}")]
+    TenantUnavailable {
+        /// The tenant id.
+        id: String,
+        /// Its state in the catalogue.
+        state: String,
+        /// Why that refuses the request, and what to do.
+        why: String,
+    },
+
+    /// A tenant handle from [`Fleet::tenant`](crate::Fleet::tenant) outlived its lease: the catalogue
+    /// may have moved the tenant since, so the handle refuses rather than reach a placement it can no
+    /// longer confirm. Nothing was sent.
+    #[error("the handle of tenant {id:?} is older than its lease of {lease:?}, so its placement is no longer confirmed; get the tenant again from the fleet (take one handle per request, not one per process)")]
+    LeaseExpired {
+        /// The tenant id.
+        id: String,
+        /// The fleet's lease.
+        lease: std::time::Duration,
+    },
+
+    /// A tenant's export could not be read or written.
+    #[error("{path}: {reason}")]
+    Dump {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong, with the fix.
+        reason: String,
+    },
+
     /// A [`Connections`](crate::Connections) registry needed room for another client, and every open
     /// client stayed in use for the whole wait.
     #[error("all {max_clients} clients of the registry are in use (each has handles alive) and none became idle within {waited:?}; raise `max_clients`, or drop tenant and model handles when a request ends")]

@@ -115,6 +115,9 @@ impl<T: Model> ModelHandle<T> {
 
     /// A pipeline for one operation on this handle's collection, in `session` when given.
     pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
+        if let Some(scope) = &self.confinement {
+            scope.check_lease()?;
+        }
         Pipeline::new(
             &self.conn,
             self.confinement(),

@@ -83,12 +83,16 @@
 //! [`mongodb`] (and [`bson`]): the library never traps you.
 #![warn(missing_docs)]
 
+// The derive's generated code names `::odm_core`; this lets the library derive its own models.
+extern crate self as odm_core;
+
 mod connection;
 mod decode;
 mod error;
 pub mod guide;
 mod handle;
 pub mod hooks;
+mod lifecycle;
 mod model;
 mod name;
 pub mod observe;
@@ -106,6 +110,11 @@ pub use connection::{
 };
 pub use error::{Error, NameKind, NameRule, Result};
 pub use handle::{ModelHandle, MAX_DOCUMENT_SIZE};
+pub use lifecycle::{
+    Catalogue, DumpReport, ErasureReport, Fleet, FleetBuilder, ModelSet, MovePhase, MoveRecord,
+    MoveReport, Progress, SetModel, TenantEvent, TenantRecord, TenantState, DEFAULT_HOLD,
+    DEFAULT_LEASE, DUMP_MANIFEST,
+};
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};
 pub use ops::aggregate::Aggregate;

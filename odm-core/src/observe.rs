@@ -54,7 +54,7 @@ pub const METRIC_REGISTRY_SOCKETS: &str = "odm.registry.sockets";
 pub const METRIC_REGISTRY_EVICTIONS: &str = "odm.registry.evictions";
 
 /// The tenant of a tenant handle, for its spans and metric labels. Shared by every handle of the tenant.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct TenantLabel {
     pub(crate) id: Arc<str>,
     pub(crate) strategy: &'static str,

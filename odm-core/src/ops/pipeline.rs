@@ -687,6 +687,70 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    // ---- a tenant's namespaces, for the fleet's lifecycle work
+
+    /// Whether the collection exists.
+    pub(crate) async fn collection_exists(&mut self) -> Result<bool> {
+        Ok(self.collection_options().await?.is_some())
+    }
+
+    /// The collection's options as `listCollections` gives them (`None` when it does not exist).
+    pub(crate) async fn collection_options(&mut self) -> Result<Option<Document>> {
+        let db = self.conn.database();
+        let name = self.collection.to_string();
+        let specs = within(self.deadline, async {
+            use futures_util::TryStreamExt;
+            let cursor = db
+                .list_collections()
+                .filter(doc! { "name": name.as_str() })
+                .await?;
+            Ok(cursor.try_collect::<Vec<_>>().await?)
+        })
+        .await?;
+        Ok(specs
+            .into_iter()
+            .next()
+            .map(|spec| mongodb::bson::to_document(&spec.options).unwrap_or_default()))
+    }
+
+    /// Drops the collection. Refused in a shared collection, where it holds every tenant's documents:
+    /// there a tenant's data goes with [`delete`](Self::delete).
+    pub(crate) async fn drop_collection(&mut self) -> Result<()> {
+        if let Confinement::Field { .. } = self.confine {
+            return Err(Error::TenantViolation(
+                "a shared collection holds every tenant's documents and is never dropped for one of them".into(),
+            ));
+        }
+        let coll = self.coll::<Document>();
+        send!(self, |s| coll.drop())
+    }
+
+    /// Drops the tenant's own database. Refused unless the pipeline is confined to a database of its
+    /// own (database per tenant).
+    pub(crate) async fn drop_database(&mut self) -> Result<()> {
+        if !matches!(self.confine, Confinement::Database) {
+            return Err(Error::TenantViolation(
+                "only a tenant with a database of its own has its database dropped".into(),
+            ));
+        }
+        let db = self.conn.database();
+        send!(self, |s| db.drop())
+    }
+
+    /// Opens a change stream of every change to the collection, all tenants' in a shared one, for a
+    /// move that re-reads each changed `_id` through its confined pipeline (so another tenant's change
+    /// finds nothing and moves nothing). Only the document keys are read.
+    pub(crate) async fn watch_keys(
+        &mut self,
+    ) -> Result<mongodb::change_stream::ChangeStream<ChangeStreamEvent<Document>>> {
+        let coll = self.coll::<Document>();
+        let action = coll
+            .watch()
+            .pipeline([doc! { "$project": { "documentKey": 1, "operationType": 1 } }])
+            .max_await_time(Duration::from_millis(50));
+        within(self.deadline, async { Ok(action.await?) }).await
+    }
+
     // ---- change streams
 
     /// Opens a change stream on the collection, within the deadline.

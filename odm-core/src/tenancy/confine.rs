@@ -30,6 +30,24 @@ pub(crate) enum Confinement {
 }
 
 impl Confinement {
+    /// Whether the tenant shares its collections with other tenants (a tenant field).
+    pub(crate) fn is_shared(&self) -> bool {
+        matches!(self, Confinement::Field { .. })
+    }
+
+    /// Whether the tenant has a database of its own.
+    pub(crate) fn is_own_database(&self) -> bool {
+        matches!(self, Confinement::Database)
+    }
+
+    /// The stored name of the tenant field, in a shared collection.
+    pub(crate) fn tenant_field(&self) -> Option<&str> {
+        match self {
+            Confinement::Field { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The collection name for a model stored in `collection`.
     pub(crate) fn collection_name<'a>(&self, collection: &'a str) -> std::borrow::Cow<'a, str> {
         match self {
@@ -38,13 +56,22 @@ impl Confinement {
         }
     }
 
-    /// The filter confined to the tenant. The user's filter is `$and`-ed whole, so no operator inside it
+    /// The filter confined to the tenant. A filter of plain field keys gets the tenant as one more key;
+    /// any other (an operator at the top, or the tenant field itself) is `$and`-ed whole, so no operator inside it
     /// (`$or`, `$nor`, `$expr`, ...) can widen the match past the tenant.
     pub(crate) fn filter(&self, filter: Document) -> Document {
         match self {
             Confinement::Field { field, tenant } => {
-                if filter.is_empty() {
-                    doc! { field.as_ref(): tenant.as_ref() }
+                let plain = filter
+                    .keys()
+                    .all(|k| !k.starts_with('$') && k.as_str() != field.as_ref());
+                if plain {
+                    // A document's keys are and-ed already: the tenant leads them, which lets a
+                    // server plan on the tenant-led indexes (and on `_id`) as it would for the
+                    // user's own keys.
+                    let mut confined = doc! { field.as_ref(): tenant.as_ref() };
+                    confined.extend(filter);
+                    confined
                 } else {
                     doc! { "$and": [ { field.as_ref(): tenant.as_ref() }, filter ] }
                 }

@@ -176,6 +176,30 @@ pub struct Tenant {
 pub(crate) struct Scope {
     pub(crate) confine: Confinement,
     pub(crate) tenant: TenantLabel,
+    /// For a handle from a [`Fleet`](crate::Fleet): until when the catalogue's placement holds.
+    pub(crate) lease: Option<Lease>,
+}
+
+/// How long a fleet's tenant handle may trust the placement it was resolved to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lease {
+    /// When the placement stops being confirmed (the catalogue's read, plus the lease).
+    pub(crate) until: std::time::Instant,
+    /// The fleet's lease, for the error.
+    pub(crate) length: std::time::Duration,
+}
+
+impl Scope {
+    /// Refuses an operation once the handle's lease is over.
+    pub(crate) fn check_lease(&self) -> Result<()> {
+        match self.lease {
+            Some(lease) if std::time::Instant::now() >= lease.until => Err(Error::LeaseExpired {
+                id: self.tenant.id.to_string(),
+                lease: lease.length,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Tenant {
@@ -191,6 +215,24 @@ impl Tenant {
     /// model's collection name; a longer one can make a namespace the server refuses.
     pub fn model<T: Model>(&self) -> ModelHandle<T> {
         ModelHandle::confined(self.conn.clone(), Some(self.confinement.clone()))
+    }
+
+    /// The same tenant, with its handles refusing every operation after `lease.until`.
+    pub(crate) fn leased(&self, lease: Lease) -> Tenant {
+        Tenant {
+            id: self.id.clone(),
+            conn: self.conn.clone(),
+            confinement: Arc::new(Scope {
+                confine: self.confinement.confine.clone(),
+                tenant: self.confinement.tenant.clone(),
+                lease: Some(lease),
+            }),
+        }
+    }
+
+    /// The confinement of the tenant's handles.
+    pub(crate) fn confine(&self) -> &Confinement {
+        &self.confinement.confine
     }
 
     /// The connection the tenant's models use: the tenant's own database with a database per tenant, the
@@ -395,6 +437,7 @@ impl Tenants {
                     id: id.clone(),
                     strategy: self.inner.strategy.name(),
                 },
+                lease: None,
             }),
         })
     }

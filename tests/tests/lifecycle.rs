@@ -1,0 +1,586 @@
+//! Tenant lifecycle against the real server: the catalogue's resolution and leases, provisioning,
+//! erasure, export and import, and live moves between placements with writers running, interrupted
+//! moves resumed or rolled back. Checks of what is left on the server use the raw driver.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mongodb::bson::{self, doc, oid::ObjectId, Bson, Document, RawDocumentBuf};
+use odm_core::prelude::*;
+use odm_core::{model_set, Fleet, ModelSet, Strategy, TenantState, Tenants};
+use odm_tests::{connect, database_names};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Model)]
+#[model(collection = "notes", timestamps)]
+struct Note {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    #[field(unique)]
+    key: String,
+    #[field(range(min = 0))]
+    n: i64,
+    #[serde(default)]
+    extra: Option<Document>,
+    created_at: Option<DateTime>,
+    updated_at: Option<DateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Model)]
+#[model(collection = "tags")]
+struct Tag {
+    #[serde(rename = "_id")]
+    id: String,
+    #[field(index)]
+    label: String,
+}
+
+static MODELS: ModelSet = model_set![Note, Tag];
+
+const PLACEMENTS: [&str; 3] = ["shared", "collections", "databases"];
+
+/// A fleet with the three placements on one test database (`db`), tenant databases named `{db}_{id}`.
+async fn fleet(db: &str, lease: Duration) -> (Connection, Fleet) {
+    let conn = connect(db).await;
+    for name in database_names(&conn).await {
+        if name.starts_with(&format!("{db}_")) {
+            conn.client().database(&name).drop().await.unwrap();
+        }
+    }
+    let fleet = Fleet::builder(&conn, MODELS)
+        .placement(
+            "shared",
+            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+        )
+        .placement(
+            "collections",
+            Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap(),
+        )
+        .placement(
+            "databases",
+            Tenants::new(
+                conn.clone(),
+                Strategy::database_per_tenant(format!("{db}_")),
+            )
+            .unwrap(),
+        )
+        .default_placement("shared")
+        .lease(lease)
+        .build()
+        .unwrap();
+    (conn, fleet)
+}
+
+fn note(key: &str, n: i64) -> Note {
+    Note {
+        id: None,
+        key: key.into(),
+        n,
+        extra: None,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+/// The tenant's documents of `collection` at `placement`, read with the raw driver, without the tenant
+/// field, sorted by `_id`.
+async fn stored(
+    conn: &Connection,
+    db: &str,
+    placement: &str,
+    id: &str,
+    collection: &str,
+) -> Vec<RawDocumentBuf> {
+    use futures_util::TryStreamExt;
+    let (database, name, filter) = match placement {
+        "shared" => (
+            db.to_owned(),
+            collection.to_owned(),
+            doc! { "tenant_id": id },
+        ),
+        "collections" => (db.to_owned(), format!("{id}.{collection}"), doc! {}),
+        _ => (format!("{db}_{id}"), collection.to_owned(), doc! {}),
+    };
+    let coll = conn
+        .client()
+        .database(&database)
+        .collection::<RawDocumentBuf>(&name);
+    let docs: Vec<RawDocumentBuf> = coll
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.into_iter()
+        .map(|raw| {
+            let mut out = RawDocumentBuf::new();
+            for element in raw.iter() {
+                let (k, v) = element.unwrap();
+                if k != "tenant_id" {
+                    out.append_ref(k, v);
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Whether anything of tenant `id` exists at `placement`: documents, its collections, its database.
+async fn traces(conn: &Connection, db: &str, placement: &str, id: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for collection in ["notes", "tags"] {
+        let n = stored(conn, db, placement, id, collection).await.len();
+        if n > 0 {
+            found.push(format!("{n} documents in {collection}"));
+        }
+    }
+    match placement {
+        "collections" => {
+            let names = conn.database().list_collection_names().await.unwrap();
+            found.extend(
+                names
+                    .into_iter()
+                    .filter(|n| n.starts_with(&format!("{id}.")))
+                    .map(|n| format!("collection {n}")),
+            );
+        }
+        "databases" if database_names(conn).await.contains(&format!("{db}_{id}")) => {
+            found.push(format!("database {db}_{id}"));
+        }
+        _ => {}
+    }
+    found
+}
+
+#[tokio::test]
+async fn provisioning_twice_changes_nothing_and_makes_exactly_the_declared_namespaces() {
+    let db = "lifecycle_provision";
+    let (conn, fleet) = fleet(db, Duration::from_secs(2)).await;
+    for (i, placement) in PLACEMENTS.iter().enumerate() {
+        let id = format!("t{i}");
+        let first = fleet.provision(&id, Some(placement)).await.unwrap();
+        assert_eq!(first.state, TenantState::Active);
+        assert_eq!(first.placement, *placement);
+        let tenant = fleet.tenant(&id).await.unwrap();
+        let notes = tenant.model::<Note>();
+        let indexes_before = notes.list_indexes().await.unwrap();
+        for diff in [
+            notes.diff_indexes().await.unwrap(),
+            tenant.model::<Tag>().diff_indexes().await.unwrap(),
+        ] {
+            assert!(diff.is_empty(), "{placement}: {diff:?}");
+            assert_eq!(diff.unchanged.len(), 1, "{placement}: {diff:?}");
+        }
+        // The validator is the model's, so a write around the library is checked by the server too.
+        let coll = notes.unconfined_collection();
+        let options = conn
+            .client()
+            .database(&coll.namespace().db)
+            .list_collections()
+            .filter(doc! { "name": coll.name() })
+            .await
+            .unwrap()
+            .next()
+            .await
+            .unwrap()
+            .unwrap()
+            .options;
+        let validator = options.validator.expect("a validator");
+        assert!(validator.contains_key("$jsonSchema"), "{validator}");
+
+        let second = fleet.provision(&id, Some(placement)).await.unwrap();
+        assert_eq!(
+            second.version, first.version,
+            "a second provision records nothing"
+        );
+        assert_eq!(second.history.len(), first.history.len());
+        assert_eq!(notes.list_indexes().await.unwrap(), indexes_before);
+
+        let moved = fleet.provision(&id, Some("elsewhere")).await.unwrap_err();
+        assert!(
+            moved.to_string().contains("no placement `elsewhere`"),
+            "{moved}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_catalogue_decides_who_is_served() {
+    let db = "lifecycle_resolve";
+    let (conn, fleet) = fleet(db, Duration::from_millis(300)).await;
+    match fleet.tenant("nobody").await {
+        Err(Error::UnknownTenant { id }) => assert_eq!(id, "nobody"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        fleet.tenant("Bad.Id").await,
+        Err(Error::InvalidTenant { .. })
+    ));
+
+    fleet.provision("acme", None).await.unwrap();
+    let notes = fleet.tenant("acme").await.unwrap().model::<Note>();
+    notes.create(note("a", 1)).await.unwrap();
+
+    // A handle outlives its lease: it refuses, and a new one serves.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    match notes.count(doc! {}).await {
+        Err(Error::LeaseExpired { id, .. }) => assert_eq!(id, "acme"),
+        other => panic!("{other:?}"),
+    }
+    let notes = fleet.tenant("acme").await.unwrap().model::<Note>();
+    assert_eq!(notes.count(doc! {}).await.unwrap(), 1);
+
+    fleet.suspend("acme", "unpaid invoice").await.unwrap();
+    match fleet.tenant("acme").await {
+        Err(Error::TenantUnavailable { state, why, .. }) => {
+            assert_eq!(state, "suspended");
+            assert!(why.contains("resume"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another process (another fleet on the catalogue) refuses it too.
+    let (_, other) = fleet_on(&conn, db).await;
+    assert!(matches!(
+        other.tenant("acme").await,
+        Err(Error::TenantUnavailable { .. })
+    ));
+    fleet.resume("acme").await.unwrap();
+    assert_eq!(
+        fleet
+            .tenant("acme")
+            .await
+            .unwrap()
+            .model::<Note>()
+            .count(doc! {})
+            .await
+            .unwrap(),
+        1
+    );
+    let record = fleet.catalogue().get("acme").await.unwrap().unwrap();
+    let notes: Vec<_> = record.history.iter().map(|e| e.note.as_str()).collect();
+    assert_eq!(
+        notes,
+        ["recorded", "provisioned", "unpaid invoice", "resumed"]
+    );
+
+    let open = Fleet::builder(&conn, MODELS)
+        .placement(
+            "shared",
+            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+        )
+        .open_to_unknown(true)
+        .build()
+        .unwrap();
+    open.tenant("walk-in")
+        .await
+        .unwrap()
+        .model::<Note>()
+        .create(note("w", 1))
+        .await
+        .unwrap();
+}
+
+async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
+    let fleet = Fleet::builder(conn, MODELS)
+        .placement(
+            "shared",
+            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+        )
+        .placement(
+            "collections",
+            Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap(),
+        )
+        .placement(
+            "databases",
+            Tenants::new(
+                conn.clone(),
+                Strategy::database_per_tenant(format!("{db}_")),
+            )
+            .unwrap(),
+        )
+        .default_placement("shared")
+        .build()
+        .unwrap();
+    (conn.clone(), fleet)
+}
+
+async fn fill(fleet: &Fleet, id: &str, n: i64) {
+    let tenant = fleet.tenant(id).await.unwrap();
+    let notes = tenant.model::<Note>();
+    notes
+        .insert_many((0..n).map(|i| note(&format!("{id}-{i}"), i)))
+        .await
+        .unwrap();
+    // A new handle: the insert may have outlived the fleet's short test lease.
+    let tenant = fleet.tenant(id).await.unwrap();
+    tenant
+        .model::<Tag>()
+        .create(Tag {
+            id: format!("{id}-tag"),
+            label: "x".into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn erasure_leaves_nothing_of_the_tenant_and_everything_of_the_others() {
+    let db = "lifecycle_erase";
+    let (conn, fleet) = fleet(db, Duration::from_millis(100)).await;
+    for placement in PLACEMENTS {
+        let ids = ["a", "b", "c"].map(|t| format!("{t}{}", &placement[..1]));
+        for id in &ids {
+            fleet.provision(id, Some(placement)).await.unwrap();
+            fill(&fleet, id, 25).await;
+        }
+        let report = fleet.erase(&ids[1]).await.unwrap();
+        assert_eq!(report.deleted, [("notes", 25), ("tags", 1)], "{placement}");
+        assert_eq!(report.remaining, [("notes", 0), ("tags", 0)], "{placement}");
+        assert_eq!(
+            traces(&conn, db, placement, &ids[1]).await,
+            Vec::<String>::new()
+        );
+        for kept in [&ids[0], &ids[2]] {
+            assert_eq!(stored(&conn, db, placement, kept, "notes").await.len(), 25);
+            assert_eq!(stored(&conn, db, placement, kept, "tags").await.len(), 1);
+        }
+        let record = fleet.catalogue().get(&ids[1]).await.unwrap().unwrap();
+        assert_eq!(record.state, TenantState::Erased);
+        assert!(matches!(
+            fleet.tenant(&ids[1]).await,
+            Err(Error::TenantUnavailable { .. })
+        ));
+    }
+}
+
+/// One value of every BSON type a document can hold.
+fn every_type() -> Document {
+    use bson::spec::BinarySubtype;
+    doc! {
+        "double": 1.5, "nan": f64::NAN, "string": "é", "doc": { "a": [1, { "b": Bson::Null }] },
+        "array": [1, "two", 3.0], "binary": bson::Binary { subtype: BinarySubtype::Generic, bytes: vec![0, 1, 255] },
+        "uuid": bson::Binary { subtype: BinarySubtype::Uuid, bytes: vec![7; 16] },
+        "oid": ObjectId::new(), "bool": true, "date": DateTime::from_millis(-1),
+        "null": Bson::Null, "regex": bson::Regex { pattern: "^a.*".into(), options: "i".into() },
+        "code": Bson::JavaScriptCode("x => x".into()),
+        "scoped": Bson::JavaScriptCodeWithScope(bson::JavaScriptCodeWithScope { code: "y".into(), scope: doc! { "y": 1 } }),
+        "int32": i32::MIN, "int64": i64::MAX, "timestamp": bson::Timestamp { time: 7, increment: 9 },
+        "decimal": "1.10".parse::<bson::Decimal128>().unwrap(),
+        "min": Bson::MinKey, "max": Bson::MaxKey,
+    }
+}
+
+#[tokio::test]
+async fn export_then_import_elsewhere_keeps_every_document_byte_for_byte() {
+    let db = "lifecycle_dump";
+    let (conn, fleet) = fleet(db, Duration::from_millis(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (from, to)) in [
+        ("shared", "databases"),
+        ("databases", "collections"),
+        ("collections", "shared"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (source, copy) = (format!("src{i}"), format!("dst{i}"));
+        fleet.provision(&source, Some(from)).await.unwrap();
+        fill(&fleet, &source, 50).await;
+        let notes = fleet.tenant(&source).await.unwrap().model::<Note>();
+        let mut odd = note("every-type", 7);
+        odd.extra = Some(every_type());
+        notes.create(odd).await.unwrap();
+
+        let out = dir.path().join(&source);
+        let exported = fleet.export(&source, &out).await.unwrap();
+        assert_eq!(exported.documents(), 52);
+        for file in [
+            "notes.bson",
+            "notes.metadata.json",
+            "tags.bson",
+            "tags.metadata.json",
+            "odm-tenant.json",
+        ] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+        let meta: serde_json_like::Value =
+            serde_json_like::from_file(&out.join("notes.metadata.json"));
+        assert!(
+            meta.contains("\"key_1\"")
+                && meta.contains("$jsonSchema")
+                && meta.contains("\"unique\": true"),
+            "{}",
+            meta.0
+        );
+
+        let imported = fleet.import(&copy, Some(to), &out).await.unwrap();
+        assert_eq!(imported.collections, exported.collections);
+        for collection in ["notes", "tags"] {
+            let before = stored(&conn, db, from, &source, collection).await;
+            let after = stored(&conn, db, to, &copy, collection).await;
+            assert_eq!(before.len(), after.len());
+            for (b, a) in before.iter().zip(&after) {
+                assert_eq!(
+                    b.as_bytes(),
+                    a.as_bytes(),
+                    "{collection}: {b:?} became {a:?}"
+                );
+            }
+        }
+        // An import never lands on a tenant with data.
+        let again = fleet.import(&copy, Some(to), &out).await.unwrap_err();
+        assert!(matches!(again, Error::TenantUnavailable { .. }), "{again}");
+    }
+    // A damaged export is refused with the file named, and no raw bytes.
+    let out = dir.path().join("src0");
+    let bson = out.join("notes.bson");
+    let len = std::fs::metadata(&bson).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&bson)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let err = fleet
+        .import("damaged", Some("shared"), &out)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("notes.bson") && err.to_string().contains("truncated"),
+        "{err}"
+    );
+}
+
+/// Reads a file as text, for checks of what a JSON file mentions.
+mod serde_json_like {
+    pub struct Value(pub String);
+    impl Value {
+        pub fn contains(&self, s: &str) -> bool {
+            self.0.contains(s)
+        }
+    }
+    pub fn from_file(path: &std::path::Path) -> Value {
+        Value(std::fs::read_to_string(path).unwrap())
+    }
+}
+
+/// Moves tenant `id` from `from` to `to` while four writers create notes through the fleet the whole
+/// time; afterwards the destination holds exactly the notes whose creation was acknowledged, and nothing
+/// of the tenant is left at the source.
+async fn move_under_writes(db: &str, from: &str, to: &str) {
+    let (conn, fleet) = fleet(db, Duration::from_millis(300)).await;
+    let id = "mover";
+    fleet.provision(id, Some(from)).await.unwrap();
+    fill(&fleet, id, 2000).await;
+    fleet.provision("bystander", Some(from)).await.unwrap();
+    fill(&fleet, "bystander", 10).await;
+
+    let done = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let seq = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let (fleet, done, acked, seq) = (fleet.clone(), done.clone(), acked.clone(), seq.clone());
+        writers.push(tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                let key = format!("w-{}", seq.fetch_add(1, Ordering::Relaxed));
+                let tenant = match fleet.tenant(id).await {
+                    Ok(t) => t,
+                    Err(Error::TenantUnavailable { .. }) => continue,
+                    Err(e) => panic!("{e}"),
+                };
+                match tenant.model::<Note>().create(note(&key, 1)).await {
+                    Ok(_) => {
+                        acked.lock().unwrap().insert(key);
+                    }
+                    Err(Error::LeaseExpired { .. }) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let report = fleet.move_tenant(id, to).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    done.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(report.copied >= 2000, "{report:?}");
+    let record = fleet.catalogue().get(id).await.unwrap().unwrap();
+    assert_eq!(
+        (record.state, record.placement.as_str()),
+        (TenantState::Active, to)
+    );
+    assert_eq!(record.cleanup, None);
+
+    let at_dest = stored(&conn, db, to, id, "notes").await;
+    let mut keys = BTreeSet::new();
+    for raw in &at_dest {
+        let key = raw.get_str("key").unwrap().to_owned();
+        assert!(keys.insert(key.clone()), "{key} is stored twice");
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 10,
+        "the writers wrote during the move: {}",
+        acked.len()
+    );
+    let written: BTreeSet<String> = (0..2000)
+        .map(|i| format!("{id}-{i}"))
+        .chain(acked)
+        .collect();
+    assert_eq!(
+        keys, written,
+        "the destination holds exactly what was acknowledged"
+    );
+    assert_eq!(stored(&conn, db, to, id, "tags").await.len(), 1);
+    if from != to {
+        assert_eq!(traces(&conn, db, from, id).await, Vec::<String>::new());
+    }
+    assert_eq!(
+        stored(&conn, db, from, "bystander", "notes").await.len(),
+        10
+    );
+    eprintln!(
+        "{from} -> {to}: copied {} in {:?} ({:.0}/s), caught up {}, paused {:?}",
+        report.copied,
+        report.copy_time,
+        report.copied as f64 / report.copy_time.as_secs_f64(),
+        report.caught_up,
+        report.pause
+    );
+}
+
+#[tokio::test]
+async fn move_shared_to_databases_under_writes() {
+    move_under_writes("lifecycle_move_sd", "shared", "databases").await;
+}
+
+#[tokio::test]
+async fn move_databases_to_shared_under_writes() {
+    move_under_writes("lifecycle_move_ds", "databases", "shared").await;
+}
+
+#[tokio::test]
+async fn move_shared_to_collections_under_writes() {
+    move_under_writes("lifecycle_move_sc", "shared", "collections").await;
+}
+
+#[tokio::test]
+async fn move_collections_to_shared_under_writes() {
+    move_under_writes("lifecycle_move_cs", "collections", "shared").await;
+}
+
+#[tokio::test]
+async fn move_collections_to_databases_under_writes() {
+    move_under_writes("lifecycle_move_cd", "collections", "databases").await;
+}
+
+#[tokio::test]
+async fn move_databases_to_collections_under_writes() {
+    move_under_writes("lifecycle_move_dc", "databases", "collections").await;
+}
