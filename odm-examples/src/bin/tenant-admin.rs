@@ -1,27 +1,39 @@
-//! `tenant-admin`: fleet-wide chores for a database-per-tenant app. Copy it into your app and list your
-//! models in [`sync_tenant`].
+//! `tenant-admin`: the chores a platform team runs on a multi-tenant app. Copy it into your app and
+//! list your models in [`MODELS`].
 //!
 //! ```text
-//! tenant-admin sync-indexes --uri mongodb://127.0.0.1:27017 --prefix tenant_ [--dry-run] [--concurrency 8]
-//!     [--tenant acme --tenant globex]
+//! tenant-admin [--uri URI] [--control-db control] [--placement NAME=SPEC]... COMMAND
+//!
+//!   list                                   every tenant of the catalogue, its placement, state and size
+//!   provision ID [--placement NAME]        collections, validators and indexes; recorded as active
+//!   suspend ID --reason TEXT | resume ID   refuse the tenant's requests, or serve them again
+//!   erase ID                               every document, then its namespaces; verified
+//!   export ID DIR | import ID DIR [--placement NAME]
+//!                                          mongodump's format (`.bson` + `.metadata.json`) per collection
+//!   move ID TO | abort-move ID             live move to another placement, or roll back a stopped one
+//!   sync-indexes [--tenant ID]...          every tenant's indexes as the models declare them
 //! ```
 //!
-//! Without `--tenant`, the tenants are discovered from the database names that start with the prefix. Each
-//! tenant's models get the indexes they declare (and lose the ones they do not); `--dry-run` only reports
-//! what would change. A failing tenant is reported and the others go on; the exit status is 1 when any
-//! tenant failed.
+//! A placement SPEC is `shared` (one collection per model, a tenant field), `collection` (a collection
+//! per tenant) or `database:PREFIX` (a database per tenant), optionally `@URI` for another cluster; the
+//! default placements are `shared=shared` and `dedicated=database:tenant_`. Every command that changes
+//! something takes `--dry-run`, which reports what it would do and changes nothing.
+//!
+//! Exit status: 0 done; 1 the command failed (the message says why; a failed move or import leaves the
+//! source as it was); 2 bad usage; 3 the tenant is unknown or in a state that refuses the command
+//! (nothing was changed).
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use odm_core::prelude::*;
-use odm_core::{FleetReport, Strategy, Tenant, Tenants};
+use odm_core::{model_set, Fleet, FleetReport, ModelSet, Strategy, Tenant, Tenants, DUMP_MANIFEST};
 
 #[derive(Parser)]
 #[command(
     name = "tenant-admin",
-    about = "Fleet-wide chores for a database-per-tenant app"
+    about = "The chores of a multi-tenant app: provision, erase, export, import, move, list, sync indexes"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,8 +42,98 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Every tenant of the catalogue: placement, state, documents and bytes (largest first).
+    List(FleetArgs),
+    /// Records a tenant and creates its collections, validators and indexes (idempotent).
+    Provision {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+        /// Where to put it (the default placement otherwise).
+        #[arg(long = "to")]
+        to: Option<String>,
+    },
+    /// Refuses a tenant's requests until it is resumed.
+    Suspend {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+        /// Why, for the tenant's history.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Serves a suspended tenant again.
+    Resume {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+    },
+    /// Erases every document of a tenant and its namespaces, and verifies nothing is left.
+    Erase {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+    },
+    /// Writes a tenant to a directory in mongodump's format.
+    Export {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+        /// The directory (created if missing).
+        dir: std::path::PathBuf,
+    },
+    /// Makes a new tenant from an export.
+    Import {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The new tenant.
+        id: String,
+        /// The directory `export` wrote.
+        dir: std::path::PathBuf,
+        /// Where to put it (the default placement otherwise).
+        #[arg(long = "to")]
+        to: Option<String>,
+    },
+    /// Moves a live tenant to another placement.
+    Move {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+        /// The destination placement.
+        to: String,
+    },
+    /// Rolls back a move that failed or was stopped: the source stays, the partial copy goes.
+    AbortMove {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// The tenant.
+        id: String,
+    },
     /// Makes every tenant's indexes match the models' declarations.
     SyncIndexes(SyncArgs),
+}
+
+#[derive(Args)]
+struct FleetArgs {
+    /// The cluster's URI; its path names the app's database (`app` when it names none).
+    #[arg(long, env = "MONGODB_URI")]
+    uri: String,
+    /// The database of the tenant catalogue.
+    #[arg(long, default_value = "control")]
+    control_db: String,
+    /// A placement, `NAME=SPEC` (repeatable): SPEC is `shared`, `collection` or `database:PREFIX`,
+    /// optionally followed by `@URI`. The first is the default placement.
+    #[arg(long = "placement", default_values_t = ["shared=shared".to_owned(), "dedicated=database:tenant_".to_owned()])]
+    placements: Vec<String>,
+    /// Report what the command would do, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args)]
@@ -90,19 +192,265 @@ async fn sync_model<T: Model>(
     }
 }
 
+/// The models the app stores: every command works on each of them.
+static MODELS: ModelSet = model_set![Account, Order];
+
+/// Exit status: the tenant is unknown or its state refuses the command; nothing changed.
+const REFUSED: u8 = 3;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::SyncIndexes(args) => sync_indexes(args).await,
+        command => fleet_command(command).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tenant-admin: {e}");
-            ExitCode::FAILURE
+            match e {
+                Error::UnknownTenant { .. }
+                | Error::TenantUnavailable { .. }
+                | Error::InvalidTenant { .. } => ExitCode::from(REFUSED),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
+}
+
+/// Builds the fleet of the command's placements, with a spinner for progress.
+async fn open_fleet(args: &FleetArgs, progress: &ProgressBar) -> odm_core::Result<Fleet> {
+    let conn = Connection::connect(&args.uri).await?;
+    let conn = if conn.name().is_empty() || conn.name() == "test" {
+        conn.use_db("app")?
+    } else {
+        conn
+    };
+    let control = conn.use_db(&args.control_db)?;
+    let spinner = progress.clone();
+    let mut builder = Fleet::builder(&control, MODELS).progress(move |p| {
+        spinner.set_message(format!(
+            "{} {} {}: {} documents",
+            p.tenant,
+            p.step,
+            p.collection.unwrap_or(""),
+            p.done
+        ));
+        spinner.tick();
+    });
+    for (i, placement) in args.placements.iter().enumerate() {
+        let (name, spec) = placement.split_once('=').ok_or_else(|| {
+            Error::InvalidStrategy(format!(
+                "placement {placement:?} is not NAME=SPEC (e.g. `shared=shared`, `big=database:t_`)"
+            ))
+        })?;
+        let (spec, uri) = match spec.split_once('@') {
+            Some((spec, uri)) => (spec, Some(uri)),
+            None => (spec, None),
+        };
+        let on = match uri {
+            Some(uri) => Connection::connect(uri).await?,
+            None => conn.clone(),
+        };
+        let strategy = match spec.split_once(':') {
+            Some(("database", prefix)) => Strategy::database_per_tenant(prefix),
+            None if spec == "shared" => Strategy::shared_collection(),
+            None if spec == "collection" => Strategy::collection_per_tenant(),
+            _ => {
+                return Err(Error::InvalidStrategy(format!(
+                    "placement spec {spec:?} is none of `shared`, `collection`, `database:PREFIX`"
+                )))
+            }
+        };
+        builder = builder.placement(name, Tenants::with_cache(on, strategy, 0)?);
+        if i == 0 {
+            builder = builder.default_placement(name);
+        }
+    }
+    builder.build()
+}
+
+async fn fleet_command(command: Command) -> odm_core::Result<ExitCode> {
+    // Hidden when stderr is not a terminal.
+    let progress = ProgressBar::new_spinner();
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+    let outcome = run_fleet_command(command, &progress).await;
+    progress.finish_and_clear();
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+async fn run_fleet_command(command: Command, progress: &ProgressBar) -> odm_core::Result<()> {
+    match command {
+        Command::List(args) => {
+            let fleet = open_fleet(&args, progress).await?;
+            let mut listed = fleet.list().await?;
+            listed.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then_with(|| a.0.id.cmp(&b.0.id)));
+            println!(
+                "{:<24} {:<12} {:<12} {:>10} {:>12}",
+                "TENANT", "PLACEMENT", "STATE", "DOCUMENTS", "BYTES"
+            );
+            for (record, usage) in listed {
+                let state = match &record.moving {
+                    Some(m) => format!("{} -> {}", record.state, m.to),
+                    None => record.state.to_string(),
+                };
+                println!(
+                    "{:<24} {:<12} {:<12} {:>10} {:>12}",
+                    record.id, record.placement, state, usage.documents, usage.bytes
+                );
+            }
+        }
+        Command::Provision { fleet, id, to } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                let at = to
+                    .as_deref()
+                    .unwrap_or_else(|| fleet.placements().next().unwrap_or(""));
+                fleet.placement(at)?.check(&id)?;
+                let known = fleet.catalogue().get(&id).await?;
+                println!(
+                    "would provision {id} at {at} ({}): {}",
+                    known.map_or("new".to_owned(), |r| format!(
+                        "now {} at {}",
+                        r.state, r.placement
+                    )),
+                    MODELS.collections().collect::<Vec<_>>().join(", ")
+                );
+            } else {
+                let record = fleet.provision(&id, to.as_deref()).await?;
+                println!("{id}: {} at {}", record.state, record.placement);
+            }
+        }
+        Command::Suspend { fleet, id, reason } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                println!("would suspend {id}: {}", state_of(&fleet, &id).await?);
+            } else {
+                fleet.suspend(&id, &reason).await?;
+                println!("{id}: suspended");
+            }
+        }
+        Command::Resume { fleet, id } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                println!("would resume {id}: {}", state_of(&fleet, &id).await?);
+            } else {
+                fleet.resume(&id).await?;
+                println!("{id}: active");
+            }
+        }
+        Command::Erase { fleet, id } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                let usage = usage_of(&fleet, &id).await?;
+                println!(
+                    "would erase {id}: {} documents, {} bytes",
+                    usage.documents, usage.bytes
+                );
+            } else {
+                let report = fleet.erase(&id).await?;
+                for (collection, n) in &report.deleted {
+                    println!("{id}: {collection}: {n} deleted");
+                }
+                println!("{id}: erased, nothing left");
+            }
+        }
+        Command::Export { fleet, id, dir } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                let usage = usage_of(&fleet, &id).await?;
+                println!(
+                    "would export {id} to {}: {} documents",
+                    dir.display(),
+                    usage.documents
+                );
+            } else {
+                let report = fleet.export(&id, &dir).await?;
+                for (collection, n, hash) in &report.collections {
+                    println!("{id}: {collection}: {n} documents (hash {hash:016x})");
+                }
+            }
+        }
+        Command::Import { fleet, id, dir, to } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                let manifest =
+                    std::fs::read_to_string(dir.join(DUMP_MANIFEST)).map_err(|e| Error::Dump {
+                        path: dir.join(DUMP_MANIFEST),
+                        reason: e.to_string(),
+                    })?;
+                println!(
+                    "would import into {id}: {} bytes of manifest found; {}",
+                    manifest.len(),
+                    state_of(&fleet, &id)
+                        .await
+                        .unwrap_or_else(|_| "a new tenant".into())
+                );
+            } else {
+                let report = fleet.import(&id, to.as_deref(), &dir).await?;
+                println!("{id}: imported {} documents", report.documents());
+            }
+        }
+        Command::Move { fleet, id, to } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                fleet.placement(&to)?;
+                let usage = usage_of(&fleet, &id).await?;
+                println!(
+                    "would move {id} ({}) to {to}: {} documents",
+                    state_of(&fleet, &id).await?,
+                    usage.documents
+                );
+            } else {
+                let report = fleet.move_tenant(&id, &to).await?;
+                println!(
+                    "{id}: moved {} -> {}: {} documents copied, {} changes caught up, requests held {:?}",
+                    report.from, report.to, report.copied, report.caught_up, report.pause
+                );
+            }
+        }
+        Command::AbortMove { fleet, id } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            if dry_run {
+                println!(
+                    "would roll back the move of {id}: {}",
+                    state_of(&fleet, &id).await?
+                );
+            } else {
+                fleet.abort_move(&id).await?;
+                println!("{id}: move rolled back; active at its source");
+            }
+        }
+        Command::SyncIndexes(_) => unreachable!("handled by main"),
+    }
+    Ok(())
+}
+
+async fn state_of(fleet: &Fleet, id: &str) -> odm_core::Result<String> {
+    let record = fleet
+        .catalogue()
+        .get(id)
+        .await?
+        .ok_or_else(|| Error::UnknownTenant { id: id.to_owned() })?;
+    Ok(format!("now {} at {}", record.state, record.placement))
+}
+
+async fn usage_of(fleet: &Fleet, id: &str) -> odm_core::Result<odm_core::Usage> {
+    let listed = fleet.list().await?;
+    listed
+        .into_iter()
+        .find(|(r, _)| r.id == id)
+        .map(|(_, u)| u)
+        .ok_or_else(|| Error::UnknownTenant { id: id.to_owned() })
 }
 
 async fn sync_indexes(args: SyncArgs) -> odm_core::Result<ExitCode> {
