@@ -584,3 +584,144 @@ async fn move_collections_to_databases_under_writes() {
 async fn move_databases_to_collections_under_writes() {
     move_under_writes("lifecycle_move_dc", "databases", "collections").await;
 }
+
+/// Kills the server when a move reaches `step`, restarts it, and then, as a new process would, either
+/// resumes the move or rolls it back: afterwards the tenant is served from one placement holding each
+/// of its documents exactly once, and nothing of it is left at the other.
+async fn move_killed_at(step: &'static str) {
+    let server = Arc::new(Mutex::new(Some(odm_tests::TestServer::start().await)));
+    let uri = server.lock().unwrap().as_ref().unwrap().uri();
+    let db = "lifecycle_faults";
+    let open = |with_kill: bool| {
+        let (uri, server) = (uri.clone(), server.clone());
+        async move {
+            let conn = Connection::options(&format!("{uri}/{db}"))
+                .timeout(Duration::from_secs(2))
+                .connect()
+                .await
+                .unwrap();
+            let killed = AtomicBool::new(false);
+            let mut builder = Fleet::builder(&conn, MODELS)
+                .placement(
+                    "shared",
+                    Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+                )
+                .placement(
+                    "databases",
+                    Tenants::new(
+                        conn.clone(),
+                        Strategy::database_per_tenant(format!("{db}_")),
+                    )
+                    .unwrap(),
+                )
+                .default_placement("shared")
+                .lease(Duration::from_millis(200));
+            if with_kill {
+                builder = builder.progress(move |p| {
+                    if p.step == step && !killed.swap(true, Ordering::SeqCst) {
+                        if let Some(s) = server.lock().unwrap().as_mut() {
+                            s.kill();
+                        }
+                    }
+                });
+            }
+            (conn, builder.build().unwrap())
+        }
+    };
+    let (conn, fleet) = open(false).await;
+    for id in ["resumed", "rolled"] {
+        fleet.provision(id, Some("shared")).await.unwrap();
+        fill(&fleet, id, 3000).await;
+    }
+    let expected: BTreeSet<String> = (0..3000).map(|i| format!("resumed-{i}")).collect();
+
+    for (id, resume) in [("resumed", true), ("rolled", false)] {
+        let (_, crashing) = open(true).await;
+        let failed = crashing.move_tenant(id, "databases").await;
+        assert!(
+            failed.is_err(),
+            "{step}: the move went on without its server"
+        );
+        drop(crashing);
+        let mut s = server.lock().unwrap().take().unwrap();
+        assert!(s.pid().is_none(), "{step}: the server was killed");
+        s.restart().await;
+        *server.lock().unwrap() = Some(s);
+        let (_, fleet) = open(false).await;
+        let record = fleet.catalogue().get(id).await.unwrap().unwrap();
+        let (serving, other) = if step == "cleanup" {
+            // Switched over before the kill: the destination serves; the move finishes its cleanup.
+            assert_eq!(
+                (record.state, record.placement.as_str()),
+                (TenantState::Active, "databases")
+            );
+            assert_eq!(record.cleanup.as_deref(), Some("shared"));
+            fleet.move_tenant(id, "databases").await.unwrap();
+            ("databases", "shared")
+        } else {
+            assert_eq!(record.state, TenantState::Moving, "{step}");
+            if resume {
+                fleet.move_tenant(id, "databases").await.unwrap();
+                ("databases", "shared")
+            } else {
+                fleet.abort_move(id).await.unwrap();
+                ("shared", "databases")
+            }
+        };
+        let record = fleet.catalogue().get(id).await.unwrap().unwrap();
+        assert_eq!(
+            (record.state, record.placement.as_str()),
+            (TenantState::Active, serving)
+        );
+        assert_eq!(record.cleanup, None);
+        let keys: Vec<String> = stored(&conn, db, serving, id, "notes")
+            .await
+            .iter()
+            .map(|raw| raw.get_str("key").unwrap().replace(id, "resumed"))
+            .collect();
+        let unique: BTreeSet<String> = keys.iter().cloned().collect();
+        assert_eq!(
+            keys.len(),
+            unique.len(),
+            "{step}: a document is stored twice"
+        );
+        assert_eq!(unique, expected, "{step}: {id} lost or gained documents");
+        assert_eq!(
+            traces(&conn, db, other, id).await,
+            Vec::<String>::new(),
+            "{step}"
+        );
+        let served = fleet
+            .tenant(id)
+            .await
+            .unwrap()
+            .model::<Note>()
+            .count(doc! {})
+            .await
+            .unwrap();
+        assert_eq!(served, 3000);
+        if step == "cleanup" {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_move_killed_while_copying_resumes_or_rolls_back() {
+    move_killed_at("copy").await;
+}
+
+#[tokio::test]
+async fn a_move_killed_while_catching_up_resumes_or_rolls_back() {
+    move_killed_at("catch-up").await;
+}
+
+#[tokio::test]
+async fn a_move_killed_during_the_cut_over_resumes_or_rolls_back() {
+    move_killed_at("verify").await;
+}
+
+#[tokio::test]
+async fn a_move_killed_while_cleaning_up_finishes_its_cleanup() {
+    move_killed_at("cleanup").await;
+}

@@ -62,8 +62,11 @@ impl Fleet {
     /// and the verification).
     ///
     /// A move that fails leaves the source authoritative and the tenant active there (the partial copy
-    /// is deleted). A move interrupted by a crash leaves the tenant `moving`: call `move_tenant` again
-    /// to resume it (it starts the copy again) or [`abort_move`](Self::abort_move) to roll it back.
+    /// is deleted). A move interrupted by a crash (of the process or the server) leaves the tenant
+    /// `moving`: call `move_tenant` again to resume it (it starts the copy again) or
+    /// [`abort_move`](Self::abort_move) to roll it back. Interrupted after the switch, it leaves the
+    /// tenant active at the destination with [`TenantRecord::cleanup`](super::TenantRecord::cleanup)
+    /// naming the source: `move_tenant` to the same destination deletes the leftover copy.
     pub async fn move_tenant(&self, id: &str, to: &str) -> Result<MoveReport> {
         let span = tracing::info_span!("odm.fleet.move", tenant = id, to);
         async {
@@ -73,10 +76,23 @@ impl Fleet {
                 .get(id)
                 .await?
                 .ok_or_else(|| Error::UnknownTenant { id: id.to_owned() })?;
-            if let Some(leftover) = &record.cleanup {
-                self.cleanup(id, leftover).await?;
-            }
             let from = record.placement.clone();
+            if let Some(leftover) = &record.cleanup {
+                // A move that switched over and stopped before deleting its source: finish it.
+                self.cleanup(id, leftover).await?;
+                if from == to {
+                    return Ok(MoveReport {
+                        tenant: id.to_owned(),
+                        from: leftover.clone(),
+                        to: to.to_owned(),
+                        copied: 0,
+                        caught_up: 0,
+                        copy_time: Duration::ZERO,
+                        pause: Duration::ZERO,
+                        verified: Vec::new(),
+                    });
+                }
+            }
             match (&record.state, &record.moving) {
                 (TenantState::Active, _) if from == to => {
                     return Err(Error::TenantUnavailable {
@@ -245,9 +261,9 @@ impl Fleet {
 
     /// Deletes the copy of the tenant left at `placement` by a move, and clears the record's note of it.
     async fn cleanup(&self, id: &str, placement: &str) -> Result<()> {
+        self.report(id, "cleanup", None, 0);
         let stale = self.at(placement, id)?;
         self.clear(&stale).await?;
-        self.report(id, "cleanup", None, 0);
         self.catalogue()
             .set(id, TenantState::Active, doc! { "cleanup": Bson::Null })
             .await
