@@ -37,6 +37,9 @@ pub mod connections {}
 #[doc = include_str!("../docs/tenancy.md")]
 pub mod tenancy {}
 
+#[doc = include_str!("../docs/lifecycle.md")]
+pub mod lifecycle {}
+
 #[doc = include_str!("../docs/queries.md")]
 pub mod queries {}
 

@@ -56,6 +56,8 @@
 //! - [Connections and `use_db`](guide::connections): one client, one pool, many databases.
 //! - [Tenancy](guide::tenancy): [`Tenants`] and the three [`Strategy`]s, when to pick each, fleet-wide
 //!   chores with [`Tenants::for_each`], and the [`Connections`] registry for tenants on several clusters.
+//! - [Tenant lifecycle](guide::lifecycle): a [`Fleet`] over a [`Catalogue`]: provisioning,
+//!   suspension, erasure, export and import in `mongodump`'s format, and live moves between placements.
 //! - [Queries](guide::queries): typed filters, updates, sorts and projections from `User::fields()`,
 //!   and raw documents beside them.
 //! - [Validation](guide::validation): rules, [`Error::Validation`], and the server's `$jsonSchema`.
