@@ -163,8 +163,14 @@ async fn main() {
         "move, snapshot copy:                   {moved:>9.0} docs/s  ({:.2} of the raw copy)",
         moved / raw
     );
-    println!("export:                                {:>9.0} docs/s", median(export));
-    println!("import:                                {:>9.0} docs/s", median(import));
+    println!(
+        "export:                                {:>9.0} docs/s",
+        median(export)
+    );
+    println!(
+        "import:                                {:>9.0} docs/s",
+        median(import)
+    );
 
     for lease in [Duration::from_secs(2), Duration::from_millis(300)] {
         let fleet = self::fleet(&conn, lease).await;

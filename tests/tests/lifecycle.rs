@@ -131,7 +131,7 @@ async fn stored(
 /// Whether anything of tenant `id` exists at `placement`: documents, its collections, its database.
 async fn traces(conn: &Connection, db: &str, placement: &str, id: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for collection in ["notes", "tags"] {
+    for collection in ["notes", "tags", "_migrations"] {
         let n = stored(conn, db, placement, id, collection).await.len();
         if n > 0 {
             found.push(format!("{n} documents in {collection}"));
@@ -337,8 +337,16 @@ async fn erasure_leaves_nothing_of_the_tenant_and_everything_of_the_others() {
             fill(&fleet, id, 25).await;
         }
         let report = fleet.erase(&ids[1]).await.unwrap();
-        assert_eq!(report.deleted, [("notes", 25), ("tags", 1)], "{placement}");
-        assert_eq!(report.remaining, [("notes", 0), ("tags", 0)], "{placement}");
+        assert_eq!(
+            report.deleted,
+            [("notes", 25), ("tags", 1), ("_migrations", 0)],
+            "{placement}"
+        );
+        assert_eq!(
+            report.remaining,
+            [("notes", 0), ("tags", 0), ("_migrations", 0)],
+            "{placement}"
+        );
         assert_eq!(
             traces(&conn, db, placement, &ids[1]).await,
             Vec::<String>::new()

@@ -171,7 +171,7 @@ impl Fleet {
                 tenant: id.to_owned(),
                 collections: Vec::new(),
             };
-            for model in self.inner.models.models() {
+            for model in self.stored() {
                 let schema = model.schema;
                 let path = dir.join(format!("{}.bson", schema.collection));
                 let file = std::fs::File::create(&path)
@@ -250,7 +250,7 @@ impl Fleet {
                 tenant: id.to_owned(),
                 collections: Vec::new(),
             };
-            for schema in self.inner.models.schemas() {
+            for schema in self.stored().map(|m| m.schema) {
                 // A half-done import of this tenant is cleared first.
                 pipeline(&tenant, schema)?.delete(doc! {}, true).await?;
                 let path = dir.join(format!("{}.bson", schema.collection));

@@ -8,6 +8,7 @@
 
 mod catalogue;
 mod dump;
+mod migrate;
 mod models;
 mod moving;
 
@@ -28,6 +29,9 @@ use crate::tenancy::{Lease, Tenant, Tenants};
 
 pub use catalogue::{Catalogue, MovePhase, MoveRecord, TenantEvent, TenantRecord, TenantState};
 pub use dump::{DumpReport, DUMP_MANIFEST};
+pub use migrate::{
+    LedgerEntry, MigrateOptions, MigrationReport, Migrations, TenantMigration, LEDGER_COLLECTION,
+};
 pub use models::{ModelSet, SetModel};
 pub use moving::MoveReport;
 
@@ -256,6 +260,15 @@ impl Fleet {
         self.inner.models
     }
 
+    /// Every model a tenant stores: the set's, and the migration ledger.
+    pub(crate) fn stored(&self) -> impl Iterator<Item = &'static SetModel> + '_ {
+        self.inner
+            .models
+            .models()
+            .iter()
+            .chain(migrate::LEDGER_MODEL.iter())
+    }
+
     /// The placement `name`.
     pub fn placement(&self, name: &str) -> Result<&Tenants> {
         self.inner.placements.get(name).ok_or_else(|| {
@@ -357,7 +370,7 @@ impl Fleet {
     }
 
     /// The tenant at a placement, without the catalogue and without a lease: for lifecycle steps.
-    fn at(&self, placement: &str, id: &str) -> Result<Tenant> {
+    pub(crate) fn at(&self, placement: &str, id: &str) -> Result<Tenant> {
         self.placement(placement)?.build(id)
     }
 
@@ -427,7 +440,7 @@ impl Fleet {
     }
 
     async fn provision_models(&self, tenant: &Tenant) -> Result<()> {
-        for model in self.inner.models.models() {
+        for model in self.stored() {
             (model.provision)(tenant).await?;
             self.report(tenant.id(), "provision", Some(model.schema.collection), 0);
         }
@@ -531,7 +544,7 @@ impl Fleet {
         };
         let shared = tenant.confine().is_shared();
         let own_database = tenant.confine().is_own_database();
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             let mut p = pipeline(tenant, schema)?;
             let deleted = p.delete(doc! {}, true).await?.deleted_count;
             if !shared && !own_database {
@@ -541,13 +554,13 @@ impl Fleet {
             self.report(tenant.id(), "erase", Some(schema.collection), deleted);
         }
         if own_database {
-            let first = self.inner.models.schemas().next();
+            let first = self.stored().map(|m| m.schema).next();
             if let Some(schema) = first {
                 pipeline(tenant, schema)?.drop_database().await?;
             }
         }
         report.dropped_namespaces = !shared;
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             let mut p = pipeline(tenant, schema)?;
             let left = p.count(doc! {}).await?;
             let exists = !shared && p.collection_exists().await?;
@@ -575,7 +588,7 @@ impl Fleet {
     async fn usage(&self, record: &TenantRecord) -> Result<crate::tenancy::Usage> {
         let tenant = self.at(&record.placement, &record.id)?;
         let mut total = crate::tenancy::Usage::default();
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             let totals = pipeline(&tenant, schema)?
                 .aggregate(vec![doc! { "$group": {
                     "_id": mongodb::bson::Bson::Null,

@@ -181,13 +181,13 @@ impl Fleet {
         // Follow first, then copy: a change made during the copy is in the stream, and copying it
         // again after is harmless (each changed `_id` is re-read from the source).
         let mut follows = Vec::new();
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             let stream = pipeline(&source, schema)?.watch_keys().await?;
             follows.push(Follow { schema, stream });
         }
         let started = Instant::now();
         let mut copied = 0;
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             copied += self.copy(&source, &dest, schema).await?;
         }
         let copy_time = started.elapsed();
@@ -217,7 +217,7 @@ impl Fleet {
             }
         }
         let mut verified = Vec::new();
-        for schema in self.inner.models.schemas() {
+        for schema in self.stored().map(|m| m.schema) {
             self.report(id, "verify", Some(schema.collection), 0);
             let at_source = census(&source, schema).await?;
             let at_dest = census(&dest, schema).await?;
