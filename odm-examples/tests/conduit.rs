@@ -366,9 +366,19 @@ async fn articles_lists_filters_and_pages() {
     s.article("a", &bob, "Bob's only", &["bob"]).await;
 
     // The same title twice gets two slugs.
-    let twin = s.article("a", &bob, "Ann's article 0", &[]).await;
+    // Tags come back trimmed, without blanks or repeats, in alphabetical order.
+    let twin = s
+        .article(
+            "a",
+            &bob,
+            "Ann's article 0",
+            &["zeta", " alpha ", "zeta", ""],
+        )
+        .await;
     assert_ne!(twin, slugs[0]);
     assert!(twin.starts_with("ann-s-article-0-"), "{twin}");
+    let tags = s.get("a", &format!("/articles/{twin}"), None).await;
+    assert_eq!(tags.body["article"]["tagList"], json!(["alpha", "zeta"]));
 
     let one = s.get("a", &format!("/articles/{}", slugs[0]), None).await;
     assert_eq!(one.status, StatusCode::OK);
@@ -427,7 +437,10 @@ async fn articles_lists_filters_and_pages() {
     );
 
     let tags = s.get("a", "/tags", None).await;
-    assert_eq!(tags.body["tags"], json!(["ann", "bob", "even", "odd"]));
+    assert_eq!(
+        tags.body["tags"],
+        json!(["alpha", "ann", "bob", "even", "odd", "zeta"])
+    );
 
     for bad in ["limit=0", "limit=x", "limit=101", "offset=-1"] {
         let reply = s.get("a", &format!("/articles?{bad}"), None).await;

@@ -450,14 +450,16 @@ fn slug_taken(e: &Error) -> bool {
         if index.as_deref().map_or(message.contains("slug"), |i| i.contains("slug")))
 }
 
+/// Tags trimmed, without blanks or repeats, in alphabetical order (the order the spec's clients
+/// expect back).
 fn clean_tags(tags: Vec<String>) -> Vec<String> {
-    let mut clean: Vec<String> = Vec::with_capacity(tags.len());
-    for tag in tags {
-        let tag = tag.trim().to_owned();
-        if !tag.is_empty() && !clean.contains(&tag) {
-            clean.push(tag);
-        }
-    }
+    let mut clean: Vec<String> = tags
+        .into_iter()
+        .map(|tag| tag.trim().to_owned())
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    clean.sort();
+    clean.dedup();
     clean
 }
 
