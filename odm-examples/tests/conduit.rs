@@ -1026,6 +1026,19 @@ async fn tenants_stay_apart(kind: Kind, name: &str) {
     let ann_b = s.register("b", "ann").await;
     let slug_b = s.article("b", &ann_b, "Secret plans", &[]).await;
     assert_eq!(slug_b, slug, "slugs are unique per tenant");
+    // ...and unique within b: the indexes synced through the tenant hold there too.
+    let again = s
+        .post(
+            "b",
+            "/users",
+            None,
+            json!({ "user": { "username": "ann", "email": "ann2@example.com", "password": "x" } }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.errors(), ["username has already been taken"]);
+    let twin = s.article("b", &ann_b, "Secret plans", &[]).await;
+    assert_ne!(twin, slug);
     assert_eq!(
         s.get("b", &format!("/articles/{slug}"), None).await.body["article"]["body"],
         "the text"
