@@ -113,3 +113,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::database_in_uri;
+
+    #[test]
+    fn the_database_is_the_uri_path() {
+        assert_eq!(database_in_uri("mongodb://127.0.0.1:27017"), None);
+        assert_eq!(database_in_uri("mongodb://127.0.0.1:27017/"), None);
+        assert_eq!(database_in_uri("mongodb://h:1/app"), Some("app"));
+        assert_eq!(
+            database_in_uri("mongodb+srv://u:p@c.example.net/app?retryWrites=true"),
+            Some("app")
+        );
+        assert_eq!(database_in_uri("mongodb://h1,h2/?replicaSet=rs"), None);
+    }
+}
