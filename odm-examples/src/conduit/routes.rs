@@ -680,12 +680,23 @@ async fn delete_article(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The error a transaction returns when the article went away under it.
-const GONE: &str = "the article is gone";
+/// Why a transaction gave up: the article went away under it.
+#[derive(Debug)]
+struct ArticleGone;
+
+impl std::fmt::Display for ArticleGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the article is gone")
+    }
+}
+
+impl std::error::Error for ArticleGone {}
 
 fn gone_to_404(e: Error) -> ApiError {
     match e {
-        Error::Aborted(reason) if reason.to_string() == GONE => ApiError::not_found("article"),
+        Error::Aborted(reason) if reason.downcast_ref::<ArticleGone>().is_some() => {
+            ApiError::not_found("article")
+        }
         other => other.into(),
     }
 }
@@ -707,7 +718,7 @@ async fn favorite(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<Respons
                     return Ok(());
                 }
                 let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(GONE))?;
+                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
                 favorites
                     .create(Favorite { id: None, user: Ref::new(user), article: Ref::new(id) })
                     .session(&mut s)
@@ -747,7 +758,7 @@ async fn unfavorite(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<Respo
                     return Ok(());
                 }
                 let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(GONE))?;
+                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
                 articles
                     .update_one(
                         doc! { "_id": id },
@@ -798,7 +809,7 @@ async fn add_comment(
             async move {
                 let mut s = tx.session().await;
                 let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(GONE))?;
+                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
                 let number = article.comments_made + 1;
                 articles
                     .update_one(

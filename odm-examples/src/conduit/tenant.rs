@@ -59,6 +59,9 @@ pub type Prepare =
     Arc<dyn Fn(Tenant) -> Pin<Box<dyn Future<Output = odm_core::Result<()>> + Send>> + Send + Sync>;
 
 /// The tenants of the service, and which of them this process has prepared. Cheap to clone.
+///
+/// The set of prepared tenants grows by one small entry per tenant id the process meets; a service that
+/// accepts any valid id (as `conduit` does) should check ids against its own list of customers first.
 #[derive(Clone)]
 pub struct TenantDirectory {
     tenants: Tenants,
