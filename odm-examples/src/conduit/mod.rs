@@ -21,7 +21,6 @@ pub mod tenant;
 pub mod views;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::Router;
@@ -58,7 +57,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// A database per tenant named `{prefix}{tenant}`, random token keys, the default round count.
+    /// Settings with `strategy`, random token keys (tokens die with the process) and the default
+    /// password round count.
     pub fn new(strategy: Strategy) -> Settings {
         Settings {
             strategy,
@@ -92,6 +92,3 @@ pub fn app(state: AppState) -> Router {
         .nest("/api", api)
         .with_state(state)
 }
-
-/// How long a token lasts when the command line does not say.
-pub const DEFAULT_TOKEN_TTL: Duration = auth::DEFAULT_TOKEN_TTL;
