@@ -252,6 +252,33 @@ async fn users_register_log_in_and_edit_themselves() {
         .await;
     assert_eq!(new.status, StatusCode::OK);
 
+    // The X-Tenant header on /api reaches the same tenant as the /t/a path.
+    let by_header = s
+        .send(
+            Method::GET,
+            "/api/user",
+            Some(&token),
+            None,
+            &[("X-Tenant", "a")],
+        )
+        .await;
+    assert_eq!(by_header.status, StatusCode::OK);
+    assert_eq!(by_header.body["user"]["username"], "ann");
+    let registered = s
+        .send(
+            Method::POST,
+            "/api/users",
+            None,
+            Some(json!({ "user": { "username": "cy", "email": "cy@example.com", "password": "pw" } })),
+            &[("X-Tenant", "a")],
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED);
+    assert_eq!(
+        s.get("a", "/profiles/cy", None).await.status,
+        StatusCode::OK
+    );
+
     // Taking another user's name is 422.
     s.register("a", "bob").await;
     let taken = s
@@ -873,6 +900,23 @@ async fn errors_have_the_spec_codes_and_bodies() {
         )
         .await;
     assert_eq!(both.status, StatusCode::BAD_REQUEST);
+
+    // 400: an If-Match that is no ETag of ours; nothing is written.
+    let path = format!("/t/a/api/articles/{slug}");
+    let body = json!({ "article": { "body": "changed" } });
+    let bad_etag = s
+        .send(
+            Method::PUT,
+            &path,
+            Some(&ann),
+            Some(body),
+            &[("If-Match", "\"abc\"")],
+        )
+        .await;
+    assert_eq!(bad_etag.status, StatusCode::BAD_REQUEST);
+    let stored = s.get("a", &format!("/articles/{slug}"), None).await;
+    assert_eq!(stored.body["article"]["body"], "the text");
+    assert_eq!(stored.etag.as_deref(), Some("\"0\""));
 }
 
 /// A user of tenant `b` reaches nothing of tenant `a`: not with `a`'s slugs and names on `b`'s API, not
