@@ -217,6 +217,20 @@ async fn users_register_log_in_and_edit_themselves() {
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.errors(), ["email or password is invalid"]);
+    let unknown = s
+        .post(
+            "a",
+            "/users/login",
+            None,
+            json!({ "user": { "email": "nobody@example.com", "password": "" } }),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unknown.errors(),
+        wrong.errors(),
+        "an unknown address reads like a wrong password"
+    );
 
     let edited = s
         .call(

@@ -37,6 +37,8 @@ pub struct AppState {
     pub keys: Arc<auth::Keys>,
     /// The PBKDF2 round count for new password hashes.
     pub password_rounds: u32,
+    /// A hash of no one's password, checked when a login names an unknown address.
+    pub unknown_user_hash: Arc<str>,
 }
 
 impl FromRef<AppState> for TenantDirectory {
@@ -80,6 +82,7 @@ impl AppState {
             directory,
             keys: Arc::new(settings.keys),
             password_rounds: settings.password_rounds,
+            unknown_user_hash: auth::hash_password("", settings.password_rounds).into(),
         })
     }
 }

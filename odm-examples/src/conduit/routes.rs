@@ -197,15 +197,17 @@ async fn login(
     let user = tenant
         .model::<User>()
         .find_one(User::fields().email.eq(email.trim().to_lowercase()))
-        .await?
-        .ok_or_else(invalid)?;
-    let stored = user.password_hash.clone();
+        .await?;
+    // An unknown address costs the same hashing as a wrong password, so the time of the answer does
+    // not tell which addresses are registered.
+    let stored = match &user {
+        Some(user) => user.password_hash.clone(),
+        None => state.unknown_user_hash.to_string(),
+    };
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    if !matches {
-        return Err(invalid());
-    }
+    let user = user.filter(|_| matches).ok_or_else(invalid)?;
     let token = state.keys.issue(tenant.id(), &user_id(&user)?.to_hex());
     Ok(json_with(
         StatusCode::OK,
