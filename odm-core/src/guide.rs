@@ -21,6 +21,10 @@
 //! 15. [Observability](observability): a span per operation labelled by tenant, slow-operation
 //!     warnings, metrics that cannot blow up on a million tenants, and who stores the most.
 //! 16. [Coming from Mongoose](coming_from_mongoose): a side-by-side table.
+//!
+//! A further chapter, *Web services* (`docs/web-services.md`), builds a multi-tenant HTTP API with axum on
+//! the library; it lives in the documentation of `odm-examples` (`odm_examples::conduit`), beside the
+//! `conduit` service its examples come from, since they need axum.
 
 // `odm-core/docs` is a link to the repository's `docs/`: the chapters have one source, and `cargo package`
 // copies them into the crate, so the guide builds from the published crate too.
