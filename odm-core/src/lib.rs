@@ -114,9 +114,9 @@ pub use error::{Error, NameKind, NameRule, Result};
 pub use handle::{ModelHandle, MAX_DOCUMENT_SIZE};
 pub use lifecycle::{
     Catalogue, DumpReport, ErasureReport, Fleet, FleetBuilder, LedgerEntry, MigrateOptions,
-    MigrationReport, Migrations, ModelSet, MovePhase, MoveRecord, MoveReport, Progress, SetModel,
-    TenantEvent, TenantMigration, TenantRecord, TenantState, DEFAULT_HOLD, DEFAULT_LEASE,
-    DUMP_MANIFEST, LEDGER_COLLECTION,
+    MigrateProgress, MigrationReport, Migrations, ModelSet, MovePhase, MoveRecord, MoveReport,
+    Progress, SetModel, TenantEvent, TenantMigration, TenantRecord, TenantState, DEFAULT_HOLD,
+    DEFAULT_LEASE, DUMP_MANIFEST, LEDGER_COLLECTION,
 };
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};

@@ -174,10 +174,17 @@ async fn five_hundred_tenant_databases_through_three_steps() {
 /// The fleet of `models` over a shared collection and a database per tenant, its catalogue in `db`.
 fn fleet_of(conn: &Connection, db: &str, models: ModelSet) -> Fleet {
     Fleet::builder(conn, models)
-        .placement("shared", Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap())
+        .placement(
+            "shared",
+            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+        )
         .placement(
             "own",
-            Tenants::new(conn.clone(), Strategy::database_per_tenant(format!("{db}_"))).unwrap(),
+            Tenants::new(
+                conn.clone(),
+                Strategy::database_per_tenant(format!("{db}_")),
+            )
+            .unwrap(),
         )
         .default_placement("shared")
         .lease(Duration::from_millis(200))

@@ -451,6 +451,9 @@ impl Migrations {
     }
 }
 
+/// Called as each tenant of a migration run finishes, with how many have.
+pub type MigrateProgress = Arc<dyn Fn(usize, &TenantMigration) + Send + Sync>;
+
 /// How [`Migrations::run_fleet`] and [`Migrations::run`] go about it.
 #[derive(Clone)]
 pub struct MigrateOptions {
@@ -465,7 +468,7 @@ pub struct MigrateOptions {
     /// Only these tenants (the catalogue's active ones otherwise).
     pub tenants: Option<Vec<String>>,
     /// Called as each tenant finishes, with how many have.
-    pub progress: Option<Arc<dyn Fn(usize, &TenantMigration) + Send + Sync>>,
+    pub progress: Option<MigrateProgress>,
 }
 
 impl Default for MigrateOptions {

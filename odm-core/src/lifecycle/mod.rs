@@ -30,7 +30,8 @@ use crate::tenancy::{Lease, Tenant, Tenants};
 pub use catalogue::{Catalogue, MovePhase, MoveRecord, TenantEvent, TenantRecord, TenantState};
 pub use dump::{DumpReport, DUMP_MANIFEST};
 pub use migrate::{
-    LedgerEntry, MigrateOptions, MigrationReport, Migrations, TenantMigration, LEDGER_COLLECTION,
+    LedgerEntry, MigrateOptions, MigrateProgress, MigrationReport, Migrations, TenantMigration,
+    LEDGER_COLLECTION,
 };
 pub use models::{ModelSet, SetModel};
 pub use moving::MoveReport;
