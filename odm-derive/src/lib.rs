@@ -6,7 +6,6 @@ mod ast;
 mod attr;
 mod case;
 mod ctxt;
-mod decode;
 mod expand;
 mod symbol;
 mod ty;

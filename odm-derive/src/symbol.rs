@@ -57,6 +57,12 @@ pub const SERIALIZE_WITH: Symbol = Symbol("serialize_with");
 pub const SKIP_DESERIALIZING: Symbol = Symbol("skip_deserializing");
 pub const DEFAULT: Symbol = Symbol("default");
 
+// Stored names the runtime gives a meaning to.
+/// MongoDB's primary key.
+pub const ID: Symbol = Symbol("_id");
+/// The version of a `#[model(version)]` document.
+pub const VERSION_KEY: Symbol = Symbol("__v");
+
 /// The keys `#[model(...)]` accepts.
 pub const MODEL_KEYS: &[Symbol] = &[COLLECTION, TIMESTAMPS, VERSION, HOOKS, VALIDATE, INDEX];
 /// The keys `#[model(timestamps(...))]` accepts.
@@ -86,6 +92,12 @@ impl PartialEq<Symbol> for Path {
 impl PartialEq<Symbol> for &Path {
     fn eq(&self, word: &Symbol) -> bool {
         self.is_ident(word.0)
+    }
+}
+
+impl PartialEq<Symbol> for String {
+    fn eq(&self, word: &Symbol) -> bool {
+        self == word.0
     }
 }
 

@@ -5,18 +5,18 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
-use crate::symbol::{COLLECTION, HOOKS, INDEX, TIMESTAMPS, VERSION};
+use crate::symbol::{COLLECTION, HOOKS, ID, INDEX, TIMESTAMPS, VERSION, VERSION_KEY};
 use crate::ty::{type_string, Ty};
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
     check_generics(cx, cont);
     check_container_keys(cx, cont);
     check_stored_names(cx, cont);
-    for field in &cont.fields {
+    for field in cont.fields() {
         check_field(cx, cont, field);
     }
     if cont.derive == Derive::Model {
-        if cont.tagged.is_some() {
+        if cont.tagged().is_some() {
             check_variants(cx, cont);
             check_enum_keys(cx, cont);
         } else {
@@ -59,7 +59,7 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
 }
 
 fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
-    if let Some(tagged) = &cont.tagged {
+    if let Some(tagged) = cont.tagged() {
         for variant in &tagged.variants {
             let stored: Vec<&Field<'_>> = cont.variant_fields(variant).collect();
             duplicate_names(cx, &stored);
@@ -92,7 +92,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
     let attrs = &field.attrs;
     if !field.is_stored() {
         if let Some(attr) = &attrs.field_attr {
-            let why = if attrs.flatten {
+            let why = if field.serde.flatten {
                 "`#[serde(flatten)]` merges it into the document"
             } else {
                 "serde skips it"
@@ -309,7 +309,7 @@ fn is_int(expr: &Expr) -> bool {
 }
 
 fn check_id(cx: &Ctxt, cont: &Container<'_>) {
-    if cont.stored_field("_id").is_none() {
+    if cont.stored_field(ID.0).is_none() {
         cx.error_spanned_by(
             cont.ident,
             format!(
@@ -323,9 +323,9 @@ fn check_id(cx: &Ctxt, cont: &Container<'_>) {
 /// An enum model: every variant has an `_id`; a name stored by several variants is one field of the
 /// collection, with one Rust name and one type; no field takes the tag's name; tag values differ.
 fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
-    let Some(tagged) = &cont.tagged else { return };
+    let Some(tagged) = cont.tagged() else { return };
     for (i, variant) in tagged.variants.iter().enumerate() {
-        if !cont.variant_fields(variant).any(|f| f.stored == "_id") {
+        if !cont.variant_fields(variant).any(|f| f.stored == ID) {
             cx.error_spanned_by(
                 variant.node,
                 format!(
@@ -350,10 +350,10 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
     let has_id = |variant: Option<usize>| {
         variant.is_some_and(|v| {
             cont.variant_fields(&tagged.variants[v])
-                .any(|f| f.stored == "_id")
+                .any(|f| f.stored == ID)
         })
     };
-    let stored: Vec<&Field<'_>> = cont.fields.iter().filter(|f| f.is_stored()).collect();
+    let stored: Vec<&Field<'_>> = cont.fields().filter(|f| f.is_stored()).collect();
     for (i, field) in stored.iter().enumerate() {
         if !tagged.tag.is_empty() && field.stored == tagged.tag {
             cx.error_spanned_by(
@@ -424,14 +424,14 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
 
 /// `timestamps` and `version` set fields of whichever variant the value is: every variant stores them.
 fn check_enum_keys(cx: &Ctxt, cont: &Container<'_>) {
-    let Some(tagged) = &cont.tagged else { return };
+    let Some(tagged) = cont.tagged() else { return };
     let mut wanted: Vec<(&syn::Path, &str, &str)> = Vec::new();
     if let Some(ts) = &cont.attrs.timestamps {
         wanted.push((&ts.key, &ts.created_at, "timestamps"));
         wanted.push((&ts.key, &ts.updated_at, "timestamps"));
     }
     if let Some(key) = &cont.attrs.version {
-        wanted.push((key, "__v", "version"));
+        wanted.push((key, VERSION_KEY.0, "version"));
     }
     for (key, stored, what) in wanted {
         if cont.stored_field(stored).is_none() {
@@ -487,7 +487,7 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
     let Some(key) = &cont.attrs.version else {
         return;
     };
-    match cont.stored_field("__v") {
+    match cont.stored_field(VERSION_KEY.0) {
         None => cx.error_spanned_by(
             key,
             format!(
@@ -508,7 +508,7 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
 
 fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
     let mut stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
-    if let Some(tagged) = cont.tagged.as_ref().filter(|t| !t.tag.is_empty()) {
+    if let Some(tagged) = cont.tagged().filter(|t| !t.tag.is_empty()) {
         stored.insert(0, &tagged.tag);
     }
     for index in &cont.attrs.indexes {
