@@ -99,6 +99,12 @@
 //! | `validate = path` | any | `fn(&T) -> Result<(), String>` (`&str` for a `String` field works too). |
 //! | `nested` | a type deriving `Embedded`, or an `Option`/list of one | Its rules are checked too, with paths `address.zip`, `past.2.zip`; `fields()` reaches its fields. |
 //!
+//! How a field is written:
+//!
+//! | Attribute | Applies to | Meaning |
+//! |---|---|---|
+//! | `default = expr` | `Option<T>` fields of a struct model | A `None` takes `expr` (turned into `T` with `Into`; a snake_case path is a function, called) on insert, and through the `$setOnInsert` of an upsert ([`FieldSchema::default`]). |
+//!
 //! Indexes, created by `sync_indexes`:
 //!
 //! | Attribute | Index |
@@ -317,6 +323,25 @@ pub struct FieldSchema {
     pub optional: bool,
     /// serde may leave the field out of the stored document (`skip_serializing_if`).
     pub omittable: bool,
+    /// The value a `None` takes when a document is inserted (`#[field(default = ..)]`).
+    pub default: Option<FieldDefault>,
+}
+
+/// The default of a field, `#[field(default = ..)]`: what a `None` becomes when a document is inserted
+/// (by `create`, `insert_many`, the `save` of a new value, and the `$setOnInsert` of an upsert).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDefault {
+    /// The expression as written in the attribute.
+    pub expr: &'static str,
+    /// Evaluates the expression, as the stored value.
+    pub value: fn() -> crate::Result<Bson>,
+}
+
+impl FieldDefault {
+    /// A default: the expression's text and the function that evaluates it.
+    pub const fn new(expr: &'static str, value: fn() -> crate::Result<Bson>) -> Self {
+        FieldDefault { expr, value }
+    }
 }
 
 impl FieldSchema {
@@ -332,7 +357,14 @@ impl FieldSchema {
             items: None,
             optional: false,
             omittable: false,
+            default: None,
         }
+    }
+
+    /// Declares the field's default.
+    pub const fn with_default(mut self, default: FieldDefault) -> Self {
+        self.default = Some(default);
+        self
     }
 
     /// Declares the BSON type the value is stored as.
@@ -411,6 +443,11 @@ impl FieldSchema {
         }
         for rule in self.rules {
             rule.json_schema(self.bson_type, nullable, &mut doc);
+        }
+        // MongoDB's `$jsonSchema` omits draft 4's `default` keyword (a validator refuses it), so the
+        // default is told in `description`, which the server echoes when a document fails validation.
+        if let Some(default) = &self.default {
+            doc.insert("description", format!("default: {}", default.expr));
         }
         doc
     }

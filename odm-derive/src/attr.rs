@@ -48,6 +48,8 @@ pub struct Field {
     pub rules: Vec<Rule>,
     pub nested: Option<Path>,
     pub index: FieldIndex,
+    /// `default = expr`: the key, for spans, and the expression.
+    pub default: Option<(Path, Expr)>,
     /// The first `#[field]` attribute, for errors about the field as a whole.
     pub field_attr: Option<syn::Attribute>,
 }
@@ -626,6 +628,16 @@ impl Field {
         } else if meta.path == TEXT {
             no_value(cx, &meta, "field")?;
             self.index.text = Some(meta.path.clone());
+        } else if meta.path == DEFAULT {
+            if !meta.input.peek(Token![=]) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`default` needs a value: `default = \"member\"`, `default = 0`, or a function `default = path::to::function`",
+                );
+                return skip_value(&meta);
+            }
+            let expr: Expr = meta.value()?.parse()?;
+            self.default = Some((meta.path.clone(), ungroup(expr)));
         } else if meta.path == TTL {
             if let Some(s) = string_value(cx, &meta, "\"30d\"")? {
                 match parse_duration(&s.value()) {

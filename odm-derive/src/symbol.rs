@@ -72,7 +72,7 @@ pub const INDEX_KEYS: &[Symbol] = &[FIELDS, UNIQUE, SPARSE, NAME, PARTIAL];
 /// The keys `#[field(...)]` accepts.
 pub const FIELD_KEYS: &[Symbol] = &[
     REQUIRED, RANGE, LENGTH, REGEX, ONE_OF, EMAIL, VALIDATE, NESTED, INDEX, UNIQUE, SPARSE, TTL,
-    TEXT,
+    TEXT, DEFAULT,
 ];
 /// The keys of `range(...)` and `length(...)`.
 pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];

@@ -185,6 +185,9 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
             );
         }
     }
+    if let Some((key, _)) = &attrs.default {
+        check_default(cx, cont, field, key);
+    }
     let index = &attrs.index;
     if cont.derive == Derive::Embedded {
         if let Some(key) = index.first_key() {
@@ -210,6 +213,31 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
                 "`text` makes the field part of the model's text index; it does not combine with `index`, `unique` or `ttl`",
             );
         }
+    }
+}
+
+/// `default` fills a model's `Option` field that is `None` when a document is inserted.
+fn check_default(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let name = field.ident;
+    if cont.derive == Derive::Embedded {
+        cx.error_spanned_by(
+            key,
+            "`default` applies to the fields of a model; give the embedded value its default where the model's field is built",
+        );
+    } else if cont.tagged().is_some() {
+        cx.error_spanned_by(
+            key,
+            "`default` applies to the fields of a struct model, not to the variants of an enum; set the value when the variant is built",
+        );
+    } else if !field.is_option() {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "`default` applies to `Option` fields, where `None` takes the default on insert; `{name}: {}` always has a value: make it `Option<{}>`, or give it its value where the struct is built",
+                rust_type(field),
+                rust_type(field)
+            ),
+        );
     }
 }
 

@@ -11,7 +11,9 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::into_future;
-use crate::ops::update::{bump_version, checked_update, missed_version, version_field};
+use crate::ops::update::{
+    bump_version, checked_update, insert_defaults, missed_version, version_field,
+};
 use crate::query::{Filter, Projection, Sort, Update};
 use crate::session::Session;
 
@@ -142,13 +144,17 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             session,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?;
-        let mut update = checked_update(handle, self.update?)?;
+        let filter = filter.into_document()?;
+        let mut update = self.update?;
+        if self.upsert {
+            insert_defaults::<T>(&mut update, &filter)?;
+        }
+        let mut update = checked_update(handle, update)?;
         let mut options = FindOneAndUpdateOptions::default();
         options.sort = sort;
         options.projection = projection;
         options.upsert = Some(self.upsert);
         options.return_document = returning(self.after);
-        let filter = filter.into_document()?;
         let Some(expected) = self.if_version else {
             return pipeline.find_one_and_update(filter, update, options).await;
         };

@@ -28,6 +28,7 @@ impl<'a, T: Model> Create<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        value.apply_defaults();
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
@@ -94,6 +95,10 @@ impl<'a, T: Model> Save<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        // A value without an `_id` is new: it takes its defaults, as `create` does.
+        if matches!(value.id()?, Bson::Null) {
+            value.apply_defaults();
+        }
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
@@ -172,6 +177,7 @@ impl<'a, T: Model> InsertMany<'a, T> {
         let hooks = handle.hooks();
         let mut docs = Vec::with_capacity(values.len());
         for (i, value) in values.iter_mut().enumerate() {
+            value.apply_defaults();
             if let Some((h, ctx)) = &hooks {
                 hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
             }

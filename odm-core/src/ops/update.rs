@@ -1,6 +1,6 @@
 //! `update_one`, `update_many` and `replace_one`.
 
-use mongodb::bson::{self, doc, Bson};
+use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::results::UpdateResult;
 
 use crate::error::Result;
@@ -54,8 +54,12 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
-        let mut update = checked_update(handle, update?)?;
         let filter = filter.into_document()?;
+        let mut update = update?;
+        if upsert {
+            insert_defaults::<T>(&mut update, &filter)?;
+        }
+        let mut update = checked_update(handle, update)?;
         let Some(expected) = if_version else {
             return pipeline.update(filter, update, many, upsert).await;
         };
@@ -121,6 +125,63 @@ pub(crate) fn bump_version(update: &mut Update, field: &str) {
             "$set": { field: { "$add": [ { "$ifNull": [ format!("${field}"), 0 ] }, 1 ] } }
         }),
     }
+}
+
+/// Adds the defaults (`#[field(default = ..)]`) to the `$setOnInsert` of an upsert, as Mongoose's
+/// `setDefaultsOnInsert` does: every field with a default that neither the update writes (under any
+/// operator, at the field, below it or above it) nor the filter names, since an upsert stores the
+/// filter's equalities. A pipeline update has no `$setOnInsert`: it is left as it is.
+pub(crate) fn insert_defaults<T: Model>(update: &mut Update, filter: &Document) -> Result<()> {
+    let Update::Document(doc) = update else {
+        return Ok(());
+    };
+    let mut defaults = Document::new();
+    for field in T::SCHEMA.fields {
+        let Some(default) = &field.default else {
+            continue;
+        };
+        let written = doc.values().any(|args| match args {
+            Bson::Document(args) => args.keys().any(|path| overlaps(path, field.stored)),
+            _ => false,
+        });
+        if written || filter_names(filter, field.stored) {
+            continue;
+        }
+        defaults.insert(field.stored, (default.value)()?);
+    }
+    if defaults.is_empty() {
+        return Ok(());
+    }
+    match doc.get_document_mut("$setOnInsert") {
+        Ok(on_insert) => on_insert.extend(defaults),
+        Err(_) => {
+            doc.insert("$setOnInsert", defaults);
+        }
+    }
+    Ok(())
+}
+
+/// `true` when the paths `a` and `b` are one path, or one is below the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    let below = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    below(a, b) || below(b, a)
+}
+
+/// `true` when the filter names the field `stored` (or a path below or above it), at its top or in the
+/// branches of an `$and`.
+fn filter_names(filter: &Document, stored: &str) -> bool {
+    filter
+        .iter()
+        .any(|(key, value)| match (key.as_str(), value) {
+            ("$and", Bson::Array(branches)) => branches.iter().any(|b| match b {
+                Bson::Document(b) => filter_names(b, stored),
+                _ => false,
+            }),
+            _ => overlaps(key, stored),
+        })
 }
 
 /// An update checked against the model's field rules, with `updated_at` moved forward. An update that

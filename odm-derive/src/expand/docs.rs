@@ -1,5 +1,6 @@
 //! The rustdoc of the typed paths, which is the schema's reference: the field table, kinds, indexes.
 
+use super::defaults::default_text;
 use super::fields::*;
 use super::schema::*;
 use crate::ast::{Container, Field};
@@ -54,6 +55,9 @@ pub(super) fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
     let mut out: Vec<String> = f.attrs.rules.iter().map(|r| rule_doc(&r.kind)).collect();
     if let Some(elem) = nested_type(f) {
         out.push(format!("nested {}", code(&type_string(elem))));
+    }
+    if let Some((_, expr)) = &f.attrs.default {
+        out.push(format!("default {}", code(&default_text(expr))));
     }
     let ix = &f.attrs.index;
     if ix.text.is_some() {

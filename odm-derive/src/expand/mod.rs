@@ -3,6 +3,7 @@
 //! generated check (`validate`) and decoder (`decode`), and an enum model's kinds (`kind`).
 
 mod decode;
+mod defaults;
 mod docs;
 mod fields;
 mod kind;
@@ -132,9 +133,11 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
         methods.extend(model::hooks_fn(key));
     }
     methods.extend(validate_into(cont));
+    methods.extend(defaults::apply_defaults(cont));
 
     let FieldsParts { decl, impls, assoc } = model_fields(cont);
     let embedded_fns = embedded_fns(cont);
+    let default_fns = defaults::default_fns(cont);
     let decoder = decode::decoder(cont);
     if decoder.is_some() {
         methods.extend(quote! {
@@ -160,6 +163,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #kind_method
             #embedded_fns
             #decoder
+            #default_fns
 
             #rule_consts
             const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];

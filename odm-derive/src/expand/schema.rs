@@ -5,6 +5,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Expr, ExprLit, Ident, Lit};
 
+use super::defaults::{default_bson_fn_ident, default_text};
 use super::docs::*;
 use super::fields::*;
 use crate::ast::{Container, Field};
@@ -68,6 +69,11 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             }
             if f.is_option() {
                 out = quote!(#out.optional());
+            }
+            if let (Some((_, expr)), true) = (&f.attrs.default, f.is_option()) {
+                let text = default_text(expr);
+                let value = default_bson_fn_ident(f);
+                out = quote!(#out.with_default(#p::FieldDefault::new(#text, #value)));
             }
             let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
             if f.serde.skip_serializing_if || in_some_variants {
