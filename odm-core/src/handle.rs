@@ -403,6 +403,61 @@ impl<T: Model> ModelHandle<T> {
         }
     }
 
+    /// The equalities that hold a replacement to the stored values of the immutable fields
+    /// (`#[field(immutable)]`), taken from the encoded replacement (a field it leaves out is `null`, which
+    /// matches a missing field too); `None` for a model without any. Added to the filter of a `save` or
+    /// a replacement, they make a change of an immutable field match nothing, at no extra round trip.
+    pub(crate) fn immutable_filter(raw: &RawDocumentBuf) -> Result<Option<Document>> {
+        let mut filter = Document::new();
+        for field in T::SCHEMA.fields.iter().filter(|f| f.immutable) {
+            filter.insert(field.stored, raw_value::<T>(raw, field.stored)?);
+        }
+        Ok((!filter.is_empty()).then_some(filter))
+    }
+
+    /// After a `save` or replacement held to the immutable fields matched nothing (or, upserting,
+    /// collided on `_id`): reads the document `filter` names to tell whether an immutable field is why,
+    /// and returns that error. A round trip on the failure path only.
+    pub(crate) async fn immutable_changed(
+        &self,
+        pipeline: &mut Pipeline<'_>,
+        filter: Document,
+        raw: &RawDocumentBuf,
+        operation: &'static str,
+    ) -> Result<Option<Error>> {
+        let fields: Vec<&'static str> = T::SCHEMA
+            .fields
+            .iter()
+            .filter(|f| f.immutable)
+            .map(|f| f.stored)
+            .collect();
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut options = FindOneOptions::default();
+        let mut projection = Document::new();
+        for field in &fields {
+            projection.insert(*field, 1);
+        }
+        options.projection = Some(projection);
+        let Some(stored) = pipeline.find_one(filter, options).await? else {
+            return Ok(None);
+        };
+        for field in fields {
+            let was = raw_value::<T>(&stored, field)?;
+            let now = raw_value::<T>(raw, field)?;
+            if !same_value(&was, &now) {
+                return Ok(Some(Error::Immutable {
+                    type_name: T::SCHEMA.type_name,
+                    field: field.to_owned(),
+                    operation,
+                    fix: "keep the stored value in the value you write (read the document, change the other fields, write it back)",
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// The version conflict of a version-checked write of document `id` that expected `expected`: reads
     /// the stored version (through the same pipeline, so within the tenant) to say whether the caller's
     /// copy is stale, ahead, or of a document now gone.
@@ -435,5 +490,32 @@ impl<T: Model> ModelHandle<T> {
             expected,
             stored,
         }
+    }
+}
+
+/// The value of `field` in a raw document, `null` when it is missing.
+fn raw_value<T: Model>(raw: &RawDocumentBuf, field: &str) -> Result<Bson> {
+    let decode = |e: bson::raw::Error| Error::Deserialization {
+        type_name: T::SCHEMA.type_name,
+        source: <bson::de::Error as serde::de::Error>::custom(e),
+    };
+    match raw.get(field).map_err(decode)? {
+        Some(value) => value.to_raw_bson().try_into().map_err(decode),
+        None => Ok(Bson::Null),
+    }
+}
+
+/// Whether two stored values are equal as a filter's equality sees them: numbers by value, whatever
+/// their BSON type.
+fn same_value(a: &Bson, b: &Bson) -> bool {
+    let number = |v: &Bson| match v {
+        Bson::Int32(n) => Some(f64::from(*n)),
+        Bson::Int64(n) => Some(*n as f64),
+        Bson::Double(n) => Some(*n),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }

@@ -104,6 +104,7 @@
 //! | Attribute | Applies to | Meaning |
 //! |---|---|---|
 //! | `default = expr` | `Option<T>` fields of a struct model | A `None` takes `expr` (turned into `T` with `Into`; a snake_case path is a function, called) on insert, and through the `$setOnInsert` of an upsert ([`FieldSchema::default`]). |
+//! | `immutable` | a struct model's field (not `_id`, the version or `updated_at`) | Keeps the value it was created with: updates naming it are refused, and so are `save`s and replacements that change it ([`Error::Immutable`](crate::Error::Immutable)). |
 //!
 //! Indexes, created by `sync_indexes`:
 //!
@@ -325,6 +326,9 @@ pub struct FieldSchema {
     pub omittable: bool,
     /// The value a `None` takes when a document is inserted (`#[field(default = ..)]`).
     pub default: Option<FieldDefault>,
+    /// The field keeps the value it was created with (`#[field(immutable)]`): updates may not name it,
+    /// and a `save` or replacement may not change it.
+    pub immutable: bool,
 }
 
 /// The default of a field, `#[field(default = ..)]`: what a `None` becomes when a document is inserted
@@ -358,7 +362,14 @@ impl FieldSchema {
             optional: false,
             omittable: false,
             default: None,
+            immutable: false,
         }
+    }
+
+    /// Declares the field immutable.
+    pub const fn immutable(mut self) -> Self {
+        self.immutable = true;
+        self
     }
 
     /// Declares the field's default.

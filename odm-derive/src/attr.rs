@@ -50,6 +50,8 @@ pub struct Field {
     pub index: FieldIndex,
     /// `default = expr`: the key, for spans, and the expression.
     pub default: Option<(Path, Expr)>,
+    /// `immutable`: the key, for spans.
+    pub immutable: Option<Path>,
     /// The first `#[field]` attribute, for errors about the field as a whole.
     pub field_attr: Option<syn::Attribute>,
 }
@@ -638,6 +640,9 @@ impl Field {
             }
             let expr: Expr = meta.value()?.parse()?;
             self.default = Some((meta.path.clone(), ungroup(expr)));
+        } else if meta.path == IMMUTABLE {
+            no_value(cx, &meta, "field")?;
+            self.immutable = Some(meta.path.clone());
         } else if meta.path == TTL {
             if let Some(s) = string_value(cx, &meta, "\"30d\"")? {
                 match parse_duration(&s.value()) {

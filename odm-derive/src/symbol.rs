@@ -39,6 +39,7 @@ pub const UNIQUE: Symbol = Symbol("unique");
 pub const SPARSE: Symbol = Symbol("sparse");
 pub const TTL: Symbol = Symbol("ttl");
 pub const TEXT: Symbol = Symbol("text");
+pub const IMMUTABLE: Symbol = Symbol("immutable");
 
 // #[serde(...)]
 pub const RENAME: Symbol = Symbol("rename");
@@ -72,7 +73,7 @@ pub const INDEX_KEYS: &[Symbol] = &[FIELDS, UNIQUE, SPARSE, NAME, PARTIAL];
 /// The keys `#[field(...)]` accepts.
 pub const FIELD_KEYS: &[Symbol] = &[
     REQUIRED, RANGE, LENGTH, REGEX, ONE_OF, EMAIL, VALIDATE, NESTED, INDEX, UNIQUE, SPARSE, TTL,
-    TEXT, DEFAULT,
+    TEXT, DEFAULT, IMMUTABLE,
 ];
 /// The keys of `range(...)` and `length(...)`.
 pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];

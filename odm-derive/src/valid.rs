@@ -188,6 +188,9 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
     if let Some((key, _)) = &attrs.default {
         check_default(cx, cont, field, key);
     }
+    if let Some(key) = &attrs.immutable {
+        check_immutable(cx, cont, field, key);
+    }
     let index = &attrs.index;
     if cont.derive == Derive::Embedded {
         if let Some(key) = index.first_key() {
@@ -239,6 +242,31 @@ fn check_default(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::
             ),
         );
     }
+}
+
+/// `immutable` holds a model's own field to the value it was created with.
+fn check_immutable(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let stored = &field.stored;
+    let updated_at = cont
+        .attrs
+        .timestamps
+        .as_ref()
+        .map(|ts| ts.updated_at.as_str());
+    let problem = if cont.derive == Derive::Embedded {
+        "`immutable` applies to the fields of a model; mark the model's field that holds the embedded document `immutable` instead".to_owned()
+    } else if cont.tagged().is_some() {
+        "`immutable` applies to the fields of a struct model, not to the variants of an enum"
+            .to_owned()
+    } else if field.stored == ID {
+        "`_id` never changes already: MongoDB refuses to change a document's `_id`; remove `immutable`".to_owned()
+    } else if cont.attrs.version.is_some() && field.stored == VERSION_KEY {
+        "`__v` is moved on by every versioned write, so it cannot be `immutable`; remove `immutable`".to_owned()
+    } else if updated_at == Some(stored) {
+        format!("`{stored}` is set by `timestamps` on every write, so it cannot be `immutable`; remove `immutable` (`created_at`, set once, may be)")
+    } else {
+        return;
+    };
+    cx.error_spanned_by(key, problem);
 }
 
 fn hint_for_range(base: Ty<'_>) -> &'static str {

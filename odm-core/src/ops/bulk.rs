@@ -375,8 +375,14 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         .prepare_replacement(value, &hooks, now)
                         .await
                         .map_err(at)?;
+                    let held = ModelHandle::<T>::immutable_filter(&raw)?;
                     let replacement = to_document::<T>(&raw)?;
-                    let q = std::mem::take(filter).into_document()?;
+                    let mut q = std::mem::take(filter).into_document()?;
+                    // Held to the stored immutable values: a replacement that would change one
+                    // matches nothing (a bulk write reads nothing back to say why).
+                    if let Some(held) = held {
+                        q = doc! { "$and": [ q, held ] };
+                    }
                     let statement =
                         doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
                     ("update", Statement::Other(statement), Bson::Null)

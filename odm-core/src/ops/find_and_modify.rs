@@ -240,9 +240,39 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         options.sort = sort;
         options.projection = projection;
         options.return_document = returning(self.after);
+        let held = ModelHandle::<T>::immutable_filter(&raw)?;
+        let guarded = match &held {
+            Some(held) => doc! { "$and": [ filter.clone(), held.clone() ] },
+            None => filter.clone(),
+        };
         let Some((field, expected)) = version else {
-            options.upsert = Some(self.upsert);
-            let found = pipeline.find_one_and_replace(filter, raw, options).await?;
+            let found = match &held {
+                None => {
+                    options.upsert = Some(self.upsert);
+                    pipeline.find_one_and_replace(filter, raw, options).await?
+                }
+                // Held to the stored immutable values; when nothing matches, a read tells whether an
+                // immutable field is why, and only then may an upsert insert.
+                Some(_) => {
+                    options.upsert = Some(false);
+                    let found = pipeline
+                        .find_one_and_replace(guarded, raw.clone(), options.clone())
+                        .await?;
+                    if found.is_some() {
+                        found
+                    } else if let Some(e) = handle
+                        .immutable_changed(&mut pipeline, user_filter, &raw, "replacement")
+                        .await?
+                    {
+                        return Err(e);
+                    } else if self.upsert {
+                        options.upsert = Some(true);
+                        pipeline.find_one_and_replace(filter, raw, options).await?
+                    } else {
+                        None
+                    }
+                }
+            };
             if found.is_some() || self.upsert {
                 if let Some((h, ctx)) = &hooks {
                     hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
@@ -254,9 +284,18 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         // version does an upsert insert, so a stale value never stands beside the newer document.
         options.upsert = Some(false);
         let mut found = pipeline
-            .find_one_and_replace(filter.clone(), raw.clone(), options.clone())
+            .find_one_and_replace(guarded, raw.clone(), options.clone())
             .await?;
         let mut saved = found.is_some();
+        if !saved && held.is_some() {
+            let at_version = doc! { "$and": [ user_filter.clone(), { field: expected } ] };
+            if let Some(e) = handle
+                .immutable_changed(&mut pipeline, at_version, &raw, "replacement")
+                .await?
+            {
+                return Err(e);
+            }
+        }
         if !saved {
             let stale = doc! { "$and": [ user_filter, { field: { "$ne": expected } } ] };
             if pipeline.count(stale).await? > 0 {

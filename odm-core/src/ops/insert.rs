@@ -57,12 +57,28 @@ async fn replace_versioned<T: Model>(
     expected: i64,
     now: bson::DateTime,
 ) -> Result<()> {
-    let filter = doc! { "_id": id.clone(), version_field: expected };
-    let replaced = pipeline
-        .replace_one(filter, handle.encode(value)?, false)
-        .await?;
+    let mut filter = doc! { "_id": id.clone(), version_field: expected };
+    let raw = handle.encode(value)?;
+    let immutable = ModelHandle::<T>::immutable_filter(&raw)?;
+    if let Some(held) = &immutable {
+        filter.extend(held.clone());
+    }
+    let replaced = match &immutable {
+        Some(_) => pipeline.replace_one(filter, raw.clone(), false).await?,
+        None => pipeline.replace_one(filter, raw, false).await?,
+    };
     if replaced.matched_count > 0 {
         return Ok(());
+    }
+    if immutable.is_some() {
+        let at_version = doc! { "_id": id.clone(), version_field: expected };
+        let raw = handle.encode(value)?;
+        if let Some(e) = handle
+            .immutable_changed(pipeline, at_version, &raw, "save")
+            .await?
+        {
+            return Err(e);
+        }
     }
     if expected != 0 {
         return Err(handle.conflict(pipeline, id, expected).await);
@@ -120,10 +136,26 @@ impl<'a, T: Model> Save<'a, T> {
                 pipeline.insert_one(handle.encode(value)?).await?;
             }
             (false, None) => {
-                let filter = doc! { "_id": id };
-                pipeline
-                    .replace_one(filter, handle.encode(value)?, true)
-                    .await?;
+                let mut filter = doc! { "_id": id.clone() };
+                let raw = handle.encode(value)?;
+                let Some(held) = ModelHandle::<T>::immutable_filter(&raw)? else {
+                    pipeline.replace_one(filter, raw, true).await?;
+                    return after_save(&hooks, value).await;
+                };
+                // Held to the stored immutable values: a changed one matches nothing, and the upsert
+                // then collides with the stored `_id`.
+                filter.extend(held);
+                match pipeline.replace_one(filter, raw.clone(), true).await {
+                    Ok(_) => {}
+                    Err(e @ Error::DuplicateKey { .. }) => {
+                        let by_id = doc! { "_id": id };
+                        return Err(handle
+                            .immutable_changed(&mut pipeline, by_id, &raw, "save")
+                            .await?
+                            .unwrap_or(e));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             (false, Some(version_field)) => {
                 let expected = value.version().unwrap_or(0);
@@ -144,13 +176,18 @@ impl<'a, T: Model> Save<'a, T> {
                 }
             }
         }
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
-        }
-        Ok(())
+        after_save(&hooks, value).await
     }
 }
 into_future!(Save, (), "save", "update");
+
+/// Runs the `after_save` hook of a saved value.
+async fn after_save<T: Model>(hooks: &hooks::Bound<T>, value: &T) -> Result<()> {
+    if let Some((h, ctx)) = hooks {
+        hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
+    }
+    Ok(())
+}
 
 /// The `insert_many` operation; await it for the values as stored.
 #[must_use = "an operation does nothing until it is awaited"]

@@ -141,7 +141,9 @@ pub(crate) fn insert_defaults<T: Model>(update: &mut Update, filter: &Document) 
             continue;
         };
         let written = doc.values().any(|args| match args {
-            Bson::Document(args) => args.keys().any(|path| overlaps(path, field.stored)),
+            Bson::Document(args) => args
+                .keys()
+                .any(|path| crate::update_rules::overlaps(path, field.stored)),
             _ => false,
         });
         if written || filter_names(filter, field.stored) {
@@ -161,15 +163,6 @@ pub(crate) fn insert_defaults<T: Model>(update: &mut Update, filter: &Document) 
     Ok(())
 }
 
-/// `true` when the paths `a` and `b` are one path, or one is below the other.
-fn overlaps(a: &str, b: &str) -> bool {
-    let below = |long: &str, short: &str| {
-        long.strip_prefix(short)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-    };
-    below(a, b) || below(b, a)
-}
-
 /// `true` when the filter names the field `stored` (or a path below or above it), at its top or in the
 /// branches of an `$and`.
 fn filter_names(filter: &Document, stored: &str) -> bool {
@@ -180,18 +173,27 @@ fn filter_names(filter: &Document, stored: &str) -> bool {
                 Bson::Document(b) => filter_names(b, stored),
                 _ => false,
             }),
-            _ => overlaps(key, stored),
+            _ => crate::update_rules::overlaps(key, stored),
         })
 }
 
 /// An update checked against the model's field rules, with `updated_at` moved forward. An update that
 /// would move a document out of its tenant is refused first, whatever else it breaks (the pipeline
-/// refuses it again when it is sent).
+/// refuses it again when it is sent), then one that would change an immutable field. Every update path
+/// (`update_one`, `update_many`, `find_one_and_update`, bulk updates) goes through here.
 pub(crate) fn checked_update<T: Model>(
     handle: &ModelHandle<T>,
     mut update: Update,
 ) -> Result<Update> {
     handle.confinement().check_update(&update)?;
+    if let Some(field) = crate::update_rules::immutable_path(T::SCHEMA, &update) {
+        return Err(crate::Error::Immutable {
+            type_name: T::SCHEMA.type_name,
+            field,
+            operation: "update",
+            fix: "leave it out of the update (an upsert may set it in `$setOnInsert`)",
+        });
+    }
     if let Update::Document(doc) = &update {
         crate::update_rules::check(T::SCHEMA, doc)?;
     }
@@ -258,9 +260,11 @@ impl<'a, T: Model> Replace<'a, T> {
         let raw = handle
             .prepare_replacement(&mut value, &hooks, bson::DateTime::now())
             .await?;
-        let result = pipeline
-            .replace_one(filter.into_document()?, raw, upsert)
-            .await?;
+        let filter = filter.into_document()?;
+        let result = match ModelHandle::<T>::immutable_filter(&raw)? {
+            None => pipeline.replace_one(filter, raw, upsert).await?,
+            Some(held) => replace_held(handle, &mut pipeline, filter, held, raw, upsert).await?,
+        };
         if let Some((h, ctx)) = &hooks {
             if result.matched_count > 0 || result.upserted_id.is_some() {
                 hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
@@ -270,3 +274,31 @@ impl<'a, T: Model> Replace<'a, T> {
     }
 }
 into_future!(Replace, UpdateResult, "replace_one", "update");
+
+/// A replacement of a model with immutable fields: held to their stored values, so a change matches
+/// nothing; then, when nothing matched, a read of the filter's document tells whether an immutable field
+/// is why. An upsert inserts only when no document matches the filter at all.
+async fn replace_held<T: Model>(
+    handle: &ModelHandle<T>,
+    pipeline: &mut Pipeline<'_>,
+    filter: Document,
+    held: Document,
+    raw: bson::RawDocumentBuf,
+    upsert: bool,
+) -> Result<UpdateResult> {
+    let guarded = doc! { "$and": [ filter.clone(), held ] };
+    let result = pipeline.replace_one(guarded, raw.clone(), false).await?;
+    if result.matched_count > 0 {
+        return Ok(result);
+    }
+    if let Some(e) = handle
+        .immutable_changed(pipeline, filter.clone(), &raw, "replacement")
+        .await?
+    {
+        return Err(e);
+    }
+    if !upsert {
+        return Ok(result);
+    }
+    pipeline.replace_one(filter, raw, true).await
+}

@@ -56,6 +56,9 @@ pub(super) fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
     if let Some(elem) = nested_type(f) {
         out.push(format!("nested {}", code(&type_string(elem))));
     }
+    if f.attrs.immutable.is_some() {
+        out.push("immutable".to_owned());
+    }
     if let Some((_, expr)) = &f.attrs.default {
         out.push(format!("default {}", code(&default_text(expr))));
     }
