@@ -195,10 +195,12 @@ impl<T: Model> ModelHandle<T> {
 
     /// The first document that matches `filter`, if any.
     pub fn find_one(&self, filter: impl Into<Filter<T>>) -> FindOne<'_, T> {
+        let mut options = FindOneOptions::default();
+        options.projection = T::SCHEMA.hidden_projection();
         FindOne {
             handle: self,
             filter: filter.into(),
-            options: FindOneOptions::default(),
+            options,
             session: None,
         }
     }
@@ -206,10 +208,12 @@ impl<T: Model> ModelHandle<T> {
     /// Every document that matches `filter`; add `sort`, `skip` and `limit`, then await for a `Vec`, or
     /// call [`Find::stream`] for large reads.
     pub fn find(&self, filter: impl Into<Filter<T>>) -> Find<'_, T> {
+        let mut options = FindOptions::default();
+        options.projection = T::SCHEMA.hidden_projection();
         Find {
             handle: self,
             filter: filter.into(),
-            options: FindOptions::default(),
+            options,
             session: None,
         }
     }
@@ -456,6 +460,39 @@ impl<T: Model> ModelHandle<T> {
             }
         }
         Ok(None)
+    }
+
+    /// Replaces the document `filter` matches by `raw`, keeping the stored values of the hidden fields
+    /// (`#[field(hidden)]`) the value does not hold (`null` or missing: a value read without them), so a
+    /// value read, changed and saved does not erase them. A plain replacement otherwise; with hidden
+    /// fields to keep, an update pipeline that merges the value over them, in the same round trip.
+    pub(crate) async fn replace_keeping_hidden(
+        pipeline: &mut Pipeline<'_>,
+        filter: Document,
+        raw: RawDocumentBuf,
+        upsert: bool,
+    ) -> Result<mongodb::results::UpdateResult> {
+        let kept: Vec<&'static str> = T::SCHEMA
+            .fields
+            .iter()
+            .filter(|f| f.hidden)
+            .map(|f| f.stored)
+            .filter(|stored| matches!(raw.get(stored), Ok(None | Some(bson::RawBsonRef::Null))))
+            .collect();
+        if kept.is_empty() {
+            return pipeline.replace_one(filter, raw, upsert).await;
+        }
+        let mut value = crate::ops::to_document(T::SCHEMA.type_name, &raw)?;
+        let mut stored = Document::new();
+        for field in kept {
+            value.remove(field);
+            stored.insert(field, format!("${field}"));
+        }
+        // `$literal`: the value's strings are data, never field paths or operators.
+        let update = Update::Pipeline(vec![doc! {
+            "$replaceWith": { "$mergeObjects": [ stored, { "$literal": value } ] }
+        }]);
+        pipeline.update(filter, update, false, upsert).await
     }
 
     /// The version conflict of a version-checked write of document `id` that expected `expected`: reads

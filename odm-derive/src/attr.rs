@@ -52,6 +52,8 @@ pub struct Field {
     pub default: Option<(Path, Expr)>,
     /// `immutable`: the key, for spans.
     pub immutable: Option<Path>,
+    /// `hidden`: the key, for spans.
+    pub hidden: Option<Path>,
     /// The first `#[field]` attribute, for errors about the field as a whole.
     pub field_attr: Option<syn::Attribute>,
 }
@@ -640,6 +642,9 @@ impl Field {
             }
             let expr: Expr = meta.value()?.parse()?;
             self.default = Some((meta.path.clone(), ungroup(expr)));
+        } else if meta.path == HIDDEN {
+            no_value(cx, &meta, "field")?;
+            self.hidden = Some(meta.path.clone());
         } else if meta.path == IMMUTABLE {
             no_value(cx, &meta, "field")?;
             self.immutable = Some(meta.path.clone());

@@ -40,6 +40,7 @@ pub const SPARSE: Symbol = Symbol("sparse");
 pub const TTL: Symbol = Symbol("ttl");
 pub const TEXT: Symbol = Symbol("text");
 pub const IMMUTABLE: Symbol = Symbol("immutable");
+pub const HIDDEN: Symbol = Symbol("hidden");
 
 // #[serde(...)]
 pub const RENAME: Symbol = Symbol("rename");
@@ -73,7 +74,7 @@ pub const INDEX_KEYS: &[Symbol] = &[FIELDS, UNIQUE, SPARSE, NAME, PARTIAL];
 /// The keys `#[field(...)]` accepts.
 pub const FIELD_KEYS: &[Symbol] = &[
     REQUIRED, RANGE, LENGTH, REGEX, ONE_OF, EMAIL, VALIDATE, NESTED, INDEX, UNIQUE, SPARSE, TTL,
-    TEXT, DEFAULT, IMMUTABLE,
+    TEXT, DEFAULT, IMMUTABLE, HIDDEN,
 ];
 /// The keys of `range(...)` and `length(...)`.
 pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];

@@ -191,6 +191,9 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
     if let Some(key) = &attrs.immutable {
         check_immutable(cx, cont, field, key);
     }
+    if let Some(key) = &attrs.hidden {
+        check_hidden(cx, cont, field, key);
+    }
     let index = &attrs.index;
     if cont.derive == Derive::Embedded {
         if let Some(key) = index.first_key() {
@@ -263,6 +266,36 @@ fn check_immutable(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn
         "`__v` is moved on by every versioned write, so it cannot be `immutable`; remove `immutable`".to_owned()
     } else if updated_at == Some(stored) {
         format!("`{stored}` is set by `timestamps` on every write, so it cannot be `immutable`; remove `immutable` (`created_at`, set once, may be)")
+    } else {
+        return;
+    };
+    cx.error_spanned_by(key, problem);
+}
+
+/// `hidden` leaves a model's field out of reads: the struct must still decode without it.
+fn check_hidden(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let (name, ty) = (field.ident, field.ty);
+    let problem = if cont.derive == Derive::Embedded {
+        "`hidden` applies to the fields of a model; mark the model's field that holds the embedded document `hidden` instead".to_owned()
+    } else if cont.tagged().is_some() {
+        "`hidden` applies to the fields of a struct model, not to the variants of an enum"
+            .to_owned()
+    } else if field.stored == ID {
+        "`_id` cannot be `hidden`: every read needs it to tell documents apart; remove `hidden`"
+            .to_owned()
+    } else if cont.attrs.version.is_some() && field.stored == VERSION_KEY {
+        "`__v` cannot be `hidden`: `save` checks the version a value was read at; remove `hidden`"
+            .to_owned()
+    } else if !field.is_option() && field.serde.default.is_none() {
+        // On the field: its type or its serde attributes are what to change.
+        cx.error_spanned_by(
+            quote::quote!(#name: #ty),
+            format!(
+                "`{name}` is `hidden`, so reads leave it out, and `{name}: {}` cannot be decoded without it: make it an `Option`, or give it `#[serde(default)]`",
+                rust_type(field)
+            ),
+        );
+        return;
     } else {
         return;
     };

@@ -32,7 +32,7 @@ impl<'a, T: Model> Common<'a, T> {
             handle,
             filter,
             sort: None,
-            projection: None,
+            projection: T::SCHEMA.hidden_projection(),
             session: None,
         }
     }
@@ -51,6 +51,13 @@ macro_rules! common_methods {
         /// Which document is changed when several match.
         pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
             self.common.sort = Some(sort.into().into_document());
+            self
+        }
+
+        /// Returns the hidden fields (`#[field(hidden)]`) too, which the returned document leaves out
+        /// otherwise. Call it before `project` for a projection that leaves fields out to keep them.
+        pub fn with_hidden(mut self) -> Self {
+            self.common.projection = None;
             self
         }
     };
@@ -74,7 +81,11 @@ macro_rules! project_method {
     ($variant:ident) => {
         /// Returns only the fields of `projection`, as a `Document`.
         pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
-            self.common.projection = Some(projection.into().into_document());
+            let projection = projection.into().into_document();
+            self.common.projection = Some(match self.common.projection {
+                Some(_) => T::SCHEMA.hide_in(projection),
+                None => projection,
+            });
             ProjectedModify {
                 op: Modify::$variant(self),
             }

@@ -64,8 +64,10 @@ async fn replace_versioned<T: Model>(
         filter.extend(held.clone());
     }
     let replaced = match &immutable {
-        Some(_) => pipeline.replace_one(filter, raw.clone(), false).await?,
-        None => pipeline.replace_one(filter, raw, false).await?,
+        Some(_) => {
+            ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw.clone(), false).await?
+        }
+        None => ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw, false).await?,
     };
     if replaced.matched_count > 0 {
         return Ok(());
@@ -139,13 +141,21 @@ impl<'a, T: Model> Save<'a, T> {
                 let mut filter = doc! { "_id": id.clone() };
                 let raw = handle.encode(value)?;
                 let Some(held) = ModelHandle::<T>::immutable_filter(&raw)? else {
-                    pipeline.replace_one(filter, raw, true).await?;
+                    ModelHandle::<T>::replace_keeping_hidden(&mut pipeline, filter, raw, true)
+                        .await?;
                     return after_save(&hooks, value).await;
                 };
                 // Held to the stored immutable values: a changed one matches nothing, and the upsert
                 // then collides with the stored `_id`.
                 filter.extend(held);
-                match pipeline.replace_one(filter, raw.clone(), true).await {
+                match ModelHandle::<T>::replace_keeping_hidden(
+                    &mut pipeline,
+                    filter,
+                    raw.clone(),
+                    true,
+                )
+                .await
+                {
                     Ok(_) => {}
                     Err(e @ Error::DuplicateKey { .. }) => {
                         let by_id = doc! { "_id": id };

@@ -262,7 +262,9 @@ impl<'a, T: Model> Replace<'a, T> {
             .await?;
         let filter = filter.into_document()?;
         let result = match ModelHandle::<T>::immutable_filter(&raw)? {
-            None => pipeline.replace_one(filter, raw, upsert).await?,
+            None => {
+                ModelHandle::<T>::replace_keeping_hidden(&mut pipeline, filter, raw, upsert).await?
+            }
             Some(held) => replace_held(handle, &mut pipeline, filter, held, raw, upsert).await?,
         };
         if let Some((h, ctx)) = &hooks {
@@ -287,7 +289,8 @@ async fn replace_held<T: Model>(
     upsert: bool,
 ) -> Result<UpdateResult> {
     let guarded = doc! { "$and": [ filter.clone(), held ] };
-    let result = pipeline.replace_one(guarded, raw.clone(), false).await?;
+    let result =
+        ModelHandle::<T>::replace_keeping_hidden(pipeline, guarded, raw.clone(), false).await?;
     if result.matched_count > 0 {
         return Ok(result);
     }
@@ -300,5 +303,5 @@ async fn replace_held<T: Model>(
     if !upsert {
         return Ok(result);
     }
-    pipeline.replace_one(filter, raw, true).await
+    ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw, true).await
 }

@@ -59,6 +59,9 @@ pub(super) fn field_rules_doc(f: &Field<'_>) -> Vec<String> {
     if f.attrs.immutable.is_some() {
         out.push("immutable".to_owned());
     }
+    if f.attrs.hidden.is_some() {
+        out.push("hidden from reads".to_owned());
+    }
     if let Some((_, expr)) = &f.attrs.default {
         out.push(format!("default {}", code(&default_text(expr))));
     }

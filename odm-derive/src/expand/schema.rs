@@ -73,6 +73,9 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             if f.attrs.immutable.is_some() {
                 out = quote!(#out.immutable());
             }
+            if f.attrs.hidden.is_some() {
+                out = quote!(#out.hidden());
+            }
             if let (Some((_, expr)), true) = (&f.attrs.default, f.is_option()) {
                 let text = default_text(expr);
                 let value = default_bson_fn_ident(f);
