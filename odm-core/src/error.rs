@@ -225,6 +225,22 @@ pub enum Error {
     #[error("invalid page token: {0}; start again from the first page (`page_after(None, n)`)")]
     InvalidPageToken(String),
 
+    /// A write would change a field declared `#[field(immutable)]` (Mongoose's `immutable`) of a stored
+    /// document; nothing was written. An update that names the field (under any operator but
+    /// `$setOnInsert`) is refused before it is sent; a `save` or replacement whose value differs from the
+    /// stored one matches nothing and is reported so.
+    #[error("`{field}` of a `{type_name}` is immutable: it keeps the value the document was created with, and this {operation} would change it; {fix}")]
+    Immutable {
+        /// The model.
+        type_name: &'static str,
+        /// The stored name of the immutable field (or, for an update, the path that reaches it).
+        field: String,
+        /// What was refused: `update`, `save` or `replacement`.
+        operation: &'static str,
+        /// What to do instead.
+        fix: &'static str,
+    },
+
     /// The server refused one write of a bulk (a failed server-side validation, code 121, among others).
     #[error("the server refused the write (code {code}): {message}")]
     WriteRefused {

@@ -198,10 +198,12 @@ impl<T: Model> ModelHandle<T> {
 
     /// The first document that matches `filter`, if any.
     pub fn find_one(&self, filter: impl Into<Filter<T>>) -> FindOne<'_, T> {
+        let mut options = FindOneOptions::default();
+        options.projection = T::SCHEMA.hidden_projection();
         FindOne {
             handle: self,
             filter: filter.into(),
-            options: FindOneOptions::default(),
+            options,
             session: None,
         }
     }
@@ -209,10 +211,12 @@ impl<T: Model> ModelHandle<T> {
     /// Every document that matches `filter`; add `sort`, `skip` and `limit`, then await for a `Vec`, or
     /// call [`Find::stream`] for large reads.
     pub fn find(&self, filter: impl Into<Filter<T>>) -> Find<'_, T> {
+        let mut options = FindOptions::default();
+        options.projection = T::SCHEMA.hidden_projection();
         Find {
             handle: self,
             filter: filter.into(),
-            options: FindOptions::default(),
+            options,
             session: None,
         }
     }
@@ -406,6 +410,94 @@ impl<T: Model> ModelHandle<T> {
         }
     }
 
+    /// The equalities that hold a replacement to the stored values of the immutable fields
+    /// (`#[field(immutable)]`), taken from the encoded replacement (a field it leaves out is `null`, which
+    /// matches a missing field too); `None` for a model without any. Added to the filter of a `save` or
+    /// a replacement, they make a change of an immutable field match nothing, at no extra round trip.
+    pub(crate) fn immutable_filter(raw: &RawDocumentBuf) -> Result<Option<Document>> {
+        let mut filter = Document::new();
+        for field in T::SCHEMA.fields.iter().filter(|f| f.immutable) {
+            filter.insert(field.stored, raw_value::<T>(raw, field.stored)?);
+        }
+        Ok((!filter.is_empty()).then_some(filter))
+    }
+
+    /// After a `save` or replacement held to the immutable fields matched nothing (or, upserting,
+    /// collided on `_id`): reads the document `filter` names to tell whether an immutable field is why,
+    /// and returns that error. A round trip on the failure path only.
+    pub(crate) async fn immutable_changed(
+        &self,
+        pipeline: &mut Pipeline<'_>,
+        filter: Document,
+        raw: &RawDocumentBuf,
+        operation: &'static str,
+    ) -> Result<Option<Error>> {
+        let fields: Vec<&'static str> = T::SCHEMA
+            .fields
+            .iter()
+            .filter(|f| f.immutable)
+            .map(|f| f.stored)
+            .collect();
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut options = FindOneOptions::default();
+        let mut projection = Document::new();
+        for field in &fields {
+            projection.insert(*field, 1);
+        }
+        options.projection = Some(projection);
+        let Some(stored) = pipeline.find_one(filter, options).await? else {
+            return Ok(None);
+        };
+        for field in fields {
+            let was = raw_value::<T>(&stored, field)?;
+            let now = raw_value::<T>(raw, field)?;
+            if !same_value(&was, &now) {
+                return Ok(Some(Error::Immutable {
+                    type_name: T::SCHEMA.type_name,
+                    field: field.to_owned(),
+                    operation,
+                    fix: "keep the stored value in the value you write (read the document, change the other fields, write it back)",
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Replaces the document `filter` matches by `raw`, keeping the stored values of the hidden fields
+    /// (`#[field(hidden)]`) the value does not hold (`null` or missing: a value read without them), so a
+    /// value read, changed and saved does not erase them. A plain replacement otherwise; with hidden
+    /// fields to keep, an update pipeline that merges the value over them, in the same round trip.
+    pub(crate) async fn replace_keeping_hidden(
+        pipeline: &mut Pipeline<'_>,
+        filter: Document,
+        raw: RawDocumentBuf,
+        upsert: bool,
+    ) -> Result<mongodb::results::UpdateResult> {
+        let kept: Vec<&'static str> = T::SCHEMA
+            .fields
+            .iter()
+            .filter(|f| f.hidden)
+            .map(|f| f.stored)
+            .filter(|stored| matches!(raw.get(stored), Ok(None | Some(bson::RawBsonRef::Null))))
+            .collect();
+        if kept.is_empty() {
+            return pipeline.replace_one(filter, raw, upsert).await;
+        }
+        let mut value = crate::ops::to_document(T::SCHEMA.type_name, &raw)?;
+        let mut stored = Document::new();
+        for field in kept {
+            value.remove(field);
+            stored.insert(field, format!("${field}"));
+        }
+        // `$literal`: the value's strings are data, never field paths or operators.
+        let update = Update::Pipeline(vec![doc! {
+            "$replaceWith": { "$mergeObjects": [ stored, { "$literal": value } ] }
+        }]);
+        pipeline.update(filter, update, false, upsert).await
+    }
+
     /// The version conflict of a version-checked write of document `id` that expected `expected`: reads
     /// the stored version (through the same pipeline, so within the tenant) to say whether the caller's
     /// copy is stale, ahead, or of a document now gone.
@@ -438,5 +530,32 @@ impl<T: Model> ModelHandle<T> {
             expected,
             stored,
         }
+    }
+}
+
+/// The value of `field` in a raw document, `null` when it is missing.
+fn raw_value<T: Model>(raw: &RawDocumentBuf, field: &str) -> Result<Bson> {
+    let decode = |e: bson::raw::Error| Error::Deserialization {
+        type_name: T::SCHEMA.type_name,
+        source: <bson::de::Error as serde::de::Error>::custom(e),
+    };
+    match raw.get(field).map_err(decode)? {
+        Some(value) => value.to_raw_bson().try_into().map_err(decode),
+        None => Ok(Bson::Null),
+    }
+}
+
+/// Whether two stored values are equal as a filter's equality sees them: numbers by value, whatever
+/// their BSON type.
+fn same_value(a: &Bson, b: &Bson) -> bool {
+    let number = |v: &Bson| match v {
+        Bson::Int32(n) => Some(f64::from(*n)),
+        Bson::Int64(n) => Some(*n as f64),
+        Bson::Double(n) => Some(*n),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }

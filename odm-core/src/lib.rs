@@ -171,8 +171,8 @@ pub mod __private {
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::query::Field;
     pub use crate::schema::{
-        compile, BsonType, FieldSchema, IndexKey, IndexSchema, Literal, Number, Pattern, Rule,
-        Schema,
+        compile, BsonType, FieldDefault, FieldSchema, IndexKey, IndexSchema, Literal, Number,
+        Pattern, Rule, Schema,
     };
     pub use crate::validate::{
         check_custom, check_email, check_length, check_one_of, check_range, check_regex,
@@ -202,6 +202,17 @@ pub mod __private {
             return Ok(Bson::ObjectId(*id));
         }
         bson::to_bson(id).map_err(|source| Error::Serialization {
+            type_name,
+            source: Box::new(source),
+        })
+    }
+
+    /// The value of a field's `#[field(default = ..)]` as BSON, for the `$setOnInsert` of an upsert.
+    pub fn default_to_bson<V: serde::Serialize>(
+        type_name: &'static str,
+        value: &V,
+    ) -> Result<Bson> {
+        bson::to_bson(value).map_err(|source| Error::Serialization {
             type_name,
             source: Box::new(source),
         })

@@ -61,6 +61,11 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
         let _ = (now, created);
     }
 
+    /// Gives every `None` field that declares `#[field(default = ..)]` its default. The library calls it
+    /// before a document is inserted (`create`, `insert_many`, the `save` of a new value), before the
+    /// hooks and the rules run; upserts get the defaults through `$setOnInsert` instead.
+    fn apply_defaults(&mut self) {}
+
     /// The value's version (`__v`), with `#[model(version)]`.
     fn version(&self) -> Option<i64> {
         None

@@ -309,6 +309,7 @@ pub(crate) fn error_type(error: &Error) -> &'static str {
         Error::NotFound { .. } => "not_found",
         Error::Validation(_) => "validation",
         Error::VersionConflict { .. } => "version_conflict",
+        Error::Immutable { .. } => "immutable",
         Error::Serialization { .. } => "serialization",
         Error::Deserialization { .. } => "deserialization",
         Error::DocumentTooLarge { .. } => "document_too_large",

@@ -99,6 +99,14 @@
 //! | `validate = path` | any | `fn(&T) -> Result<(), String>` (`&str` for a `String` field works too). |
 //! | `nested` | a type deriving `Embedded`, or an `Option`/list of one | Its rules are checked too, with paths `address.zip`, `past.2.zip`; `fields()` reaches its fields. |
 //!
+//! How a field is written:
+//!
+//! | Attribute | Applies to | Meaning |
+//! |---|---|---|
+//! | `default = expr` | `Option<T>` fields of a struct model | A `None` takes `expr` (turned into `T` with `Into`; a snake_case path is a function, called) on insert, and through the `$setOnInsert` of an upsert ([`FieldSchema::default`]). |
+//! | `immutable` | a struct model's field (not `_id`, the version or `updated_at`) | Keeps the value it was created with: updates naming it are refused, and so are `save`s and replacements that change it ([`Error::Immutable`](crate::Error::Immutable)). |
+//! | `hidden` | a struct model's `Option` field, or one with `#[serde(default)]` (not `_id`, not the version) | Left out of reads unless `.with_hidden()` asks for it ([`Schema::hidden_projection`]); `save` and `replace_one` keep the stored value of a hidden field read as `None`. |
+//!
 //! Indexes, created by `sync_indexes`:
 //!
 //! | Attribute | Index |
@@ -262,6 +270,42 @@ impl Schema {
         self
     }
 
+    /// The projection that leaves the hidden fields (`#[field(hidden)]`) out of a read, `{field: 0, ..}`;
+    /// `None` for a model without any.
+    pub fn hidden_projection(&self) -> Option<Document> {
+        let mut projection = Document::new();
+        for field in self.fields.iter().filter(|f| f.hidden) {
+            projection.insert(field.stored, 0);
+        }
+        (!projection.is_empty()).then_some(projection)
+    }
+
+    /// A read's projection with the hidden fields left out: an exclusion projection (`{notes: 0}`) gets
+    /// theirs added; an inclusion projection (`{email: 1}`) returns what it names, a hidden field too.
+    pub fn hide_in(&self, projection: Document) -> Document {
+        let Some(hidden) = self.hidden_projection() else {
+            return projection;
+        };
+        let includes = projection.iter().any(|(key, value)| {
+            key != "_id"
+                && !matches!(
+                    value,
+                    Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false)
+                )
+                && !matches!(value, Bson::Double(v) if *v == 0.0)
+        });
+        if includes {
+            return projection;
+        }
+        let mut out = projection;
+        for (field, zero) in hidden {
+            if !out.keys().any(|k| crate::update_rules::overlaps(k, &field)) {
+                out.insert(field, zero);
+            }
+        }
+        out
+    }
+
     /// The field stored under `stored`, if any.
     pub fn field(&self, stored: &str) -> Option<&'static FieldSchema> {
         self.fields.iter().find(|f| f.stored == stored)
@@ -317,6 +361,30 @@ pub struct FieldSchema {
     pub optional: bool,
     /// serde may leave the field out of the stored document (`skip_serializing_if`).
     pub omittable: bool,
+    /// The value a `None` takes when a document is inserted (`#[field(default = ..)]`).
+    pub default: Option<FieldDefault>,
+    /// The field keeps the value it was created with (`#[field(immutable)]`): updates may not name it,
+    /// and a `save` or replacement may not change it.
+    pub immutable: bool,
+    /// Reads leave the field out unless asked for it (`#[field(hidden)]`, Mongoose's `select: false`).
+    pub hidden: bool,
+}
+
+/// The default of a field, `#[field(default = ..)]`: what a `None` becomes when a document is inserted
+/// (by `create`, `insert_many`, the `save` of a new value, and the `$setOnInsert` of an upsert).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDefault {
+    /// The expression as written in the attribute.
+    pub expr: &'static str,
+    /// Evaluates the expression, as the stored value.
+    pub value: fn() -> crate::Result<Bson>,
+}
+
+impl FieldDefault {
+    /// A default: the expression's text and the function that evaluates it.
+    pub const fn new(expr: &'static str, value: fn() -> crate::Result<Bson>) -> Self {
+        FieldDefault { expr, value }
+    }
 }
 
 impl FieldSchema {
@@ -332,7 +400,28 @@ impl FieldSchema {
             items: None,
             optional: false,
             omittable: false,
+            default: None,
+            immutable: false,
+            hidden: false,
         }
+    }
+
+    /// Declares the field hidden from reads.
+    pub const fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+
+    /// Declares the field immutable.
+    pub const fn immutable(mut self) -> Self {
+        self.immutable = true;
+        self
+    }
+
+    /// Declares the field's default.
+    pub const fn with_default(mut self, default: FieldDefault) -> Self {
+        self.default = Some(default);
+        self
     }
 
     /// Declares the BSON type the value is stored as.
@@ -411,6 +500,11 @@ impl FieldSchema {
         }
         for rule in self.rules {
             rule.json_schema(self.bson_type, nullable, &mut doc);
+        }
+        // MongoDB's `$jsonSchema` omits draft 4's `default` keyword (a validator refuses it), so the
+        // default is told in `description`, which the server echoes when a document fails validation.
+        if let Some(default) = &self.default {
+            doc.insert("description", format!("default: {}", default.expr));
         }
         doc
     }

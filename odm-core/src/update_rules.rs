@@ -272,3 +272,74 @@ fn describe(value: &Bson) -> String {
         _ => format!("a `{ty}`"),
     }
 }
+
+/// What an update must not do with an immutable field (`#[field(immutable)]`): name it, a path below it
+/// or a path above it under any operator but `$setOnInsert` (which writes only a new document), or, in
+/// a pipeline, set, unset or reshape it. Returns the first path that does.
+pub(crate) fn immutable_path(schema: &Schema, update: &crate::query::Update) -> Option<String> {
+    let immutable = schema
+        .fields
+        .iter()
+        .filter(|f| f.immutable)
+        .map(|f| f.stored);
+    let first = immutable.clone().next()?;
+    let hit = |path: &str| immutable.clone().any(|f| overlaps(path, f));
+    match update {
+        crate::query::Update::Document(doc) => {
+            for (op, args) in doc {
+                let Bson::Document(args) = args else { continue };
+                if op == "$setOnInsert" {
+                    continue;
+                }
+                for (path, arg) in args {
+                    if hit(path) {
+                        return Some(path.clone());
+                    }
+                    // `$rename` writes its target too.
+                    if let (true, Bson::String(to)) = (op == "$rename", arg) {
+                        if hit(to) {
+                            return Some(to.clone());
+                        }
+                    }
+                }
+            }
+            None
+        }
+        crate::query::Update::Pipeline(stages) => {
+            for stage in stages {
+                for (op, args) in stage {
+                    match (op.as_str(), args) {
+                        ("$set" | "$addFields", Bson::Document(fields)) => {
+                            if let Some(path) = fields.keys().find(|p| hit(p)) {
+                                return Some(path.clone());
+                            }
+                        }
+                        ("$unset", Bson::String(path)) if hit(path) => return Some(path.clone()),
+                        ("$unset", Bson::Array(paths)) => {
+                            if let Some(Bson::String(path)) =
+                                paths.iter().find(|p| p.as_str().is_some_and(hit))
+                            {
+                                return Some(path.clone());
+                            }
+                        }
+                        // A stage that rebuilds the whole document may drop or change anything.
+                        ("$project" | "$replaceRoot" | "$replaceWith", _) => {
+                            return Some(first.to_owned())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None
+        }
+    }
+}
+
+/// `true` when the paths `a` and `b` are one path, or one is below the other.
+pub(crate) fn overlaps(a: &str, b: &str) -> bool {
+    let below = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    below(a, b) || below(b, a)
+}

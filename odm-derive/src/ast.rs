@@ -1,7 +1,7 @@
 //! The derive input as borrowed data: the struct, its fields and their parsed attributes, keeping the
 //! syntax nodes so every error can point at them.
 
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{DeriveInput, Fields, Ident, Type};
 
 use crate::attr;
 use crate::case::RenameRule;
@@ -28,11 +28,16 @@ pub struct Container<'a> {
     pub ident: &'a Ident,
     pub derive: Derive,
     pub attrs: attr::Container,
-    /// Every named field, stored or not, in declaration order; for an enum, every variant's fields, one
-    /// variant after the other.
-    pub fields: Vec<Field<'a>>,
-    /// For an enum (a serde-tagged one, or an error is recorded), its tag and variants.
-    pub tagged: Option<Tagged<'a>>,
+    pub serde: attr::serde::Container,
+    pub data: Data<'a>,
+}
+
+/// What the type holds, as serde's `Data`: a struct's fields, or an enum's variants.
+pub enum Data<'a> {
+    /// Every named field, stored or not, in declaration order.
+    Struct(Vec<Field<'a>>),
+    /// A serde-tagged enum (or an error is recorded): its tag and variants.
+    Enum(Tagged<'a>),
 }
 
 /// An internally tagged enum: several kinds of document in one collection.
@@ -49,16 +54,15 @@ pub struct Variant<'a> {
     pub node: &'a syn::Variant,
     /// The tag's value for this variant, as serde stores it.
     pub tag_value: String,
-    /// Its fields: indexes into `Container::fields`.
-    pub fields: std::ops::Range<usize>,
+    /// Every named field, stored or not, in declaration order.
+    pub fields: Vec<Field<'a>>,
 }
 
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
-    /// The field's attributes as written, for the serde keys the generated decoder must follow.
-    pub serde_attrs: &'a [syn::Attribute],
     pub attrs: attr::Field,
+    pub serde: attr::serde::Field,
     /// The name serde stores the field under.
     pub stored: String,
     /// For a field of an enum's variant, the variant's index.
@@ -69,7 +73,7 @@ impl<'a> Container<'a> {
     /// Reads the input, or records why it cannot be derived for and returns `None`.
     pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Self> {
         let named = match &input.data {
-            Data::Struct(s) => match &s.fields {
+            syn::Data::Struct(s) => match &s.fields {
                 Fields::Named(named) => Some(named),
                 Fields::Unnamed(_) => {
                     cx.error_spanned_by(
@@ -98,7 +102,7 @@ impl<'a> Container<'a> {
                     None
                 }
             },
-            Data::Enum(e) if derive == Derive::Embedded => {
+            syn::Data::Enum(e) if derive == Derive::Embedded => {
                 cx.error_spanned_by(
                     {
                         let (t, i) = (&e.enum_token, &input.ident);
@@ -108,11 +112,12 @@ impl<'a> Container<'a> {
                 );
                 None
             }
-            Data::Enum(e) => {
+            syn::Data::Enum(e) => {
                 let attrs = attr::Container::from_attrs(cx, &input.attrs);
-                return Some(Self::from_enum(cx, input, e, attrs));
+                let serde = attr::serde::Container::from_attrs(&input.attrs);
+                return Some(Self::from_enum(cx, input, e, attrs, serde));
             }
-            Data::Union(u) => {
+            syn::Data::Union(u) => {
                 cx.error_spanned_by(
                     {
                         let (t, i) = (&u.union_token, &input.ident);
@@ -127,19 +132,20 @@ impl<'a> Container<'a> {
             }
         };
         let attrs = attr::Container::from_attrs(cx, &input.attrs);
+        let serde = attr::serde::Container::from_attrs(&input.attrs);
         let named = named?;
         let fields = named
             .named
             .iter()
-            .map(|f| Field::from_ast(cx, f, attrs.rename_all, None))
+            .map(|f| Field::from_ast(cx, f, serde.rename_all, None))
             .collect();
         Some(Container {
             input,
             ident: &input.ident,
             derive,
             attrs,
-            fields,
-            tagged: None,
+            serde,
+            data: Data::Struct(fields),
         })
     }
 
@@ -150,9 +156,10 @@ impl<'a> Container<'a> {
         input: &'a DeriveInput,
         data: &'a syn::DataEnum,
         attrs: attr::Container,
+        serde: attr::serde::Container,
     ) -> Self {
         let ident = &input.ident;
-        let tag = match (&attrs.tag, &attrs.content, &attrs.untagged) {
+        let tag = match (&serde.tag, &serde.content, &serde.untagged) {
             (_, _, Some(untagged)) => {
                 cx.error_spanned_by(
                     untagged,
@@ -187,11 +194,10 @@ impl<'a> Container<'a> {
                 format!("`{ident}` has no variants: a model enum has one struct variant per kind of document"),
             );
         }
-        let field_rule = attrs.rename_all_fields;
-        let mut fields = Vec::new();
+        let field_rule = serde.rename_all_fields;
         let mut variants = Vec::new();
         for node in &data.variants {
-            let vattrs = attr::Variant::from_attrs(&node.attrs);
+            let vattrs = attr::serde::Variant::from_attrs(&node.attrs);
             let named = match &node.fields {
                 Fields::Named(named) => named,
                 Fields::Unnamed(_) | Fields::Unit => {
@@ -210,25 +216,23 @@ impl<'a> Container<'a> {
                     continue;
                 }
             };
-            let tag_value = match (&vattrs.rename, attrs.rename_all) {
+            let tag_value = match (&vattrs.rename, serde.rename_all) {
                 (Some(name), _) => name.clone(),
                 (None, Some(rule)) => rule.apply_to_variant(&node.ident.to_string()),
                 (None, None) => node.ident.to_string(),
             };
-            let start = fields.len();
             let index = variants.len();
             let rule = vattrs.rename_all.or(field_rule);
-            fields.extend(
-                named
-                    .named
-                    .iter()
-                    .map(|f| Field::from_ast(cx, f, rule, Some(index))),
-            );
+            let fields = named
+                .named
+                .iter()
+                .map(|f| Field::from_ast(cx, f, rule, Some(index)))
+                .collect();
             variants.push(Variant {
                 ident: &node.ident,
                 node,
                 tag_value,
-                fields: start..fields.len(),
+                fields,
             });
         }
         let tag_member = member_ident(if tag.is_empty() { "kind" } else { &tag });
@@ -237,8 +241,8 @@ impl<'a> Container<'a> {
             ident,
             derive: Derive::Model,
             attrs,
-            fields,
-            tagged: Some(Tagged {
+            serde,
+            data: Data::Enum(Tagged {
                 tag,
                 tag_member,
                 variants,
@@ -251,29 +255,48 @@ impl<'a> Container<'a> {
     /// has errors, a field that clashes with the tag or with an earlier one is left out, so the stub the
     /// errors come with compiles).
     pub fn stored(&self) -> impl Iterator<Item = &Field<'a>> {
-        let tagged = self.tagged.as_ref();
-        self.fields.iter().enumerate().filter_map(move |(i, f)| {
+        let tagged = self.tagged();
+        self.fields().enumerate().filter_map(move |(i, f)| {
             let clashes = tagged.is_some_and(|t| {
                 f.stored == t.tag
                     || *f.ident == t.tag_member
-                    || self.fields[..i]
-                        .iter()
+                    || self
+                        .fields()
+                        .take(i)
                         .any(|g| g.is_stored() && (g.stored == f.stored || g.ident == f.ident))
             });
             (f.is_stored() && !clashes).then_some(f)
         })
     }
 
-    /// For an enum, the stored fields of the variant `index`.
-    pub fn variant_fields(&self, variant: &Variant<'a>) -> impl Iterator<Item = &Field<'a>> {
-        self.fields[variant.fields.clone()]
-            .iter()
-            .filter(|f| f.is_stored())
+    /// Every named field, stored or not, in declaration order; for an enum, every variant's fields, one
+    /// variant after the other.
+    pub fn fields(&self) -> Box<dyn Iterator<Item = &Field<'a>> + '_> {
+        match &self.data {
+            Data::Struct(fields) => Box::new(fields.iter()),
+            Data::Enum(tagged) => Box::new(tagged.variants.iter().flat_map(|v| &v.fields)),
+        }
+    }
+
+    /// For an enum, its tag and variants.
+    pub fn tagged(&self) -> Option<&Tagged<'a>> {
+        match &self.data {
+            Data::Struct(_) => None,
+            Data::Enum(tagged) => Some(tagged),
+        }
+    }
+
+    /// For an enum, the stored fields of `variant`.
+    pub fn variant_fields<'c>(
+        &'c self,
+        variant: &'c Variant<'a>,
+    ) -> impl Iterator<Item = &'c Field<'a>> {
+        variant.fields.iter().filter(|f| f.is_stored())
     }
 
     /// For an enum, how many variants store a field under `stored`.
     pub fn variants_storing(&self, stored: &str) -> usize {
-        self.tagged.as_ref().map_or(0, |t| {
+        self.tagged().map_or(0, |t| {
             t.variants
                 .iter()
                 .filter(|v| self.variant_fields(v).any(|f| f.stored == stored))
@@ -304,12 +327,13 @@ impl<'a> Field<'a> {
     ) -> Self {
         let ident = field.ident.as_ref().expect("named field");
         let attrs = attr::Field::from_attrs(cx, &field.attrs);
+        let serde = attr::serde::Field::from_attrs(&field.attrs);
         let rust_name = ident.to_string();
         let rust_name = rust_name
             .strip_prefix("r#")
             .unwrap_or(&rust_name)
             .to_owned();
-        let stored = match (&attrs.rename, rename_all) {
+        let stored = match (&serde.rename, rename_all) {
             (Some(name), _) => name.clone(),
             (None, Some(rule)) => rule.apply(&rust_name),
             (None, None) => rust_name,
@@ -317,15 +341,15 @@ impl<'a> Field<'a> {
         Field {
             ident,
             ty: &field.ty,
-            serde_attrs: &field.attrs,
             attrs,
+            serde,
             stored,
             variant,
         }
     }
 
     pub fn is_stored(&self) -> bool {
-        !self.attrs.skip && !self.attrs.flatten
+        !self.serde.skip && !self.serde.flatten
     }
 
     pub fn classify(&self) -> Ty<'a> {

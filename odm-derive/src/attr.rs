@@ -1,4 +1,5 @@
-//! Parses `#[model(...)]`, `#[field(...)]` and the `#[serde(...)]` keys that change what is stored.
+//! Parses `#[model(...)]` and `#[field(...)]`; `serde` parses the `#[serde(...)]` keys that change what is
+//! stored.
 //!
 //! Every problem is recorded in the [`Ctxt`] and parsing goes on, so one pass reports them all.
 
@@ -6,9 +7,10 @@ use syn::meta::ParseNestedMeta;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, UnOp};
 
-use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
+
+pub mod serde;
 
 /// The attributes of the struct.
 #[derive(Default)]
@@ -21,15 +23,6 @@ pub struct Container {
     pub hooks: Option<Path>,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
-    pub rename_all: Option<RenameRule>,
-    /// serde's `rename_all_fields`: on an enum, the casing of every variant's fields.
-    pub rename_all_fields: Option<RenameRule>,
-    /// serde's `tag = ".."`: the enum is internally tagged, with the tag stored under this name.
-    pub tag: Option<LitStr>,
-    /// serde's `content`: the enum is adjacently tagged; the key, for spans.
-    pub content: Option<Path>,
-    /// serde's `untagged`; the key, for spans.
-    pub untagged: Option<Path>,
     /// Every `#[model]` key seen, for the `Embedded` derive to reject model-only ones.
     pub keys: Vec<Path>,
 }
@@ -49,49 +42,18 @@ pub struct CompoundIndex {
     pub partial: Option<LitStr>,
 }
 
-/// The serde attributes of an enum's variant that change what is stored.
-#[derive(Default)]
-pub struct Variant {
-    /// `rename`: the tag value.
-    pub rename: Option<String>,
-    /// `rename_all`: the casing of the variant's fields.
-    pub rename_all: Option<RenameRule>,
-}
-
-impl Variant {
-    pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
-        let mut out = Variant::default();
-        for attr in attrs.iter().filter(|a| a.path() == SERDE) {
-            let _ = attr.parse_nested_meta(|meta| {
-                if meta.path == RENAME {
-                    out.rename = serialize_name(&meta)?;
-                } else if meta.path == RENAME_ALL {
-                    if let Some(rule) = serialize_name(&meta)? {
-                        out.rename_all = RenameRule::from_str(&rule);
-                    }
-                } else {
-                    skip_value(&meta)?;
-                }
-                Ok(())
-            });
-        }
-        out
-    }
-}
-
 /// The attributes of one field.
 #[derive(Default)]
 pub struct Field {
-    pub rename: Option<String>,
-    /// `skip` or `skip_serializing`: never stored.
-    pub skip: bool,
-    pub skip_serializing_if: bool,
-    pub flatten: bool,
-    /// `with`/`serialize_with`: the stored form is not the Rust type's.
-    pub custom_serde: bool,
     pub rules: Vec<Rule>,
     pub nested: Option<Path>,
     pub index: FieldIndex,
+    /// `default = expr`: the key, for spans, and the expression.
+    pub default: Option<(Path, Expr)>,
+    /// `immutable`: the key, for spans.
+    pub immutable: Option<Path>,
+    /// `hidden`: the key, for spans.
+    pub hidden: Option<Path>,
     /// The first `#[field]` attribute, for errors about the field as a whole.
     pub field_attr: Option<syn::Attribute>,
 }
@@ -180,7 +142,7 @@ pub fn path_name(path: &Path) -> String {
 }
 
 /// The expression without the invisible groups macro_rules! puts around a `$x:literal`.
-fn ungroup(expr: Expr) -> Expr {
+pub(crate) fn ungroup(expr: Expr) -> Expr {
     match expr {
         Expr::Group(g) => ungroup(*g.expr),
         other => other,
@@ -374,39 +336,6 @@ impl Container {
                 if let Err(e) = attr.parse_nested_meta(|meta| out.model_key(cx, &mut seen, meta)) {
                     cx.syn_error(e);
                 }
-            } else if attr.path() == SERDE {
-                // serde checks its own attributes; only the keys that change stored names matter here.
-                let _ = attr.parse_nested_meta(|meta| {
-                    if meta.path == RENAME_ALL {
-                        if let Some(rule) = serialize_name(&meta)? {
-                            out.rename_all = RenameRule::from_str(&rule);
-                        }
-                        Ok(())
-                    } else if meta.path == RENAME_ALL_FIELDS {
-                        if let Some(rule) = serialize_name(&meta)? {
-                            out.rename_all_fields = RenameRule::from_str(&rule);
-                        }
-                        Ok(())
-                    } else if meta.path == TAG {
-                        if meta.input.peek(Token![=]) {
-                            if let Expr::Lit(ExprLit {
-                                lit: Lit::Str(s), ..
-                            }) = ungroup(meta.value()?.parse()?)
-                            {
-                                out.tag = Some(s);
-                            }
-                        }
-                        Ok(())
-                    } else if meta.path == CONTENT {
-                        out.content = Some(meta.path.clone());
-                        skip_value(&meta)
-                    } else if meta.path == UNTAGGED {
-                        out.untagged = Some(meta.path.clone());
-                        skip_value(&meta)
-                    } else {
-                        skip_value(&meta)
-                    }
-                });
             }
         }
         out
@@ -546,38 +475,6 @@ fn compound_index(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<C
     Ok(Some(index))
 }
 
-/// The serialize-side name of `rename = ".."` or `rename(serialize = "..")`.
-fn serialize_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
-    if meta.input.peek(Token![=]) {
-        let expr: Expr = meta.value()?.parse()?;
-        if let Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) = ungroup(expr)
-        {
-            return Ok(Some(s.value()));
-        }
-        return Ok(None);
-    }
-    let mut name = None;
-    if meta.input.peek(syn::token::Paren) {
-        meta.parse_nested_meta(|inner| {
-            if inner.path == SERIALIZE {
-                let expr: Expr = inner.value()?.parse()?;
-                if let Expr::Lit(ExprLit {
-                    lit: Lit::Str(s), ..
-                }) = ungroup(expr)
-                {
-                    name = Some(s.value());
-                }
-                Ok(())
-            } else {
-                skip_value(&inner)
-            }
-        })?;
-    }
-    Ok(name)
-}
-
 impl Field {
     pub fn from_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut out = Field::default();
@@ -590,27 +487,6 @@ impl Field {
                 if let Err(e) = attr.parse_nested_meta(|meta| out.field_key(cx, &mut seen, meta)) {
                     cx.syn_error(e);
                 }
-            } else if attr.path() == SERDE {
-                let _ = attr.parse_nested_meta(|meta| {
-                    if meta.path == RENAME {
-                        if let Some(name) = serialize_name(&meta)? {
-                            out.rename = Some(name);
-                        }
-                    } else if meta.path == SKIP || meta.path == SKIP_SERIALIZING {
-                        out.skip = true;
-                    } else if meta.path == SKIP_SERIALIZING_IF {
-                        out.skip_serializing_if = true;
-                        skip_value(&meta)?;
-                    } else if meta.path == FLATTEN {
-                        out.flatten = true;
-                    } else if meta.path == WITH || meta.path == SERIALIZE_WITH {
-                        out.custom_serde = true;
-                        skip_value(&meta)?;
-                    } else {
-                        skip_value(&meta)?;
-                    }
-                    Ok(())
-                });
             }
         }
         out
@@ -756,6 +632,22 @@ impl Field {
         } else if meta.path == TEXT {
             no_value(cx, &meta, "field")?;
             self.index.text = Some(meta.path.clone());
+        } else if meta.path == DEFAULT {
+            if !meta.input.peek(Token![=]) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "`default` needs a value: `default = \"member\"`, `default = 0`, or a function `default = path::to::function`",
+                );
+                return skip_value(&meta);
+            }
+            let expr: Expr = meta.value()?.parse()?;
+            self.default = Some((meta.path.clone(), ungroup(expr)));
+        } else if meta.path == HIDDEN {
+            no_value(cx, &meta, "field")?;
+            self.hidden = Some(meta.path.clone());
+        } else if meta.path == IMMUTABLE {
+            no_value(cx, &meta, "field")?;
+            self.immutable = Some(meta.path.clone());
         } else if meta.path == TTL {
             if let Some(s) = string_value(cx, &meta, "\"30d\"")? {
                 match parse_duration(&s.value()) {

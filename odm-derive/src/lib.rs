@@ -6,7 +6,6 @@ mod ast;
 mod attr;
 mod case;
 mod ctxt;
-mod decode;
 mod expand;
 mod symbol;
 mod ty;
@@ -22,7 +21,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// Struct attributes: `#[model(collection = "..", timestamps, version, validate = path, hooks,
 /// index(fields("a", "-b"), unique, sparse, name = "..", partial = ".."))]`. Field attributes:
 /// `#[field(required, range(min = .., max = ..), length(min = .., max = ..), regex = "..", email,
-/// one_of(..), validate = path, nested, index, index = "desc", unique, sparse, ttl = "30d", text)]`.
+/// one_of(..), validate = path, nested, index, index = "desc", unique, sparse, ttl = "30d", text,
+/// default = expr, immutable, hidden)]`.
 /// serde's `rename`, `rename_all`, `skip` and `flatten` decide the stored names.
 ///
 /// Generates `impl Model`, with the schema as a constant, and a public `{Name}Fields` struct of typed

@@ -39,6 +39,8 @@ pub const UNIQUE: Symbol = Symbol("unique");
 pub const SPARSE: Symbol = Symbol("sparse");
 pub const TTL: Symbol = Symbol("ttl");
 pub const TEXT: Symbol = Symbol("text");
+pub const IMMUTABLE: Symbol = Symbol("immutable");
+pub const HIDDEN: Symbol = Symbol("hidden");
 
 // #[serde(...)]
 pub const RENAME: Symbol = Symbol("rename");
@@ -57,6 +59,12 @@ pub const SERIALIZE_WITH: Symbol = Symbol("serialize_with");
 pub const SKIP_DESERIALIZING: Symbol = Symbol("skip_deserializing");
 pub const DEFAULT: Symbol = Symbol("default");
 
+// Stored names the runtime gives a meaning to.
+/// MongoDB's primary key.
+pub const ID: Symbol = Symbol("_id");
+/// The version of a `#[model(version)]` document.
+pub const VERSION_KEY: Symbol = Symbol("__v");
+
 /// The keys `#[model(...)]` accepts.
 pub const MODEL_KEYS: &[Symbol] = &[COLLECTION, TIMESTAMPS, VERSION, HOOKS, VALIDATE, INDEX];
 /// The keys `#[model(timestamps(...))]` accepts.
@@ -66,7 +74,7 @@ pub const INDEX_KEYS: &[Symbol] = &[FIELDS, UNIQUE, SPARSE, NAME, PARTIAL];
 /// The keys `#[field(...)]` accepts.
 pub const FIELD_KEYS: &[Symbol] = &[
     REQUIRED, RANGE, LENGTH, REGEX, ONE_OF, EMAIL, VALIDATE, NESTED, INDEX, UNIQUE, SPARSE, TTL,
-    TEXT,
+    TEXT, DEFAULT, IMMUTABLE, HIDDEN,
 ];
 /// The keys of `range(...)` and `length(...)`.
 pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];
@@ -86,6 +94,12 @@ impl PartialEq<Symbol> for Path {
 impl PartialEq<Symbol> for &Path {
     fn eq(&self, word: &Symbol) -> bool {
         self.is_ident(word.0)
+    }
+}
+
+impl PartialEq<Symbol> for String {
+    fn eq(&self, word: &Symbol) -> bool {
+        self == word.0
     }
 }
 

@@ -5,18 +5,18 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
-use crate::symbol::{COLLECTION, HOOKS, INDEX, TIMESTAMPS, VERSION};
+use crate::symbol::{COLLECTION, HOOKS, ID, INDEX, TIMESTAMPS, VERSION, VERSION_KEY};
 use crate::ty::{type_string, Ty};
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
     check_generics(cx, cont);
     check_container_keys(cx, cont);
     check_stored_names(cx, cont);
-    for field in &cont.fields {
+    for field in cont.fields() {
         check_field(cx, cont, field);
     }
     if cont.derive == Derive::Model {
-        if cont.tagged.is_some() {
+        if cont.tagged().is_some() {
             check_variants(cx, cont);
             check_enum_keys(cx, cont);
         } else {
@@ -59,7 +59,7 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
 }
 
 fn check_stored_names(cx: &Ctxt, cont: &Container<'_>) {
-    if let Some(tagged) = &cont.tagged {
+    if let Some(tagged) = cont.tagged() {
         for variant in &tagged.variants {
             let stored: Vec<&Field<'_>> = cont.variant_fields(variant).collect();
             duplicate_names(cx, &stored);
@@ -92,7 +92,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
     let attrs = &field.attrs;
     if !field.is_stored() {
         if let Some(attr) = &attrs.field_attr {
-            let why = if attrs.flatten {
+            let why = if field.serde.flatten {
                 "`#[serde(flatten)]` merges it into the document"
             } else {
                 "serde skips it"
@@ -185,6 +185,15 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
             );
         }
     }
+    if let Some((key, _)) = &attrs.default {
+        check_default(cx, cont, field, key);
+    }
+    if let Some(key) = &attrs.immutable {
+        check_immutable(cx, cont, field, key);
+    }
+    if let Some(key) = &attrs.hidden {
+        check_hidden(cx, cont, field, key);
+    }
     let index = &attrs.index;
     if cont.derive == Derive::Embedded {
         if let Some(key) = index.first_key() {
@@ -211,6 +220,86 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
             );
         }
     }
+}
+
+/// `default` fills a model's `Option` field that is `None` when a document is inserted.
+fn check_default(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let name = field.ident;
+    if cont.derive == Derive::Embedded {
+        cx.error_spanned_by(
+            key,
+            "`default` applies to the fields of a model; give the embedded value its default where the model's field is built",
+        );
+    } else if cont.tagged().is_some() {
+        cx.error_spanned_by(
+            key,
+            "`default` applies to the fields of a struct model, not to the variants of an enum; set the value when the variant is built",
+        );
+    } else if !field.is_option() {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "`default` applies to `Option` fields, where `None` takes the default on insert; `{name}: {}` always has a value: make it `Option<{}>`, or give it its value where the struct is built",
+                rust_type(field),
+                rust_type(field)
+            ),
+        );
+    }
+}
+
+/// `immutable` holds a model's own field to the value it was created with.
+fn check_immutable(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let stored = &field.stored;
+    let updated_at = cont
+        .attrs
+        .timestamps
+        .as_ref()
+        .map(|ts| ts.updated_at.as_str());
+    let problem = if cont.derive == Derive::Embedded {
+        "`immutable` applies to the fields of a model; mark the model's field that holds the embedded document `immutable` instead".to_owned()
+    } else if cont.tagged().is_some() {
+        "`immutable` applies to the fields of a struct model, not to the variants of an enum"
+            .to_owned()
+    } else if field.stored == ID {
+        "`_id` never changes already: MongoDB refuses to change a document's `_id`; remove `immutable`".to_owned()
+    } else if cont.attrs.version.is_some() && field.stored == VERSION_KEY {
+        "`__v` is moved on by every versioned write, so it cannot be `immutable`; remove `immutable`".to_owned()
+    } else if updated_at == Some(stored) {
+        format!("`{stored}` is set by `timestamps` on every write, so it cannot be `immutable`; remove `immutable` (`created_at`, set once, may be)")
+    } else {
+        return;
+    };
+    cx.error_spanned_by(key, problem);
+}
+
+/// `hidden` leaves a model's field out of reads: the struct must still decode without it.
+fn check_hidden(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::Path) {
+    let (name, ty) = (field.ident, field.ty);
+    let problem = if cont.derive == Derive::Embedded {
+        "`hidden` applies to the fields of a model; mark the model's field that holds the embedded document `hidden` instead".to_owned()
+    } else if cont.tagged().is_some() {
+        "`hidden` applies to the fields of a struct model, not to the variants of an enum"
+            .to_owned()
+    } else if field.stored == ID {
+        "`_id` cannot be `hidden`: every read needs it to tell documents apart; remove `hidden`"
+            .to_owned()
+    } else if cont.attrs.version.is_some() && field.stored == VERSION_KEY {
+        "`__v` cannot be `hidden`: `save` checks the version a value was read at; remove `hidden`"
+            .to_owned()
+    } else if !field.is_option() && field.serde.default.is_none() {
+        // On the field: its type or its serde attributes are what to change.
+        cx.error_spanned_by(
+            quote::quote!(#name: #ty),
+            format!(
+                "`{name}` is `hidden`, so reads leave it out, and `{name}: {}` cannot be decoded without it: make it an `Option`, or give it `#[serde(default)]`",
+                rust_type(field)
+            ),
+        );
+        return;
+    } else {
+        return;
+    };
+    cx.error_spanned_by(key, problem);
 }
 
 fn hint_for_range(base: Ty<'_>) -> &'static str {
@@ -309,7 +398,7 @@ fn is_int(expr: &Expr) -> bool {
 }
 
 fn check_id(cx: &Ctxt, cont: &Container<'_>) {
-    if cont.stored_field("_id").is_none() {
+    if cont.stored_field(ID.0).is_none() {
         cx.error_spanned_by(
             cont.ident,
             format!(
@@ -323,9 +412,9 @@ fn check_id(cx: &Ctxt, cont: &Container<'_>) {
 /// An enum model: every variant has an `_id`; a name stored by several variants is one field of the
 /// collection, with one Rust name and one type; no field takes the tag's name; tag values differ.
 fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
-    let Some(tagged) = &cont.tagged else { return };
+    let Some(tagged) = cont.tagged() else { return };
     for (i, variant) in tagged.variants.iter().enumerate() {
-        if !cont.variant_fields(variant).any(|f| f.stored == "_id") {
+        if !cont.variant_fields(variant).any(|f| f.stored == ID) {
             cx.error_spanned_by(
                 variant.node,
                 format!(
@@ -350,10 +439,10 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
     let has_id = |variant: Option<usize>| {
         variant.is_some_and(|v| {
             cont.variant_fields(&tagged.variants[v])
-                .any(|f| f.stored == "_id")
+                .any(|f| f.stored == ID)
         })
     };
-    let stored: Vec<&Field<'_>> = cont.fields.iter().filter(|f| f.is_stored()).collect();
+    let stored: Vec<&Field<'_>> = cont.fields().filter(|f| f.is_stored()).collect();
     for (i, field) in stored.iter().enumerate() {
         if !tagged.tag.is_empty() && field.stored == tagged.tag {
             cx.error_spanned_by(
@@ -424,14 +513,14 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
 
 /// `timestamps` and `version` set fields of whichever variant the value is: every variant stores them.
 fn check_enum_keys(cx: &Ctxt, cont: &Container<'_>) {
-    let Some(tagged) = &cont.tagged else { return };
+    let Some(tagged) = cont.tagged() else { return };
     let mut wanted: Vec<(&syn::Path, &str, &str)> = Vec::new();
     if let Some(ts) = &cont.attrs.timestamps {
         wanted.push((&ts.key, &ts.created_at, "timestamps"));
         wanted.push((&ts.key, &ts.updated_at, "timestamps"));
     }
     if let Some(key) = &cont.attrs.version {
-        wanted.push((key, "__v", "version"));
+        wanted.push((key, VERSION_KEY.0, "version"));
     }
     for (key, stored, what) in wanted {
         if cont.stored_field(stored).is_none() {
@@ -487,7 +576,7 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
     let Some(key) = &cont.attrs.version else {
         return;
     };
-    match cont.stored_field("__v") {
+    match cont.stored_field(VERSION_KEY.0) {
         None => cx.error_spanned_by(
             key,
             format!(
@@ -508,7 +597,7 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
 
 fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
     let mut stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
-    if let Some(tagged) = cont.tagged.as_ref().filter(|t| !t.tag.is_empty()) {
+    if let Some(tagged) = cont.tagged().filter(|t| !t.tag.is_empty()) {
         stored.insert(0, &tagged.tag);
     }
     for index in &cont.attrs.indexes {

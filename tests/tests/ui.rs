@@ -7,6 +7,7 @@ fn ui() {
     let t = trybuild::TestCases::new();
     for topic in [
         "embedded",
+        "fields",
         "enums",
         "indexes",
         "model",

@@ -11,7 +11,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::ConfinedWrites;
-use crate::ops::update::checked_update;
+use crate::ops::update::{checked_update, insert_defaults};
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, IntoUpdate, Update};
 use crate::session::Session;
@@ -322,6 +322,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
             };
             let (command, statement, id) = match &mut write.kind {
                 Kind::Insert(value) => {
+                    value.apply_defaults();
                     if let Some((h, ctx)) = &hooks {
                         hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
                     }
@@ -351,13 +352,17 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                             ));
                         }
                     }
+                    let q = std::mem::take(filter).into_document()?;
+                    let mut update = update;
+                    if *upsert {
+                        insert_defaults::<T>(&mut update, &q).map_err(at)?;
+                    }
                     let update = match checked_update(handle, update).map_err(at)? {
                         Update::Document(d) => Bson::Document(d),
                         Update::Pipeline(p) => {
                             Bson::Array(p.into_iter().map(Bson::Document).collect())
                         }
                     };
-                    let q = std::mem::take(filter).into_document()?;
                     let statement = doc! { "q": q, "u": update, "multi": *many, "upsert": *upsert };
                     ("update", Statement::Other(statement), Bson::Null)
                 }
@@ -370,8 +375,14 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         .prepare_replacement(value, &hooks, now)
                         .await
                         .map_err(at)?;
+                    let held = ModelHandle::<T>::immutable_filter(&raw)?;
                     let replacement = to_document::<T>(&raw)?;
-                    let q = std::mem::take(filter).into_document()?;
+                    let mut q = std::mem::take(filter).into_document()?;
+                    // Held to the stored immutable values: a replacement that would change one
+                    // matches nothing (a bulk write reads nothing back to say why).
+                    if let Some(held) = held {
+                        q = doc! { "$and": [ q, held ] };
+                    }
                     let statement =
                         doc! { "q": q, "u": replacement, "multi": false, "upsert": *upsert };
                     ("update", Statement::Other(statement), Bson::Null)

@@ -30,6 +30,12 @@ impl<'a, T: Model> FindOne<'a, T> {
         self
     }
 
+    /// Reads the hidden fields (`#[field(hidden)]`) too, which reads leave out otherwise.
+    pub fn with_hidden(mut self) -> Self {
+        self.options.projection = None;
+        self
+    }
+
     /// Awaits the document and turns "none" into [`Error::NotFound`]; bounded by the operation timeout
     /// like the plain await.
     pub fn required(self) -> Required<'a, T> {
@@ -124,12 +130,25 @@ impl<'a, T: Model> Find<'a, T> {
         self
     }
 
+    /// Reads the hidden fields (`#[field(hidden)]`) too, which reads leave out otherwise. Call it before
+    /// [`project`](Self::project) for a projection that leaves fields out to keep the hidden ones.
+    pub fn with_hidden(mut self) -> Self {
+        self.options.projection = None;
+        self
+    }
+
     /// Returns only the fields of `projection`, as documents: a projected document no longer has the
-    /// model's shape, so typed reads never see one.
+    /// model's shape, so typed reads never see one. A projection that leaves fields out leaves the hidden
+    /// fields out too (unless [`with_hidden`](Self::with_hidden) came first); one that names the fields
+    /// to return returns what it names.
     pub fn project(self, projection: impl Into<Projection<T>>) -> Projected<'a, T> {
+        let mut projection = projection.into().into_document();
+        if self.options.projection.is_some() {
+            projection = T::SCHEMA.hide_in(projection);
+        }
         Projected {
             find: self,
-            projection: projection.into().into_document(),
+            projection,
         }
     }
 

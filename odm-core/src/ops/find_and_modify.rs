@@ -11,7 +11,9 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::into_future;
-use crate::ops::update::{bump_version, checked_update, missed_version, version_field};
+use crate::ops::update::{
+    bump_version, checked_update, insert_defaults, missed_version, version_field,
+};
 use crate::query::{Filter, Projection, Sort, Update};
 use crate::session::Session;
 
@@ -30,7 +32,7 @@ impl<'a, T: Model> Common<'a, T> {
             handle,
             filter,
             sort: None,
-            projection: None,
+            projection: T::SCHEMA.hidden_projection(),
             session: None,
         }
     }
@@ -49,6 +51,13 @@ macro_rules! common_methods {
         /// Which document is changed when several match.
         pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
             self.common.sort = Some(sort.into().into_document());
+            self
+        }
+
+        /// Returns the hidden fields (`#[field(hidden)]`) too, which the returned document leaves out
+        /// otherwise. Call it before `project` for a projection that leaves fields out to keep them.
+        pub fn with_hidden(mut self) -> Self {
+            self.common.projection = None;
             self
         }
     };
@@ -72,7 +81,11 @@ macro_rules! project_method {
     ($variant:ident) => {
         /// Returns only the fields of `projection`, as a `Document`.
         pub fn project(mut self, projection: impl Into<Projection<T>>) -> ProjectedModify<'a, T> {
-            self.common.projection = Some(projection.into().into_document());
+            let projection = projection.into().into_document();
+            self.common.projection = Some(match self.common.projection {
+                Some(_) => T::SCHEMA.hide_in(projection),
+                None => projection,
+            });
             ProjectedModify {
                 op: Modify::$variant(self),
             }
@@ -142,13 +155,17 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             session,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?;
-        let mut update = checked_update(handle, self.update?)?;
+        let filter = filter.into_document()?;
+        let mut update = self.update?;
+        if self.upsert {
+            insert_defaults::<T>(&mut update, &filter)?;
+        }
+        let mut update = checked_update(handle, update)?;
         let mut options = FindOneAndUpdateOptions::default();
         options.sort = sort;
         options.projection = projection;
         options.upsert = Some(self.upsert);
         options.return_document = returning(self.after);
-        let filter = filter.into_document()?;
         let Some(expected) = self.if_version else {
             return pipeline.find_one_and_update(filter, update, options).await;
         };
@@ -234,9 +251,39 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         options.sort = sort;
         options.projection = projection;
         options.return_document = returning(self.after);
+        let held = ModelHandle::<T>::immutable_filter(&raw)?;
+        let guarded = match &held {
+            Some(held) => doc! { "$and": [ filter.clone(), held.clone() ] },
+            None => filter.clone(),
+        };
         let Some((field, expected)) = version else {
-            options.upsert = Some(self.upsert);
-            let found = pipeline.find_one_and_replace(filter, raw, options).await?;
+            let found = match &held {
+                None => {
+                    options.upsert = Some(self.upsert);
+                    pipeline.find_one_and_replace(filter, raw, options).await?
+                }
+                // Held to the stored immutable values; when nothing matches, a read tells whether an
+                // immutable field is why, and only then may an upsert insert.
+                Some(_) => {
+                    options.upsert = Some(false);
+                    let found = pipeline
+                        .find_one_and_replace(guarded, raw.clone(), options.clone())
+                        .await?;
+                    if found.is_some() {
+                        found
+                    } else if let Some(e) = handle
+                        .immutable_changed(&mut pipeline, user_filter, &raw, "replacement")
+                        .await?
+                    {
+                        return Err(e);
+                    } else if self.upsert {
+                        options.upsert = Some(true);
+                        pipeline.find_one_and_replace(filter, raw, options).await?
+                    } else {
+                        None
+                    }
+                }
+            };
             if found.is_some() || self.upsert {
                 if let Some((h, ctx)) = &hooks {
                     hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
@@ -248,9 +295,18 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         // version does an upsert insert, so a stale value never stands beside the newer document.
         options.upsert = Some(false);
         let mut found = pipeline
-            .find_one_and_replace(filter.clone(), raw.clone(), options.clone())
+            .find_one_and_replace(guarded, raw.clone(), options.clone())
             .await?;
         let mut saved = found.is_some();
+        if !saved && held.is_some() {
+            let at_version = doc! { "$and": [ user_filter.clone(), { field: expected } ] };
+            if let Some(e) = handle
+                .immutable_changed(&mut pipeline, at_version, &raw, "replacement")
+                .await?
+            {
+                return Err(e);
+            }
+        }
         if !saved {
             let stale = doc! { "$and": [ user_filter, { field: { "$ne": expected } } ] };
             if pipeline.count(stale).await? > 0 {

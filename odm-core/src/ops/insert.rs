@@ -28,6 +28,7 @@ impl<'a, T: Model> Create<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        value.apply_defaults();
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_validate", h.before_validate(&mut value, ctx)).await?;
@@ -56,12 +57,30 @@ async fn replace_versioned<T: Model>(
     expected: i64,
     now: bson::DateTime,
 ) -> Result<()> {
-    let filter = doc! { "_id": id.clone(), version_field: expected };
-    let replaced = pipeline
-        .replace_one(filter, handle.encode(value)?, false)
-        .await?;
+    let mut filter = doc! { "_id": id.clone(), version_field: expected };
+    let raw = handle.encode(value)?;
+    let immutable = ModelHandle::<T>::immutable_filter(&raw)?;
+    if let Some(held) = &immutable {
+        filter.extend(held.clone());
+    }
+    let replaced = match &immutable {
+        Some(_) => {
+            ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw.clone(), false).await?
+        }
+        None => ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw, false).await?,
+    };
     if replaced.matched_count > 0 {
         return Ok(());
+    }
+    if immutable.is_some() {
+        let at_version = doc! { "_id": id.clone(), version_field: expected };
+        let raw = handle.encode(value)?;
+        if let Some(e) = handle
+            .immutable_changed(pipeline, at_version, &raw, "save")
+            .await?
+        {
+            return Err(e);
+        }
     }
     if expected != 0 {
         return Err(handle.conflict(pipeline, id, expected).await);
@@ -94,6 +113,10 @@ impl<'a, T: Model> Save<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        // A value without an `_id` is new: it takes its defaults, as `create` does.
+        if matches!(value.id()?, Bson::Null) {
+            value.apply_defaults();
+        }
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
@@ -115,10 +138,34 @@ impl<'a, T: Model> Save<'a, T> {
                 pipeline.insert_one(handle.encode(value)?).await?;
             }
             (false, None) => {
-                let filter = doc! { "_id": id };
-                pipeline
-                    .replace_one(filter, handle.encode(value)?, true)
-                    .await?;
+                let mut filter = doc! { "_id": id.clone() };
+                let raw = handle.encode(value)?;
+                let Some(held) = ModelHandle::<T>::immutable_filter(&raw)? else {
+                    ModelHandle::<T>::replace_keeping_hidden(&mut pipeline, filter, raw, true)
+                        .await?;
+                    return after_save(&hooks, value).await;
+                };
+                // Held to the stored immutable values: a changed one matches nothing, and the upsert
+                // then collides with the stored `_id`.
+                filter.extend(held);
+                match ModelHandle::<T>::replace_keeping_hidden(
+                    &mut pipeline,
+                    filter,
+                    raw.clone(),
+                    true,
+                )
+                .await
+                {
+                    Ok(_) => {}
+                    Err(e @ Error::DuplicateKey { .. }) => {
+                        let by_id = doc! { "_id": id };
+                        return Err(handle
+                            .immutable_changed(&mut pipeline, by_id, &raw, "save")
+                            .await?
+                            .unwrap_or(e));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             (false, Some(version_field)) => {
                 let expected = value.version().unwrap_or(0);
@@ -139,13 +186,18 @@ impl<'a, T: Model> Save<'a, T> {
                 }
             }
         }
-        if let Some((h, ctx)) = &hooks {
-            hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
-        }
-        Ok(())
+        after_save(&hooks, value).await
     }
 }
 into_future!(Save, (), "save", "update");
+
+/// Runs the `after_save` hook of a saved value.
+async fn after_save<T: Model>(hooks: &hooks::Bound<T>, value: &T) -> Result<()> {
+    if let Some((h, ctx)) = hooks {
+        hooks::call::<T>("after_save", h.after_save(value, ctx)).await?;
+    }
+    Ok(())
+}
 
 /// The `insert_many` operation; await it for the values as stored.
 #[must_use = "an operation does nothing until it is awaited"]
@@ -172,6 +224,7 @@ impl<'a, T: Model> InsertMany<'a, T> {
         let hooks = handle.hooks();
         let mut docs = Vec::with_capacity(values.len());
         for (i, value) in values.iter_mut().enumerate() {
+            value.apply_defaults();
             if let Some((h, ctx)) = &hooks {
                 hooks::call::<T>("before_validate", h.before_validate(value, ctx)).await?;
             }

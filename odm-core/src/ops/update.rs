@@ -1,6 +1,6 @@
 //! `update_one`, `update_many` and `replace_one`.
 
-use mongodb::bson::{self, doc, Bson};
+use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::results::UpdateResult;
 
 use crate::error::Result;
@@ -54,8 +54,12 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             session,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
-        let mut update = checked_update(handle, update?)?;
         let filter = filter.into_document()?;
+        let mut update = update?;
+        if upsert {
+            insert_defaults::<T>(&mut update, &filter)?;
+        }
+        let mut update = checked_update(handle, update)?;
         let Some(expected) = if_version else {
             return pipeline.update(filter, update, many, upsert).await;
         };
@@ -123,14 +127,73 @@ pub(crate) fn bump_version(update: &mut Update, field: &str) {
     }
 }
 
+/// Adds the defaults (`#[field(default = ..)]`) to the `$setOnInsert` of an upsert, as Mongoose's
+/// `setDefaultsOnInsert` does: every field with a default that neither the update writes (under any
+/// operator, at the field, below it or above it) nor the filter names, since an upsert stores the
+/// filter's equalities. A pipeline update has no `$setOnInsert`: it is left as it is.
+pub(crate) fn insert_defaults<T: Model>(update: &mut Update, filter: &Document) -> Result<()> {
+    let Update::Document(doc) = update else {
+        return Ok(());
+    };
+    let mut defaults = Document::new();
+    for field in T::SCHEMA.fields {
+        let Some(default) = &field.default else {
+            continue;
+        };
+        let written = doc.values().any(|args| match args {
+            Bson::Document(args) => args
+                .keys()
+                .any(|path| crate::update_rules::overlaps(path, field.stored)),
+            _ => false,
+        });
+        if written || filter_names(filter, field.stored) {
+            continue;
+        }
+        defaults.insert(field.stored, (default.value)()?);
+    }
+    if defaults.is_empty() {
+        return Ok(());
+    }
+    match doc.get_document_mut("$setOnInsert") {
+        Ok(on_insert) => on_insert.extend(defaults),
+        Err(_) => {
+            doc.insert("$setOnInsert", defaults);
+        }
+    }
+    Ok(())
+}
+
+/// `true` when the filter names the field `stored` (or a path below or above it), at its top or in the
+/// branches of an `$and`.
+fn filter_names(filter: &Document, stored: &str) -> bool {
+    filter
+        .iter()
+        .any(|(key, value)| match (key.as_str(), value) {
+            ("$and", Bson::Array(branches)) => branches.iter().any(|b| match b {
+                Bson::Document(b) => filter_names(b, stored),
+                _ => false,
+            }),
+            _ => crate::update_rules::overlaps(key, stored),
+        })
+}
+
 /// An update checked against the model's field rules, with `updated_at` moved forward. An update that
 /// would move a document out of its tenant is refused first, whatever else it breaks (the pipeline
-/// refuses it again when it is sent).
+/// refuses it again when it is sent), then one that would change an immutable field. Every update path
+/// (`update_one`, `update_many`, `find_one_and_update`, bulk updates) goes through here.
 pub(crate) fn checked_update<T: Model>(
     handle: &ModelHandle<T>,
     mut update: Update,
 ) -> Result<Update> {
     handle.confinement().check_update(&update)?;
+    if let Some(field) = crate::update_rules::immutable_path(T::SCHEMA, &update) {
+        return Err(crate::Error::Immutable {
+            type_name: T::SCHEMA.type_name,
+            field,
+            operation: "update",
+            fix: "leave it out of the update (an upsert may set it in `$setOnInsert`)",
+        });
+    }
     if let Update::Document(doc) = &update {
         crate::update_rules::check(T::SCHEMA, doc)?;
     }
@@ -197,9 +260,13 @@ impl<'a, T: Model> Replace<'a, T> {
         let raw = handle
             .prepare_replacement(&mut value, &hooks, bson::DateTime::now())
             .await?;
-        let result = pipeline
-            .replace_one(filter.into_document()?, raw, upsert)
-            .await?;
+        let filter = filter.into_document()?;
+        let result = match ModelHandle::<T>::immutable_filter(&raw)? {
+            None => {
+                ModelHandle::<T>::replace_keeping_hidden(&mut pipeline, filter, raw, upsert).await?
+            }
+            Some(held) => replace_held(handle, &mut pipeline, filter, held, raw, upsert).await?,
+        };
         if let Some((h, ctx)) = &hooks {
             if result.matched_count > 0 || result.upserted_id.is_some() {
                 hooks::call::<T>("after_save", h.after_save(&value, ctx)).await?;
@@ -209,3 +276,32 @@ impl<'a, T: Model> Replace<'a, T> {
     }
 }
 into_future!(Replace, UpdateResult, "replace_one", "update");
+
+/// A replacement of a model with immutable fields: held to their stored values, so a change matches
+/// nothing; then, when nothing matched, a read of the filter's document tells whether an immutable field
+/// is why. An upsert inserts only when no document matches the filter at all.
+async fn replace_held<T: Model>(
+    handle: &ModelHandle<T>,
+    pipeline: &mut Pipeline<'_>,
+    filter: Document,
+    held: Document,
+    raw: bson::RawDocumentBuf,
+    upsert: bool,
+) -> Result<UpdateResult> {
+    let guarded = doc! { "$and": [ filter.clone(), held ] };
+    let result =
+        ModelHandle::<T>::replace_keeping_hidden(pipeline, guarded, raw.clone(), false).await?;
+    if result.matched_count > 0 {
+        return Ok(result);
+    }
+    if let Some(e) = handle
+        .immutable_changed(pipeline, filter.clone(), &raw, "replacement")
+        .await?
+    {
+        return Err(e);
+    }
+    if !upsert {
+        return Ok(result);
+    }
+    ModelHandle::<T>::replace_keeping_hidden(pipeline, filter, raw, true).await
+}

@@ -4,11 +4,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::{Expr, ExprLit, Lit, Token};
 
-use crate::ast::Container;
-use crate::attr::skip_value;
-use crate::symbol::*;
+use crate::ast::{Container, Field};
 
 /// How one field is read.
 enum Plan {
@@ -22,16 +19,12 @@ enum Plan {
 /// The `DecodeDocument` and `Decode` impls, or nothing when serde's attributes change how the struct is
 /// decoded in a way the generated decoder does not follow (then every read goes through serde).
 pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
-    if cont.tagged.is_some() || !cont.input.generics.params.is_empty() {
-        return None;
-    }
-    if !container_allows(&cont.input.attrs) {
+    if cont.tagged().is_some() || !cont.input.generics.params.is_empty() || !cont.serde.decodable {
         return None;
     }
     let plans = cont
-        .fields
-        .iter()
-        .map(|f| field_plan(f.serde_attrs))
+        .fields()
+        .map(field_plan)
         .collect::<Option<Vec<Plan>>>()?;
 
     let p = quote!(::odm_core::__private);
@@ -40,7 +33,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     let mut locals = Vec::new();
     let mut keys = Vec::new();
     let mut inits = Vec::new();
-    for (i, (field, plan)) in cont.fields.iter().zip(&plans).enumerate() {
+    for (i, (field, plan)) in cont.fields().zip(&plans).enumerate() {
         let (ident, ty) = (field.ident, field.ty);
         match plan {
             Plan::Read { default } => {
@@ -101,65 +94,14 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     })
 }
 
-/// Container attributes the decoder follows: `rename` (the struct's name only) and `rename_all = ".."`
-/// (already in the stored names). Anything else (`deny_unknown_fields`, `default`, `from`,
-/// `transparent`, a split `rename_all(..)`) leaves decoding to serde.
-fn container_allows(attrs: &[syn::Attribute]) -> bool {
-    let mut ok = true;
-    for attr in attrs.iter().filter(|a| a.path() == SERDE) {
-        let parsed = attr.parse_nested_meta(|meta| {
-            let follows =
-                meta.path == RENAME || (meta.path == RENAME_ALL && meta.input.peek(Token![=]));
-            ok &= follows;
-            skip_value(&meta)
-        });
-        ok &= parsed.is_ok();
-    }
-    ok
-}
-
-/// The field's plan, or `None` when one of its serde attributes changes decoding (`alias`, `flatten`,
-/// `with`, `deserialize_with`, a split `rename(..)`, ...).
-fn field_plan(attrs: &[syn::Attribute]) -> Option<Plan> {
-    let mut ok = true;
-    let mut skip = false;
-    let mut default: Option<TokenStream> = None;
-    for attr in attrs.iter().filter(|a| a.path() == SERDE) {
-        let parsed = attr.parse_nested_meta(|meta| {
-            if meta.path == RENAME {
-                ok &= meta.input.peek(Token![=]);
-            } else if meta.path == SKIP || meta.path == SKIP_DESERIALIZING {
-                skip = true;
-            } else if meta.path == DEFAULT {
-                if meta.input.peek(Token![=]) {
-                    let expr: Expr = meta.value()?.parse()?;
-                    match expr {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(path),
-                            ..
-                        }) => {
-                            let path: syn::ExprPath = path.parse()?;
-                            default = Some(quote!(#path()));
-                        }
-                        _ => ok = false,
-                    }
-                    return Ok(());
-                }
-                default = Some(quote!(::core::default::Default::default()));
-            } else if !(meta.path == SKIP_SERIALIZING
-                || meta.path == SKIP_SERIALIZING_IF
-                || meta.path == SERIALIZE_WITH)
-            {
-                ok = false;
-            }
-            skip_value(&meta)
-        });
-        ok &= parsed.is_ok();
-    }
-    if !ok {
+/// The field's plan, or `None` when one of its serde attributes changes decoding.
+fn field_plan(field: &Field<'_>) -> Option<Plan> {
+    let serde = &field.serde;
+    if !serde.decodable {
         return None;
     }
-    Some(if skip {
+    let default = serde.default.clone();
+    Some(if serde.skip_deserializing {
         Plan::Skip {
             default: default.unwrap_or_else(|| quote!(::core::default::Default::default())),
         }

@@ -1,0 +1,212 @@
+//! The typed field paths: the public `{Name}Fields` struct, its impls, and the functions that reach an
+//! embedded document's schema.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::docs::*;
+use crate::ast::{Container, Field};
+
+/// The typed field paths: the public struct, its `Clone`/`Debug` impls, and the trait's associated type and
+/// constructor.
+pub(super) struct FieldsParts {
+    pub(super) decl: TokenStream,
+    pub(super) impls: TokenStream,
+    pub(super) assoc: TokenStream,
+}
+
+pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let fields_ident = format_ident!("{}Fields", ident);
+    let mut members: Vec<TokenStream> = Vec::new();
+    let mut inits: Vec<TokenStream> = Vec::new();
+    if let Some(tagged) = cont.tagged() {
+        let member = &tagged.tag_member;
+        let tag = &tagged.tag;
+        let kind = format_ident!("{}Kind", ident);
+        let doc = format!(
+            "The tag, stored as `{tag}`: which kind of `{ident}` the document is (`{kind}`)."
+        );
+        members.push(quote!(#[doc = #doc] pub #member: ::odm_core::Field<#ident, #kind>,));
+        inits.push(quote!(#member: ::odm_core::Field::new(#tag),));
+    }
+    members.extend(cont.stored().map(|f| {
+        let member = f.ident;
+        let doc = member_doc(cont, f);
+        let ty = member_type(f, quote!(#ident));
+        quote!(#[doc = #doc] pub #member: #ty,)
+    }));
+    inits.extend(cont.stored().map(|f| {
+        let member = f.ident;
+        let stored = &f.stored;
+        match as_embedded(f) {
+            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
+            None => quote!(#member: ::odm_core::Field::new(#stored),),
+        }
+    }));
+    let doc = model_doc(cont, &cont.collection());
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident {
+                #(#members)*
+            }
+        },
+        impls: clone_debug(cont, &fields_ident, false),
+        assoc: quote! {
+            type Fields = #fields_ident;
+
+            fn fields() -> #fields_ident {
+                #fields_ident { #(#inits)* }
+            }
+        },
+    }
+}
+
+pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
+    let vis = &cont.input.vis;
+    let fields_ident = format_ident!("{}Fields", cont.ident);
+    let empty = cont.stored().next().is_none();
+    let mut members: Vec<TokenStream> = cont
+        .stored()
+        .map(|f| {
+            let member = f.ident;
+            let doc = member_doc(cont, f);
+            let ty = member_type(f, quote!(M));
+            quote!(#[doc = #doc] pub #member: #ty,)
+        })
+        .collect();
+    let mut inits: Vec<TokenStream> = cont
+        .stored()
+        .map(|f| {
+            let member = f.ident;
+            let stored = &f.stored;
+            match as_embedded(f) {
+                Some(elem) => quote! {
+                    #member: #elem::fields_at::<M>(
+                        &::odm_core::__private::join_path(prefix, #stored),
+                    ),
+                },
+                None => quote!(#member: ::odm_core::Field::nested(prefix, #stored),),
+            }
+        })
+        .collect();
+    let prefix = if empty {
+        members.push(quote!(__model: ::core::marker::PhantomData<fn() -> M>,));
+        inits.push(quote!(__model: ::core::marker::PhantomData,));
+        quote!(_prefix)
+    } else {
+        quote!(prefix)
+    };
+    let doc = embedded_doc(cont);
+    FieldsParts {
+        decl: quote! {
+            #[doc = #doc]
+            #vis struct #fields_ident<M> {
+                #(#members)*
+            }
+        },
+        impls: clone_debug(cont, &fields_ident, true),
+        assoc: quote! {
+            type Fields<M> = #fields_ident<M>;
+
+            fn fields_at<M>(#prefix: &str) -> #fields_ident<M> {
+                #fields_ident { #(#inits)* }
+            }
+        },
+    }
+}
+
+/// The type that derives `Embedded` for a `nested` field.
+pub(super) fn nested_type<'a>(f: &Field<'a>) -> Option<&'a syn::Type> {
+    f.attrs.nested.as_ref()?;
+    f.embedded_type().map(|(t, _)| t)
+}
+
+/// `<Elem as Embedded>` for a `nested` field, spanned at `nested` so that, when `Elem` does not implement
+/// `Embedded`, every use reports at the attribute (and the compiler folds the repeats).
+pub(super) fn as_embedded(f: &Field<'_>) -> Option<TokenStream> {
+    let span = f.attrs.nested.as_ref()?.segments[0].ident.span();
+    let elem = nested_type(f)?;
+    let mut elem_tokens = TokenStream::new();
+    for mut tt in quote!(#elem) {
+        tt.set_span(span);
+        elem_tokens.extend([tt]);
+    }
+    Some(quote_spanned!(span=> <#elem_tokens as ::odm_core::Embedded>))
+}
+
+pub(super) fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
+    match as_embedded(f) {
+        Some(elem) => quote!(#elem::Fields<#model>),
+        None => {
+            let ty = f.ty;
+            quote!(::odm_core::Field<#model, #ty>)
+        }
+    }
+}
+
+pub(super) fn clone_debug(
+    cont: &Container<'_>,
+    fields_ident: &Ident,
+    generic: bool,
+) -> TokenStream {
+    let name = fields_ident.to_string();
+    let mut members: Vec<&Ident> = cont.tagged().into_iter().map(|t| &t.tag_member).collect();
+    members.extend(cont.stored().map(|f| f.ident));
+    let names: Vec<String> = members.iter().map(|m| unraw(m)).collect();
+    let (generics, phantom) = if generic {
+        (quote!(<M>), members.is_empty())
+    } else {
+        (TokenStream::new(), false)
+    };
+    let phantom_init = if phantom {
+        quote!(__model: ::core::marker::PhantomData,)
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        #[automatically_derived]
+        impl #generics ::core::clone::Clone for #fields_ident #generics {
+            fn clone(&self) -> Self {
+                #fields_ident { #(#members: ::core::clone::Clone::clone(&self.#members),)* #phantom_init }
+            }
+        }
+
+        #[automatically_derived]
+        impl #generics ::core::fmt::Debug for #fields_ident #generics {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name)
+                    #(.field(#names, &self.#members))*
+                    .finish()
+            }
+        }
+    }
+}
+
+pub(super) fn embedded_fn_ident(f: &Field<'_>) -> Ident {
+    format_ident!("__embedded_{}", unraw(f.ident))
+}
+
+/// An identifier without its `r#`.
+pub(super) fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
+}
+
+/// One function per `nested` field returning the embedded type's fields (`FieldSchema::embedded`).
+pub(super) fn embedded_fns(cont: &Container<'_>) -> TokenStream {
+    cont.stored()
+        .filter_map(|f| {
+            let elem = as_embedded(f)?;
+            let fn_ident = embedded_fn_ident(f);
+            Some(quote! {
+                fn #fn_ident() -> &'static [::odm_core::__private::FieldSchema] {
+                    #elem::FIELDS
+                }
+            })
+        })
+        .collect()
+}

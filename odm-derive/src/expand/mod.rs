@@ -1,0 +1,212 @@
+//! Code generation, one job per file: the schema as data (`schema`), the typed field paths (`fields`) and
+//! their documentation (`docs`), the `Model` methods on the document's own fields (`model`), the
+//! generated check (`validate`) and decoder (`decode`), and an enum model's kinds (`kind`).
+
+mod decode;
+mod defaults;
+mod docs;
+mod fields;
+mod kind;
+mod model;
+mod schema;
+mod validate;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+use self::fields::{embedded_fields, embedded_fns, model_fields, FieldsParts};
+use self::kind::kind_enum;
+use self::schema::{field_schemas, indexes, rule_consts, schema_expr};
+use self::validate::validate_into;
+use crate::ast::{Container, Derive};
+use crate::ctxt::Ctxt;
+use crate::valid;
+
+pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
+    let cx = Ctxt::new();
+    let cont = Container::from_ast(&cx, input, derive);
+    if let Some(cont) = &cont {
+        valid::check(&cx, cont);
+    }
+    match (cx.check(), cont) {
+        (Ok(()), Some(cont)) => match derive {
+            Derive::Model => expand_model(&cont),
+            Derive::Embedded => expand_embedded(&cont),
+        },
+        (Err(errors), cont) => {
+            let errors = errors.into_compile_error();
+            let stub = fallback(input, derive, cont.as_ref());
+            quote!(#errors #stub)
+        }
+        (Ok(()), None) => unreachable!("a failed parse records an error"),
+    }
+}
+
+/// A minimal impl next to the errors, so uses of the trait and of the field paths elsewhere do not add
+/// errors of their own. The field paths are real when the struct could be read.
+fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let parts = cont.map(|cont| match derive {
+        Derive::Model => model_fields(cont),
+        Derive::Embedded => embedded_fields(cont),
+    });
+    let (decl, impls, assoc) = match (parts, derive) {
+        (Some(FieldsParts { decl, impls, assoc }), _) => (decl, impls, assoc),
+        (None, Derive::Model) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields = ();
+                fn fields() -> Self::Fields {}
+            ),
+        ),
+        (None, Derive::Embedded) => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(
+                type Fields<M> = ();
+                fn fields_at<M>(_: &str) -> Self::Fields<M> {}
+            ),
+        ),
+    };
+    let collection = cont.map(Container::collection).unwrap_or_default();
+    // The kinds of an enum, so uses of `{Name}Kind` do not add errors; not `kind()`, whose match needs
+    // every variant to be a struct variant.
+    let (kind_decl, kind_impls, _) = cont
+        .and_then(|c| Some((c, c.tagged()?)))
+        .map(|(c, t)| kind_enum(c, t))
+        .unwrap_or_default();
+    let body = match derive {
+        Derive::Model => quote! {
+            #[automatically_derived]
+            impl ::odm_core::Model for #ident {
+                const SCHEMA: &'static ::odm_core::__private::Schema =
+                    &::odm_core::__private::Schema::new(#name, #collection, &[]);
+                #assoc
+                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                    ::core::result::Result::Ok(::odm_core::__private::bson::Bson::Null)
+                }
+                fn set_id(&mut self, _: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                    ::core::result::Result::Ok(())
+                }
+            }
+        },
+        Derive::Embedded => quote! {
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[];
+                #assoc
+            }
+        },
+    };
+    quote! {
+        #decl
+        #kind_decl
+        const _: () = {
+            #impls
+            #kind_impls
+            #body
+        };
+    }
+}
+
+fn expand_model(cont: &Container<'_>) -> TokenStream {
+    let ident = cont.ident;
+    let field_schemas = field_schemas(cont);
+    let rule_consts = rule_consts(cont);
+    let indexes = indexes(cont);
+    let schema = schema_expr(cont);
+
+    let mut methods = model::id_fns(cont);
+    if let Some(ts) = &cont.attrs.timestamps {
+        methods.extend(model::touch_fn(cont, ts));
+    }
+    if cont.attrs.version.is_some() {
+        methods.extend(model::version_fns(cont));
+    }
+    if let Some(key) = &cont.attrs.hooks {
+        methods.extend(model::hooks_fn(key));
+    }
+    methods.extend(validate_into(cont));
+    methods.extend(defaults::apply_defaults(cont));
+
+    let FieldsParts { decl, impls, assoc } = model_fields(cont);
+    let embedded_fns = embedded_fns(cont);
+    let default_fns = defaults::default_fns(cont);
+    let decoder = decode::decoder(cont);
+    if decoder.is_some() {
+        methods.extend(quote! {
+            fn decode_generated(
+                doc: &::odm_core::__private::bson::RawDocument,
+            ) -> ::core::option::Option<Self> {
+                <Self as ::odm_core::__private::DecodeDocument>::decode_document(doc)
+            }
+        });
+    }
+    let (kind_decl, kind_impls, kind_method) = match cont.tagged() {
+        Some(tagged) => kind_enum(cont, tagged),
+        None => Default::default(),
+    };
+
+    quote! {
+        #decl
+        #kind_decl
+
+        const _: () = {
+            #impls
+            #kind_impls
+            #kind_method
+            #embedded_fns
+            #decoder
+            #default_fns
+
+            #rule_consts
+            const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+            const __INDEXES: &[::odm_core::__private::IndexSchema] = &[#(#indexes),*];
+
+            #[automatically_derived]
+            impl ::odm_core::Model for #ident {
+                const SCHEMA: &'static ::odm_core::__private::Schema = &#schema;
+
+                #assoc
+
+                #methods
+            }
+        };
+    }
+}
+
+fn expand_embedded(cont: &Container<'_>) -> TokenStream {
+    let ident = cont.ident;
+    let field_schemas = field_schemas(cont);
+    let rule_consts = rule_consts(cont);
+    let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
+    let embedded_fns = embedded_fns(cont);
+    let validate = validate_into(cont);
+    let decoder = decode::decoder(cont);
+
+    quote! {
+        #decl
+
+        const _: () = {
+            #impls
+            #embedded_fns
+            #decoder
+            #rule_consts
+
+            #[automatically_derived]
+            impl ::odm_core::Embedded for #ident {
+                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+
+                #assoc
+
+                #validate
+            }
+        };
+    }
+}

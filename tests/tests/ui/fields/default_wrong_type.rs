@@ -1,0 +1,11 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    #[field(default = "ten")]
+    credits: Option<i64>,
+}
+
+fn main() {}
