@@ -11,7 +11,8 @@ use std::time::Duration;
 use mongodb::bson::{doc, Document};
 use odm_core::prelude::*;
 use odm_core::{
-    model_set, Fleet, LedgerEntry, MigrateOptions, Migrations, ModelSet, Strategy, Tenant, Tenants,
+    model_set, Fleet, LedgerEntry, MigrateOptions, MigrationReport, Migrations, ModelSet, Strategy,
+    Tenant, Tenants,
 };
 use odm_tests::{connect, database_names};
 
@@ -104,11 +105,22 @@ async fn assert_migrated(tenant: &Tenant, docs: usize) {
     let ledger = tenant.model::<LedgerEntry>().find(doc! {}).await.unwrap();
     let steps: Vec<&str> = ledger.iter().map(|e| e.step.as_str()).collect();
     let once: BTreeSet<&str> = steps.iter().copied().collect();
-    assert_eq!(steps.len(), 3, "{}: {steps:?}", tenant.id());
+    assert_eq!(steps.len(), 4, "{}: {steps:?}", tenant.id());
     assert_eq!(
         once,
-        BTreeSet::from(["rename-title", "default-plan", "count-once"])
+        BTreeSet::from(["validator-v2", "rename-title", "default-plan", "count-once"])
     );
+}
+
+/// The failed tenants, their step and the error's message (its `Display`, as a user sees it).
+fn failures(report: &MigrationReport) -> Vec<String> {
+    report
+        .failed()
+        .map(|t| {
+            let (step, e) = t.error.as_ref().unwrap();
+            format!("{} at {step:?}: {e}", t.tenant)
+        })
+        .collect()
 }
 
 fn ids(n: usize) -> Vec<String> {
@@ -155,7 +167,7 @@ async fn five_hundred_tenant_databases_through_three_steps() {
     let report = migrations(runs.clone())
         .run(&tenants, discovered.clone(), &options)
         .await;
-    assert!(report.is_ok(), "{:?}", report.failed().collect::<Vec<_>>());
+    assert!(report.is_ok(), "{:?}", failures(&report));
     assert_eq!(runs.load(Ordering::SeqCst), 500);
     for id in &ids {
         assert_migrated(&tenants.get(id).unwrap(), 3).await;
@@ -238,7 +250,7 @@ async fn five_hundred_tenants_of_a_shared_collection_interrupted_and_resumed() {
         .run_fleet(&fleet, &MigrateOptions::default())
         .await
         .unwrap();
-    assert!(report.is_ok(), "{:?}", report.failed().collect::<Vec<_>>());
+    assert!(report.is_ok(), "{:?}", failures(&report));
     assert_eq!(report.tenants.len(), 500);
     for id in &ids {
         assert_migrated(&fleet.tenant(id).await.unwrap(), 3).await;
@@ -297,7 +309,11 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
     };
     let report = killing.run(&tenants, ids.clone(), &options).await;
     assert!(killed.load(Ordering::SeqCst));
-    assert!(report.failed().any(|t| t.tenant == "t010"), "{report:?}");
+    assert!(
+        report.failed().any(|t| t.tenant == "t010"),
+        "{:?}",
+        failures(&report)
+    );
     let mut restarted = server.lock().unwrap().take().unwrap();
     restarted.restart().await;
     *server.lock().unwrap() = Some(restarted);
@@ -307,7 +323,7 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
     let report = migrations(runs.clone())
         .run(&tenants, ids.clone(), &options)
         .await;
-    assert!(report.is_ok(), "{:?}", report.failed().collect::<Vec<_>>());
+    assert!(report.is_ok(), "{:?}", failures(&report));
     for id in &ids {
         let tenant = tenants.get(id).unwrap();
         let counts: Vec<Document> = tenant

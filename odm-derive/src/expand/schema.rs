@@ -82,7 +82,10 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
                 out = quote!(#out.with_default(#p::FieldDefault::new(#text, #value)));
             }
             let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
-            if f.serde.skip_serializing_if || in_some_variants {
+            // A field serde fills in when it is absent (`default`) may be missing from a stored
+            // document, as one skipped when serialized may: neither is required by `$jsonSchema`, so
+            // documents of an older shape stay valid.
+            if f.serde.skip_serializing_if || f.serde.default.is_some() || in_some_variants {
                 out = quote!(#out.omittable());
             }
             if nested {
