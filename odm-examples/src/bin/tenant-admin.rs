@@ -11,6 +11,8 @@
 //!   export ID DIR | import ID DIR [--placement NAME]
 //!                                          mongodump's format (`.bson` + `.metadata.json`) per collection
 //!   move ID TO | abort-move ID             live move to another placement, or roll back a stopped one
+//!   migrate [--canary ID]... [--concurrency N] [--max-failures N] [--tenant ID]...
+//!                                          the pending steps of `migrations()`, once per tenant
 //!   sync-indexes [--tenant ID]...          every tenant's indexes as the models declare them
 //! ```
 //!
@@ -28,7 +30,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use odm_core::prelude::*;
-use odm_core::{model_set, Fleet, FleetReport, ModelSet, Strategy, Tenant, Tenants, DUMP_MANIFEST};
+use odm_core::{
+    model_set, Fleet, FleetReport, MigrateOptions, Migrations, ModelSet, Strategy, Tenant,
+    TenantState, Tenants, DUMP_MANIFEST,
+};
 
 #[derive(Parser)]
 #[command(
@@ -115,6 +120,23 @@ enum Command {
         /// The tenant.
         id: String,
     },
+    /// Runs the pending migration steps of [`migrations`] on every active tenant (or those named).
+    Migrate {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// Only these tenants (repeatable); every active tenant of the catalogue otherwise.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+        /// Tenants migrated first (repeatable); if one fails, no other tenant is touched.
+        #[arg(long = "canary")]
+        canary: Vec<String>,
+        /// How many tenants at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Stop starting tenants once this many failed.
+        #[arg(long)]
+        max_failures: Option<usize>,
+    },
     /// Makes every tenant's indexes match the models' declarations.
     SyncIndexes(SyncArgs),
 }
@@ -194,6 +216,14 @@ async fn sync_model<T: Model>(
 
 /// The models the app stores: every command works on each of them.
 static MODELS: ModelSet = model_set![Account, Order];
+
+/// The app's migration steps, in order: add yours at the end, and never change one that ran (bump its
+/// version only to be told which tenants ran the old one).
+fn migrations() -> Migrations {
+    Migrations::new()
+        .add_indexes::<Account>("account-indexes", 1)
+        .add_indexes::<Order>("order-indexes", 1)
+}
 
 /// Exit status: the tenant is unknown or its state refuses the command; nothing changed.
 const REFUSED: u8 = 3;
@@ -430,9 +460,77 @@ async fn run_fleet_command(command: Command, progress: &ProgressBar) -> odm_core
                 println!("{id}: move rolled back; active at its source");
             }
         }
+        Command::Migrate {
+            fleet,
+            tenants,
+            canary,
+            concurrency,
+            max_failures,
+        } => {
+            let dry_run = fleet.dry_run;
+            let fleet = open_fleet(&fleet, progress).await?;
+            let total = if tenants.is_empty() {
+                fleet.catalogue().in_state(TenantState::Active).await?.len()
+            } else {
+                tenants.len()
+            };
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} tenants {elapsed} {msg}")
+                    .expect("progress template"),
+            );
+            let ticker = bar.clone();
+            let options = MigrateOptions {
+                concurrency,
+                canary,
+                max_failures,
+                dry_run,
+                tenants: (!tenants.is_empty()).then_some(tenants),
+                progress: Some(std::sync::Arc::new(move |done, t| {
+                    ticker.set_position(done as u64);
+                    ticker.set_message(t.tenant.clone());
+                })),
+            };
+            let report = migrations().run_fleet(&fleet, &options).await?;
+            bar.finish_and_clear();
+            for t in &report.tenants {
+                match &t.error {
+                    Some((step, e)) => println!(
+                        "{}: FAILED at {}: {e}",
+                        t.tenant,
+                        step.unwrap_or("the ledger")
+                    ),
+                    None if dry_run => println!("{}: pending {}", t.tenant, list(&t.pending)),
+                    None => println!("{}: ran {}", t.tenant, list(&t.applied)),
+                }
+            }
+            for id in &report.not_run {
+                println!("{id}: not run (the run stopped)");
+            }
+            let failed = report.failed().count();
+            println!(
+                "{} tenants: {} {}, {} failed, {} not run",
+                report.tenants.len() + report.not_run.len(),
+                report.tenants.len() - failed,
+                if dry_run { "checked" } else { "migrated" },
+                failed,
+                report.not_run.len()
+            );
+            if !report.is_ok() {
+                return Err(Error::Aborted("some tenants were not migrated".into()));
+            }
+        }
         Command::SyncIndexes(_) => unreachable!("handled by main"),
     }
     Ok(())
+}
+
+fn list(steps: &[&str]) -> String {
+    if steps.is_empty() {
+        "nothing".into()
+    } else {
+        steps.join(", ")
+    }
 }
 
 async fn state_of(fleet: &Fleet, id: &str) -> odm_core::Result<String> {
