@@ -44,6 +44,9 @@ pub mod tenancy {}
 #[doc = include_str!("../docs/lifecycle.md")]
 pub mod lifecycle {}
 
+#[doc = include_str!("../docs/migrations.md")]
+pub mod migrations {}
+
 #[doc = include_str!("../docs/queries.md")]
 pub mod queries {}
 

@@ -58,6 +58,8 @@
 //!   chores with [`Tenants::for_each`], and the [`Connections`] registry for tenants on several clusters.
 //! - [Tenant lifecycle](guide::lifecycle): a [`Fleet`] over a [`Catalogue`]: provisioning,
 //!   suspension, erasure, export and import in `mongodump`'s format, and live moves between placements.
+//! - [Migrations](guide::migrations): [`Migrations`] across the fleet, once per tenant, with a ledger
+//!   per tenant; reading old shapes while a migration is half-way.
 //! - [Queries](guide::queries): typed filters, updates, sorts and projections from `User::fields()`,
 //!   and raw documents beside them.
 //! - [Validation](guide::validation): rules, [`Error::Validation`], and the server's `$jsonSchema`.
