@@ -475,6 +475,35 @@ impl<T: Model> ModelHandle<T> {
         raw: RawDocumentBuf,
         upsert: bool,
     ) -> Result<mongodb::results::UpdateResult> {
+        match Self::keeping_hidden(&raw)? {
+            None => pipeline.replace_one(filter, raw, upsert).await,
+            Some(update) => pipeline.update(filter, update, false, upsert).await,
+        }
+    }
+
+    /// [`replace_keeping_hidden`](Self::replace_keeping_hidden) for `find_one_and_replace`.
+    pub(crate) async fn find_and_replace_keeping_hidden(
+        pipeline: &mut Pipeline<'_>,
+        filter: Document,
+        raw: RawDocumentBuf,
+        options: mongodb::options::FindOneAndReplaceOptions,
+    ) -> Result<Option<RawDocumentBuf>> {
+        let Some(update) = Self::keeping_hidden(&raw)? else {
+            return pipeline.find_one_and_replace(filter, raw, options).await;
+        };
+        let mut as_update = mongodb::options::FindOneAndUpdateOptions::default();
+        as_update.sort = options.sort;
+        as_update.projection = options.projection;
+        as_update.upsert = options.upsert;
+        as_update.return_document = options.return_document;
+        pipeline
+            .find_one_and_update(filter, update, as_update)
+            .await
+    }
+
+    /// The update pipeline that replaces a document by `raw` but keeps the stored values of the hidden
+    /// fields `raw` does not hold; `None` when there are none to keep.
+    fn keeping_hidden(raw: &RawDocumentBuf) -> Result<Option<Update>> {
         let kept: Vec<&'static str> = T::SCHEMA
             .fields
             .iter()
@@ -483,19 +512,18 @@ impl<T: Model> ModelHandle<T> {
             .filter(|stored| matches!(raw.get(stored), Ok(None | Some(bson::RawBsonRef::Null))))
             .collect();
         if kept.is_empty() {
-            return pipeline.replace_one(filter, raw, upsert).await;
+            return Ok(None);
         }
-        let mut value = crate::ops::to_document(T::SCHEMA.type_name, &raw)?;
+        let mut value = crate::ops::to_document(T::SCHEMA.type_name, raw)?;
         let mut stored = Document::new();
         for field in kept {
             value.remove(field);
             stored.insert(field, format!("${field}"));
         }
         // `$literal`: the value's strings are data, never field paths or operators.
-        let update = Update::Pipeline(vec![doc! {
+        Ok(Some(Update::Pipeline(vec![doc! {
             "$replaceWith": { "$mergeObjects": [ stored, { "$literal": value } ] }
-        }]);
-        pipeline.update(filter, update, false, upsert).await
+        }])))
     }
 
     /// The version conflict of a version-checked write of document `id` that expected `expected`: reads

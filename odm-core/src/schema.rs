@@ -105,7 +105,7 @@
 //! |---|---|---|
 //! | `default = expr` | `Option<T>` fields of a struct model | A `None` takes `expr` (turned into `T` with `Into`; a snake_case path is a function, called) on insert, and through the `$setOnInsert` of an upsert ([`FieldSchema::default`]). |
 //! | `immutable` | a struct model's field (not `_id`, the version or `updated_at`) | Keeps the value it was created with: updates naming it are refused, and so are `save`s and replacements that change it ([`Error::Immutable`](crate::Error::Immutable)). |
-//! | `hidden` | a struct model's `Option` field, or one with `#[serde(default)]` (not `_id`, not the version) | Left out of reads unless `.with_hidden()` asks for it ([`Schema::hidden_projection`]); `save` and `replace_one` keep the stored value of a hidden field read as `None`. |
+//! | `hidden` | a struct model's `Option` field, or one with `#[serde(default)]` (not `_id`, not the version) | Left out of reads unless `.with_hidden()` asks for it ([`Schema::hidden_projection`]); `save`, `replace_one` and `find_one_and_replace` keep the stored value of a hidden field read as `None`. |
 //!
 //! Indexes, created by `sync_indexes`:
 //!

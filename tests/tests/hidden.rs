@@ -240,8 +240,22 @@ async fn a_value_read_without_hidden_fields_saves_without_erasing_them() {
         stored_hash(&users, "ann3").await.as_deref(),
         Some("new-hash")
     );
+    // `find_one_and_replace` too.
+    let mut replacement = users.find_one(f.email.eq("ann3")).await.unwrap().unwrap();
+    replacement.email = "ann4".into();
+    let after = users
+        .find_one_and_replace(f.email.eq("ann3"), replacement)
+        .return_after()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((after.email.as_str(), after.password_hash), ("ann4", None));
+    assert_eq!(
+        stored_hash(&users, "ann4").await.as_deref(),
+        Some("new-hash")
+    );
     // A value whose string looks like a field path or an operator is stored as written.
-    let mut odd = users.find_one(f.email.eq("ann3")).await.unwrap().unwrap();
+    let mut odd = users.find_one(f.email.eq("ann4")).await.unwrap().unwrap();
     odd.email = "$password_hash".into();
     users.save(&mut odd).await.unwrap();
     let back = users

@@ -260,15 +260,25 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
             let found = match &held {
                 None => {
                     options.upsert = Some(self.upsert);
-                    pipeline.find_one_and_replace(filter, raw, options).await?
+                    ModelHandle::<T>::find_and_replace_keeping_hidden(
+                        &mut pipeline,
+                        filter,
+                        raw,
+                        options,
+                    )
+                    .await?
                 }
                 // Held to the stored immutable values; when nothing matches, a read tells whether an
                 // immutable field is why, and only then may an upsert insert.
                 Some(_) => {
                     options.upsert = Some(false);
-                    let found = pipeline
-                        .find_one_and_replace(guarded, raw.clone(), options.clone())
-                        .await?;
+                    let found = ModelHandle::<T>::find_and_replace_keeping_hidden(
+                        &mut pipeline,
+                        guarded,
+                        raw.clone(),
+                        options.clone(),
+                    )
+                    .await?;
                     if found.is_some() {
                         found
                     } else if let Some(e) = handle
@@ -278,7 +288,13 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
                         return Err(e);
                     } else if self.upsert {
                         options.upsert = Some(true);
-                        pipeline.find_one_and_replace(filter, raw, options).await?
+                        ModelHandle::<T>::find_and_replace_keeping_hidden(
+                            &mut pipeline,
+                            filter,
+                            raw,
+                            options,
+                        )
+                        .await?
                     } else {
                         None
                     }
@@ -294,9 +310,13 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
         // Versioned: replace the document at the expected version. Only when none matches at any
         // version does an upsert insert, so a stale value never stands beside the newer document.
         options.upsert = Some(false);
-        let mut found = pipeline
-            .find_one_and_replace(guarded, raw.clone(), options.clone())
-            .await?;
+        let mut found = ModelHandle::<T>::find_and_replace_keeping_hidden(
+            &mut pipeline,
+            guarded,
+            raw.clone(),
+            options.clone(),
+        )
+        .await?;
         let mut saved = found.is_some();
         if !saved && held.is_some() {
             let at_version = doc! { "$and": [ user_filter.clone(), { field: expected } ] };
@@ -314,7 +334,14 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
             }
             if self.upsert {
                 options.upsert = Some(true);
-                found = match pipeline.find_one_and_replace(filter, raw, options).await {
+                found = match ModelHandle::<T>::find_and_replace_keeping_hidden(
+                    &mut pipeline,
+                    filter,
+                    raw,
+                    options,
+                )
+                .await
+                {
                     // Stored meanwhile, at another version.
                     Err(Error::DuplicateKey { .. }) => {
                         let id = value.id()?;
