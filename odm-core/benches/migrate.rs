@@ -136,7 +136,11 @@ async fn main() {
                 items.insert_many(chunk.to_vec()).await.unwrap();
             }
         }
-        let by_db = Tenants::new(conn.clone(), Strategy::database_per_tenant("bench_migrate_")).unwrap();
+        let by_db = Tenants::new(
+            conn.clone(),
+            Strategy::database_per_tenant("bench_migrate_"),
+        )
+        .unwrap();
         let library = async {
             let rename = Migrations::new().rename_field::<Item>("rename", 1, "title", "name");
             let started = Instant::now();

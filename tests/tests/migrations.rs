@@ -4,7 +4,7 @@
 //! its tenant, and models reading the old shape while a migration is half-way.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -123,6 +123,20 @@ fn failures(report: &MigrationReport) -> Vec<String> {
         .collect()
 }
 
+/// Runs `f` for each id, 16 at a time.
+async fn each<F, Fut>(ids: &[String], f: F)
+where
+    F: Fn(&str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::iter(ids)
+        .map(|id| f(id))
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("t{i:03}")).collect()
 }
@@ -138,9 +152,11 @@ async fn five_hundred_tenant_databases_through_three_steps() {
     let tenants =
         Tenants::new(conn.clone(), Strategy::database_per_tenant("migrate_dbs_")).unwrap();
     let ids = ids(500);
-    for id in &ids {
-        seed(&tenants.get(id).unwrap(), 3).await;
-    }
+    each(&ids, |id| {
+        let tenant = tenants.get(id).unwrap();
+        async move { seed(&tenant, 3).await }
+    })
+    .await;
     let runs = Arc::new(AtomicUsize::new(0));
     let discovered = tenants.discover().await.unwrap();
     assert_eq!(discovered, ids);
@@ -169,9 +185,11 @@ async fn five_hundred_tenant_databases_through_three_steps() {
         .await;
     assert!(report.is_ok(), "{:?}", failures(&report));
     assert_eq!(runs.load(Ordering::SeqCst), 500);
-    for id in &ids {
-        assert_migrated(&tenants.get(id).unwrap(), 3).await;
-    }
+    each(&ids, |id| {
+        let tenant = tenants.get(id).unwrap();
+        async move { assert_migrated(&tenant, 3).await }
+    })
+    .await;
     // A second run finds nothing to do.
     let again = migrations(runs.clone())
         .run(&tenants, discovered, &options)
@@ -199,7 +217,7 @@ fn fleet_of(conn: &Connection, db: &str, models: ModelSet) -> Fleet {
             .unwrap(),
         )
         .default_placement("shared")
-        .lease(Duration::from_millis(200))
+        .lease(Duration::from_secs(1))
         .build()
         .unwrap()
 }
@@ -214,10 +232,14 @@ async fn old_fleet(db: &str, ids: &[String], docs: usize) -> Fleet {
         }
     }
     let old = fleet_of(&conn, db, OLD_MODELS);
-    for id in ids {
-        old.provision(id, None).await.unwrap();
-        seed(&old.tenant(id).await.unwrap(), docs).await;
-    }
+    each(ids, |id| {
+        let (old, id) = (old.clone(), id.to_owned());
+        async move {
+            old.provision(&id, None).await.unwrap();
+            seed(&old.tenant(&id).await.unwrap(), docs).await;
+        }
+    })
+    .await;
     fleet_of(&conn, db, MODELS)
 }
 
@@ -252,21 +274,32 @@ async fn five_hundred_tenants_of_a_shared_collection_interrupted_and_resumed() {
         .unwrap();
     assert!(report.is_ok(), "{:?}", failures(&report));
     assert_eq!(report.tenants.len(), 500);
-    for id in &ids {
-        assert_migrated(&fleet.tenant(id).await.unwrap(), 3).await;
-    }
-    // Tenants cut off inside their counting step's transaction left nothing and ran it again whole:
-    // every document above is counted once, and the ledgers list each step once.
-    let rerun: usize = report
+    each(&ids, |id| {
+        let fleet = fleet.clone();
+        let id = id.to_owned();
+        async move { assert_migrated(&fleet.tenant(&id).await.unwrap(), 3).await }
+    })
+    .await;
+    // The interruption split the fleet: some tenants had counted, the rest counted in the rerun, and
+    // those cut off inside their counting step's transaction left nothing and ran it again whole (a
+    // transaction retried on a transient error also runs its step again: the count shows it never
+    // applied twice). Every document above is counted once, and the ledgers list each step once.
+    let done_before = report
+        .tenants
+        .iter()
+        .filter(|t| t.already.contains(&"count-once"))
+        .count();
+    let rerun = report
         .tenants
         .iter()
         .filter(|t| t.applied.contains(&"count-once"))
         .count();
-    assert_eq!(runs.load(Ordering::SeqCst), interrupted + rerun);
+    assert_eq!(done_before + rerun, 500);
     assert!(
-        rerun >= 500 - interrupted,
-        "{rerun} reran after {interrupted}"
+        done_before >= 250 && rerun > 0,
+        "{done_before} before, {rerun} after"
     );
+    assert!(runs.load(Ordering::SeqCst) >= interrupted + rerun);
 }
 
 #[tokio::test]
@@ -283,11 +316,12 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
     for id in &ids {
         seed(&tenants.get(id).unwrap(), 50).await;
     }
-    // The counting step of the eleventh tenant kills the server after its update, before the commit.
-    let killed = Arc::new(AtomicBool::new(false));
-    let (k, s) = (killed.clone(), server.clone());
+    // The step of the eleventh tenant kills the server after its update, before the commit, and has it
+    // restarted a moment later, as a crashed mongod is by its supervisor.
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let (a, s) = (attempts.clone(), server.clone());
     let killing = migrations(Arc::new(AtomicUsize::new(0))).step("kill", 1, move |tenant, tx| {
-        let (k, s) = (k.clone(), s.clone());
+        let (a, s) = (a.clone(), s.clone());
         async move {
             let mut session = tx.session().await;
             tenant
@@ -295,10 +329,14 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
                 .update_many(doc! {}, doc! { "$inc": { "count": 100 } })
                 .session(&mut session)
                 .await?;
-            if tenant.id() == "t010" && !k.swap(true, Ordering::SeqCst) {
-                if let Some(server) = s.lock().unwrap().as_mut() {
-                    server.kill();
-                }
+            if tenant.id() == "t010" && a.fetch_add(1, Ordering::SeqCst) == 0 {
+                let mut down = s.lock().unwrap().take().unwrap();
+                down.kill();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    down.restart().await;
+                    *s.lock().unwrap() = Some(down);
+                });
             }
             Ok(())
         }
@@ -308,22 +346,9 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
         ..MigrateOptions::default()
     };
     let report = killing.run(&tenants, ids.clone(), &options).await;
-    assert!(killed.load(Ordering::SeqCst));
-    assert!(
-        report.failed().any(|t| t.tenant == "t010"),
-        "{:?}",
-        failures(&report)
-    );
-    let mut restarted = server.lock().unwrap().take().unwrap();
-    restarted.restart().await;
-    *server.lock().unwrap() = Some(restarted);
-
-    // The rerun, without the killing step: every tenant's count is exactly 1.
-    let runs = Arc::new(AtomicUsize::new(0));
-    let report = migrations(runs.clone())
-        .run(&tenants, ids.clone(), &options)
-        .await;
     assert!(report.is_ok(), "{:?}", failures(&report));
+    // The transaction lost with the server ran again whole once the server was back.
+    assert!(attempts.load(Ordering::SeqCst) >= 2);
     for id in &ids {
         let tenant = tenants.get(id).unwrap();
         let counts: Vec<Document> = tenant
@@ -331,9 +356,11 @@ async fn the_server_killed_mid_step_leaves_nothing_half_done() {
             .aggregate([doc! { "$group": { "_id": "$count", "n": { "$sum": 1 } } }])
             .await
             .unwrap();
-        // Tenants before t010 ran the kill step too (+100, committed); t010's +100 was never committed.
-        let expected = if id.as_str() < "t010" { 101 } else { 1 };
-        assert_eq!(counts, [doc! { "_id": expected, "n": 50 }], "{id}");
+        // Every tenant counted once and ran the kill step's +100 once: t010's first +100 died with
+        // the server, uncommitted.
+        assert_eq!(counts, [doc! { "_id": 101, "n": 50 }], "{id}");
+        let ledger = tenant.model::<LedgerEntry>().count(doc! {}).await.unwrap();
+        assert_eq!(ledger, 5, "{id}");
     }
 }
 
