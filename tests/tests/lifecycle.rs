@@ -361,6 +361,12 @@ async fn erasure_leaves_nothing_of_the_tenant_and_everything_of_the_others() {
             fleet.tenant(&ids[1]).await,
             Err(Error::TenantUnavailable { .. })
         ));
+        // The id can serve a new tenant, which starts empty; the record keeps the old history.
+        let again = fleet.provision(&ids[1], Some(placement)).await.unwrap();
+        assert_eq!(again.state, TenantState::Active);
+        assert!(again.history.iter().any(|e| e.note == "erased"));
+        let notes = fleet.tenant(&ids[1]).await.unwrap().model::<Note>();
+        assert_eq!(notes.count(doc! {}).await.unwrap(), 0);
     }
 }
 

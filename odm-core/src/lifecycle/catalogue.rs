@@ -152,8 +152,8 @@ impl Catalogue {
             .await
     }
 
-    /// Records a new tenant in state [`TenantState::Provisioning`]; an existing record is returned as
-    /// it is.
+    /// Records a new tenant in state [`TenantState::Provisioning`] (an erased one too, at `placement`);
+    /// any other existing record is returned as it is.
     pub(crate) async fn record(&self, id: &str, placement: &str) -> Result<TenantRecord> {
         let now = DateTime::now();
         let record = TenantRecord {
@@ -174,10 +174,24 @@ impl Catalogue {
         };
         match self.records.create(record).await {
             Ok(record) => Ok(record),
-            Err(Error::DuplicateKey { .. }) => self
-                .get(id)
-                .await?
-                .ok_or_else(|| Error::UnknownTenant { id: id.to_owned() }),
+            Err(Error::DuplicateKey { .. }) => {
+                let existing = self
+                    .get(id)
+                    .await?
+                    .ok_or_else(|| Error::UnknownTenant { id: id.to_owned() })?;
+                if existing.state != TenantState::Erased {
+                    return Ok(existing);
+                }
+                // An erased tenant's id can serve a new tenant; its record keeps the history.
+                self.transition(
+                    id,
+                    &[TenantState::Erased],
+                    TenantState::Provisioning,
+                    doc! { "placement": placement },
+                    "recorded again",
+                )
+                .await
+            }
             Err(e) => Err(e),
         }
     }

@@ -275,16 +275,24 @@ impl Migrations {
         fleet: &Fleet,
         options: &MigrateOptions,
     ) -> Result<MigrationReport> {
-        let mut placements = BTreeMap::new();
-        for record in fleet.catalogue().in_state(TenantState::Active).await? {
-            placements.insert(record.id, record.placement);
-        }
+        let records: BTreeMap<String, super::TenantRecord> = fleet
+            .catalogue()
+            .list()
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
         let ids: Vec<String> = match &options.tenants {
             Some(ids) => ids.clone(),
-            None => placements.keys().cloned().collect(),
+            None => records
+                .values()
+                .filter(|r| r.state == TenantState::Active)
+                .map(|r| r.id.clone())
+                .collect(),
         };
-        let resolve = |id: &str| match placements.get(id) {
-            Some(placement) => fleet.at(placement, id),
+        let resolve = |id: &str| match records.get(id) {
+            Some(r) if r.state == TenantState::Active => fleet.at(&r.placement, id),
+            Some(r) => Err(super::unavailable(r)),
             None => Err(Error::UnknownTenant { id: id.to_owned() }),
         };
         Ok(self.run_ids(ids, resolve, options).await)

@@ -345,10 +345,14 @@ impl Fleet {
         }
     }
 
+    /// The cached handle, while at least a quarter of its lease is left: a request that takes it
+    /// then has that long before the handle refuses.
     fn leased(&self, id: &str) -> Option<Tenant> {
         let mut leases = self.inner.leases.lock().expect("lease cache lock");
         match leases.get(id) {
-            Some((tenant, until)) if Instant::now() < *until => Some(tenant.clone()),
+            Some((tenant, until)) if Instant::now() + self.inner.lease / 4 < *until => {
+                Some(tenant.clone())
+            }
             Some(_) => {
                 leases.pop(id);
                 None
