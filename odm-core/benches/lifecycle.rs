@@ -10,6 +10,8 @@
 // The raw driver is the baseline measured against, so the pipeline-only rule does not apply here.
 #![allow(clippy::disallowed_methods)]
 
+mod oneshot;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use futures_util::TryStreamExt;
 use odm_core::bson::{doc, oid::ObjectId, DateTime, RawDocumentBuf};
 use odm_core::prelude::*;
 use odm_core::{model_set, Fleet, ModelSet, Strategy, Tenants};
+use oneshot::{env, median};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Model)]
 #[model(collection = "events", timestamps)]
@@ -43,18 +46,6 @@ fn event(n: i64) -> Event {
         created_at: None,
         updated_at: None,
     }
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 async fn fleet(conn: &Connection, lease: Duration) -> Fleet {

@@ -10,12 +10,15 @@
 // The raw driver is the baseline measured against, so the pipeline-only rule does not apply here.
 #![allow(clippy::disallowed_methods)]
 
+mod oneshot;
+
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use odm_core::bson::{doc, oid::ObjectId, Document};
 use odm_core::prelude::*;
 use odm_core::{MigrateOptions, Migrations, Strategy, Tenants};
+use oneshot::{env, median};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Model)]
 #[model(collection = "items")]
@@ -27,18 +30,6 @@ struct Item {
     #[serde(default)]
     plan: Option<String>,
     n: i64,
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn old_docs(n: usize) -> Vec<Document> {
