@@ -1,8 +1,12 @@
 """Seeds the conduit service for bench/conduit: per tenant, 20 users, 50 articles with comments,
 favourites and follows. Prints a Lua table the wrk scripts load: the tenants, each with its slugs,
-usernames and tokens."""
+usernames and tokens.
+
+With SEED_API set (e.g. `/api`), seeds one tenant at that path instead: a single-tenant RealWorld
+service, for bench/conduit/compare."""
 
 import json
+import os
 import sys
 import urllib.request
 
@@ -24,7 +28,7 @@ tags = ["rust", "mongodb", "tenancy", "web", "async", "serde", "axum", "bench"]
 tenants = []
 for t in range(count):
     tenant = f"bench-{t}"
-    api = f"/t/{tenant}/api"
+    api = os.environ.get("SEED_API") or f"/t/{tenant}/api"
     users, tokens, slugs = [], [], []
     for u in range(20):
         name = f"user{u}"
