@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use metrics::{Label, SharedString};
 use mongodb::bson::{Bson, Document};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
@@ -58,6 +58,21 @@ pub const METRIC_REGISTRY_EVICTIONS: &str = "odm.registry.evictions";
 pub(crate) struct TenantLabel {
     pub(crate) id: Arc<str>,
     pub(crate) strategy: &'static str,
+}
+
+/// A collection's stored name, the tenant's prefix (collection per tenant) and the model's collection,
+/// written where it is recorded rather than built per operation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CollectionName<'a> {
+    pub(crate) prefix: &'a str,
+    pub(crate) collection: &'static str,
+}
+
+impl std::fmt::Display for CollectionName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.prefix)?;
+        f.write_str(self.collection)
+    }
 }
 
 /// The tenants that have a metric label of their own on one client: the first `capacity` seen.
@@ -122,7 +137,9 @@ pub(crate) fn registry_gauges(stats: &crate::RegistryStats) {
 }
 
 /// The span of one operation on `handle`, named `odm.{name}`; disabled (and nothing computed) when no
-/// subscriber wants it.
+/// subscriber wants it. Every field known before the operation runs is given here, at creation; what is
+/// known only after it (documents returned or affected, the kind of failure) is recorded once, by
+/// [`run`], when it ends.
 macro_rules! op_span {
     ($handle:expr, $name:literal, $command:literal) => {{
         let handle = $handle;
@@ -134,7 +151,7 @@ macro_rules! op_span {
             concat!("odm.", $name),
             "db.system.name" = "mongodb",
             "db.namespace" = conn.name(),
-            "db.collection.name" = tracing::field::display(handle.collection_name()),
+            "db.collection.name" = tracing::field::display(handle.stored_collection()),
             "db.operation.name" = $command,
             "server.address" = server.map(|(host, _)| host),
             "server.port" = server.map(|(_, port)| port),
@@ -177,8 +194,23 @@ impl<T: Model> ModelName for ModelHandle<T> {
     }
 }
 
-/// Awaits `op` in `span`; then records the error (if any) on the span, the metrics, and the slow
-/// warning. When nobody listens, awaits `op` and nothing else.
+/// What an operation's pipeline found out while it ran, for its span: kept per operation while the
+/// operation is polled (see [`run`]), and recorded on the span once, when it ends.
+#[derive(Debug, Clone, Copy, Default)]
+struct Outcome {
+    returned: Option<u64>,
+    affected: Option<u64>,
+}
+
+thread_local! {
+    /// The outcome of the operation being polled on this thread, if its span is recorded.
+    static OUTCOME: std::cell::Cell<Outcome> = const {
+        std::cell::Cell::new(Outcome { returned: None, affected: None })
+    };
+}
+
+/// Awaits `op` in `span`; then records on the span what the operation found out and the error (if any),
+/// the metrics, and the slow warning. When nobody listens, awaits `op` and nothing else.
 pub(crate) async fn run<T: Model, O>(
     handle: &ModelHandle<T>,
     span: Span,
@@ -187,29 +219,85 @@ pub(crate) async fn run<T: Model, O>(
 ) -> Result<O> {
     let metrics = metrics_on();
     let slow = handle.connection().slow_operation();
-    if span.is_disabled() && !metrics && slow.is_none() {
-        return op.await;
+    if span.is_disabled() {
+        if !metrics && slow.is_none() {
+            return op.await;
+        }
+        let started = Instant::now();
+        let result = op.await;
+        report(
+            handle,
+            &span,
+            name,
+            started.elapsed(),
+            &result,
+            metrics,
+            slow,
+        );
+        return result;
     }
     let started = Instant::now();
-    let result = op.instrument(span.clone()).await;
+    // Like `Instrumented`, the span is entered on every poll; the operation's outcome rides in a
+    // thread-local slot swapped in and out with it, so the pipeline notes counts without a lookup of
+    // the current span and a call into the subscriber for each.
+    let mut op = std::pin::pin!(op);
+    let mut outcome = Outcome::default();
+    let result = std::future::poll_fn(|cx| {
+        let _entered = span.enter();
+        let outer = OUTCOME.replace(outcome);
+        let poll = op.as_mut().poll(cx);
+        outcome = OUTCOME.replace(outer);
+        poll
+    })
+    .await;
     let elapsed = started.elapsed();
-    let error = result.as_ref().err().map(|e| {
-        let kind = error_type(e);
-        if !span.is_disabled() {
-            span.record("error.type", kind);
-            error_event(&span, e);
+    let error = result.as_ref().err().map(error_type);
+    if outcome.returned.is_some() || outcome.affected.is_some() || error.is_some() {
+        // One call into the subscriber for everything learnt while the operation ran.
+        let returned = outcome.returned.as_ref().map(|n| n as &dyn tracing::Value);
+        let affected = outcome.affected.as_ref().map(|n| n as &dyn tracing::Value);
+        let error = error.as_ref().map(|e| e as &dyn tracing::Value);
+        if let (Some(meta), Some(r), Some(a), Some(e)) = (
+            span.metadata(),
+            span.field("db.response.returned_rows"),
+            span.field("odm.documents_affected"),
+            span.field("error.type"),
+        ) {
+            span.record_all(&meta.fields().value_set(&[
+                (&r, returned),
+                (&a, affected),
+                (&e, error),
+            ]));
         }
-        kind
+    }
+    report(handle, &span, name, elapsed, &result, metrics, slow);
+    result
+}
+
+/// The events, metrics and slow warning of an operation that ended.
+fn report<T: Model, O>(
+    handle: &ModelHandle<T>,
+    span: &Span,
+    name: &'static str,
+    elapsed: Duration,
+    result: &Result<O>,
+    metrics: bool,
+    slow: Option<Duration>,
+) {
+    let error = result.as_ref().err().map(|e| {
+        if !span.is_disabled() {
+            error_event(span, e);
+        }
+        error_type(e)
     });
     if metrics {
         record_metrics(handle, name, elapsed, error);
     }
     if let Some(threshold) = slow {
         if elapsed >= threshold {
-            slow_warning(handle, &span, name, elapsed, error);
+            slow_warning(handle, span, name, elapsed, error);
         }
     }
-    result
 }
 
 fn record_metrics<T: Model>(
@@ -252,7 +340,7 @@ fn slow_warning<T: Model>(
         tracing::Level::WARN,
         db.system.name = "mongodb",
         db.namespace = conn.name(),
-        db.collection.name = %handle.collection_name(),
+        db.collection.name = %handle.stored_collection(),
         odm.operation = name,
         odm.model = T::SCHEMA.type_name,
         odm.tenant = tenant.map(|t| &*t.id),
@@ -329,17 +417,27 @@ pub(crate) fn error_type(error: &Error) -> &'static str {
     }
 }
 
-/// Records how many documents the current operation returned, on its span.
+/// Notes how many documents the current operation returned, for its span.
 pub(crate) fn returned(n: u64) {
     if tracing::level_enabled!(tracing::Level::INFO) {
-        Span::current().record("db.response.returned_rows", n);
+        OUTCOME.with(|o| {
+            o.set(Outcome {
+                returned: Some(n),
+                ..o.get()
+            })
+        });
     }
 }
 
-/// Records how many documents the current operation wrote or deleted, on its span.
+/// Notes how many documents the current operation wrote or deleted, for its span.
 pub(crate) fn affected(n: u64) {
     if tracing::level_enabled!(tracing::Level::INFO) {
-        Span::current().record("odm.documents_affected", n);
+        OUTCOME.with(|o| {
+            o.set(Outcome {
+                affected: Some(n),
+                ..o.get()
+            })
+        });
     }
 }
 
