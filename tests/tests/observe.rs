@@ -253,7 +253,7 @@ fn rows<'a>(notes: &'a ModelHandle<Note>, existing: &'a Note) -> Vec<Row<'a>> {
         ),
         row(
             &["find_and_count"],
-            "odm.find",
+            "odm.find_and_count",
             Box::pin(async move {
                 outcome(
                     notes
