@@ -7,7 +7,8 @@
 //! Spans and events hold names (database, collection, model, tenant, field paths), counts and kinds of
 //! error, never a document's or a filter's values.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -110,6 +111,129 @@ impl TenantLabels {
             SharedString::from(tenant.clone())
         } else {
             SharedString::const_str(OTHER_TENANTS)
+        }
+    }
+}
+
+/// What one tenant's operations took on one client, since the connection was made or since
+/// [`Connection::reset_tenant_activity`](crate::Connection::reset_tenant_activity). Made by
+/// [`Connection::busiest_tenants`](crate::Connection::busiest_tenants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantActivity {
+    /// The tenant's id; `None` for the tenants past the bound of
+    /// [`ConnectOptions::tenant_activity`](crate::ConnectOptions::tenant_activity), counted together.
+    pub tenant: Option<String>,
+    /// How many operations ran, failed ones included.
+    pub operations: u64,
+    /// How many of them failed.
+    pub errors: u64,
+    /// Their time added up, each from the call to the answer.
+    pub time: Duration,
+}
+
+/// One tenant's counters.
+#[derive(Debug, Default)]
+struct Counters {
+    operations: AtomicU64,
+    errors: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, elapsed: Duration, failed: bool) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn read(&self, tenant: Option<String>) -> TenantActivity {
+        TenantActivity {
+            tenant,
+            operations: self.operations.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            time: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Each tenant's operations on one client, for [`Connection::busiest_tenants`](crate::Connection::busiest_tenants):
+/// the first `capacity` tenants seen have counters of their own, the others share one set, so memory
+/// stays bounded whatever the number of tenants.
+#[derive(Debug)]
+pub(crate) struct TenantActivityTable {
+    capacity: usize,
+    tenants: RwLock<HashMap<Arc<str>, Counters, foldhash::fast::RandomState>>,
+    others: Counters,
+}
+
+impl TenantActivityTable {
+    pub(crate) fn new(capacity: usize) -> Self {
+        TenantActivityTable {
+            capacity,
+            tenants: RwLock::new(HashMap::default()),
+            others: Counters::default(),
+        }
+    }
+
+    /// Counts one operation of `tenant`. A tenant already counted, or one past the bound, costs a
+    /// shared read of the table and three atomic additions.
+    pub(crate) fn record(&self, tenant: &Arc<str>, elapsed: Duration, failed: bool) {
+        {
+            let tenants = self.tenants.read().expect("tenant activity lock");
+            if let Some(counters) = tenants.get(tenant) {
+                return counters.add(elapsed, failed);
+            }
+            if tenants.len() >= self.capacity {
+                return self.others.add(elapsed, failed);
+            }
+        }
+        let mut tenants = self.tenants.write().expect("tenant activity lock");
+        if tenants.contains_key(tenant) || tenants.len() < self.capacity {
+            tenants
+                .entry(tenant.clone())
+                .or_default()
+                .add(elapsed, failed);
+        } else {
+            self.others.add(elapsed, failed);
+        }
+    }
+
+    /// The `n` busiest, most operations first (then most time).
+    pub(crate) fn busiest(&self, n: usize) -> Vec<TenantActivity> {
+        let mut all: Vec<TenantActivity> = self
+            .tenants
+            .read()
+            .expect("tenant activity lock")
+            .iter()
+            .map(|(id, counters)| counters.read(Some(id.to_string())))
+            .collect();
+        let others = self.others.read(None);
+        if others.operations > 0 {
+            all.push(others);
+        }
+        all.retain(|a| a.operations > 0);
+        all.sort_by(|a, b| {
+            (b.operations, b.time)
+                .cmp(&(a.operations, a.time))
+                .then_with(|| a.tenant.cmp(&b.tenant))
+        });
+        all.truncate(n);
+        all
+    }
+
+    /// Forgets every count and every tenant, so the next window's tenants get counters of their own.
+    pub(crate) fn reset(&self) {
+        let mut tenants = self.tenants.write().expect("tenant activity lock");
+        tenants.clear();
+        for counter in [
+            &self.others.operations,
+            &self.others.errors,
+            &self.others.nanos,
+        ] {
+            counter.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -219,8 +343,9 @@ pub(crate) async fn run<T: Model, O>(
 ) -> Result<O> {
     let metrics = metrics_on();
     let slow = handle.connection().slow_operation();
+    let counted = handle.tenant_label().is_some() && handle.connection().counts_tenants();
     if span.is_disabled() {
-        if !metrics && slow.is_none() {
+        if !metrics && slow.is_none() && !counted {
             return op.await;
         }
         let started = Instant::now();
@@ -274,7 +399,7 @@ pub(crate) async fn run<T: Model, O>(
     result
 }
 
-/// The events, metrics and slow warning of an operation that ended.
+/// The events, metrics, tenant counts and slow warning of an operation that ended.
 fn report<T: Model, O>(
     handle: &ModelHandle<T>,
     span: &Span,
@@ -292,6 +417,11 @@ fn report<T: Model, O>(
     });
     if metrics {
         record_metrics(handle, name, elapsed, error);
+    }
+    if let Some(tenant) = handle.tenant_label() {
+        handle
+            .connection()
+            .count_tenant(&tenant.id, elapsed, error.is_some());
     }
     if let Some(threshold) = slow {
         if elapsed >= threshold {
@@ -503,6 +633,37 @@ mod tests {
             out,
             r#"{"email": ?, "age": {"$gte": ?, "$in": ?}, "$or": [{"a": ?}, {"b": {"$exists": ?}}]}"#
         );
+    }
+
+    #[test]
+    fn tenant_activity_ranks_and_folds_past_the_bound() {
+        let table = TenantActivityTable::new(2);
+        let (a, b, c, d): (Arc<str>, Arc<str>, Arc<str>, Arc<str>) =
+            ("a".into(), "b".into(), "c".into(), "d".into());
+        let ms = Duration::from_millis(1);
+        for (tenant, times) in [(&a, 1), (&b, 4), (&c, 2), (&d, 1)] {
+            for _ in 0..times {
+                table.record(tenant, ms, tenant == &d);
+            }
+        }
+        let ranked: Vec<_> = table
+            .busiest(10)
+            .into_iter()
+            .map(|t| (t.tenant, t.operations, t.errors, t.time))
+            .collect();
+        assert_eq!(
+            ranked,
+            [
+                (Some("b".to_owned()), 4, 0, ms * 4),
+                (None, 3, 1, ms * 3),
+                (Some("a".to_owned()), 1, 0, ms),
+            ]
+        );
+        assert_eq!(table.busiest(1).len(), 1);
+        table.reset();
+        assert!(table.busiest(10).is_empty());
+        table.record(&d, ms, false);
+        assert_eq!(table.busiest(10)[0].tenant.as_deref(), Some("d"));
     }
 
     #[test]
