@@ -3,7 +3,9 @@
 //! warning past the connection's slow-operation threshold.
 //!
 //! Nothing here runs when nobody listens: with no subscriber interested in the span, no metrics recorder
-//! installed and no slow threshold set, an operation is awaited as it is, after three cheap checks.
+//! installed, no slow threshold set and no tenant counting asked for
+//! ([`ConnectOptions::tenant_activity`](crate::ConnectOptions::tenant_activity)), an operation is
+//! awaited as it is, after four cheap checks.
 //! Spans and events hold names (database, collection, model, tenant, field paths), counts and kinds of
 //! error, never a document's or a filter's values.
 
