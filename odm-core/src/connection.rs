@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::name::check_database_name;
-use crate::observe::{TenantLabels, DEFAULT_TENANT_METRIC_LABELS};
+use crate::observe::{
+    TenantActivity, TenantActivityTable, TenantLabels, DEFAULT_TENANT_METRIC_LABELS,
+};
 use crate::session::Session;
 
 /// The server selection and connect timeout used when neither the URI nor [`ConnectOptions`] sets one.
@@ -55,6 +57,8 @@ pub(crate) struct Shared {
     /// The first seed host and its port, for the spans' `server.address` and `server.port`.
     server: Option<(Arc<str>, u16)>,
     tenant_labels: TenantLabels,
+    /// Each tenant's operations, when [`ConnectOptions::tenant_activity`] asked for them.
+    tenant_activity: Option<TenantActivityTable>,
 }
 
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -87,6 +91,7 @@ impl Connection {
                 slow_operation: None,
                 server: None,
                 tenant_labels: TenantLabels::new(DEFAULT_TENANT_METRIC_LABELS),
+                tenant_activity: None,
             }),
             db: SmolStr::new(db),
         })
@@ -159,6 +164,43 @@ impl Connection {
         self.shared.tenant_labels.label(tenant)
     }
 
+    /// Whether the client counts each tenant's operations ([`ConnectOptions::tenant_activity`]).
+    pub(crate) fn counts_tenants(&self) -> bool {
+        self.shared.tenant_activity.is_some()
+    }
+
+    /// Counts one operation of `tenant`, when the client counts them.
+    pub(crate) fn count_tenant(&self, tenant: &Arc<str>, elapsed: Duration, failed: bool) {
+        if let Some(table) = &self.shared.tenant_activity {
+            table.record(tenant, elapsed, failed);
+        }
+    }
+
+    /// The `n` busiest tenants on this client (every connection made from it with [`use_db`](Self::use_db)
+    /// counts into one table): who is the noisy neighbour, from the library's own counts of each tenant
+    /// handle's operations, since the connection was made or since
+    /// [`reset_tenant_activity`](Self::reset_tenant_activity). Most operations first, then most time.
+    ///
+    /// Empty unless the connection was made with [`ConnectOptions::tenant_activity`]. The tenants past
+    /// its bound are counted together in one entry, whose `tenant` is `None`. Operations on a handle
+    /// bound straight to a connection are no tenant's and are not counted. Does no I/O.
+    pub fn busiest_tenants(&self, n: usize) -> Vec<TenantActivity> {
+        self.shared
+            .tenant_activity
+            .as_ref()
+            .map_or_else(Vec::new, |table| table.busiest(n))
+    }
+
+    /// Starts the counts of [`busiest_tenants`](Self::busiest_tenants) over, and frees every tenant's
+    /// entry so the next tenants seen get one of their own: call it at the end of each window (say, each
+    /// minute, after reading the busiest) to rank the tenants of that window. An operation that ends
+    /// while the counts start over may be counted in neither window.
+    pub fn reset_tenant_activity(&self) {
+        if let Some(table) = &self.shared.tenant_activity {
+            table.reset();
+        }
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.db
@@ -225,6 +267,7 @@ pub struct ConnectOptions {
     operation_timeout: Option<Duration>,
     slow_operation: Option<Duration>,
     tenant_metric_labels: usize,
+    tenant_activity: usize,
 }
 
 impl ConnectOptions {
@@ -241,6 +284,7 @@ impl ConnectOptions {
             operation_timeout: None,
             slow_operation: None,
             tenant_metric_labels: DEFAULT_TENANT_METRIC_LABELS,
+            tenant_activity: 0,
         }
     }
 
@@ -278,6 +322,16 @@ impl ConnectOptions {
     /// [`DEFAULT_TENANT_METRIC_LABELS`](crate::observe::DEFAULT_TENANT_METRIC_LABELS) unless set.
     pub fn tenant_metric_labels(mut self, tenants: usize) -> Self {
         self.tenant_metric_labels = tenants;
+        self
+    }
+
+    /// Counts each tenant's operations and their time, for [`Connection::busiest_tenants`], keeping
+    /// counters of their own for the first `tenants` tenants seen (per window: see
+    /// [`Connection::reset_tenant_activity`]) and counting the others together, so memory stays bounded.
+    /// Off (0) by default; when on, an operation of a tenant handle reads the clock twice and adds to
+    /// shared counters, whether or not anything else listens.
+    pub fn tenant_activity(mut self, tenants: usize) -> Self {
+        self.tenant_activity = tenants;
         self
     }
 
@@ -352,6 +406,8 @@ impl ConnectOptions {
         shared.slow_operation = self.slow_operation;
         shared.server = server;
         shared.tenant_labels.set_capacity(self.tenant_metric_labels);
+        shared.tenant_activity =
+            (self.tenant_activity > 0).then(|| TenantActivityTable::new(self.tenant_activity));
         if self.verify {
             conn.ping().await?;
         }

@@ -88,6 +88,19 @@ impl<T: Model> ModelHandle<T> {
         self.confinement().collection_name(T::SCHEMA.collection)
     }
 
+    /// The name of the collection the handle reads and writes, as a `Display` that allocates nothing,
+    /// for the spans.
+    pub(crate) fn stored_collection(&self) -> crate::observe::CollectionName<'_> {
+        let prefix = match self.confinement() {
+            Confinement::Prefix(prefix) => prefix,
+            _ => "",
+        };
+        crate::observe::CollectionName {
+            prefix,
+            collection: T::SCHEMA.collection,
+        }
+    }
+
     /// The driver's typed collection this handle reads and writes, for anything the library does not
     /// wrap. The driver applies no hooks, rules or timeout.
     ///

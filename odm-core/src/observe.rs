@@ -3,17 +3,20 @@
 //! warning past the connection's slow-operation threshold.
 //!
 //! Nothing here runs when nobody listens: with no subscriber interested in the span, no metrics recorder
-//! installed and no slow threshold set, an operation is awaited as it is, after three cheap checks.
+//! installed, no slow threshold set and no tenant counting asked for
+//! ([`ConnectOptions::tenant_activity`](crate::ConnectOptions::tenant_activity)), an operation is
+//! awaited as it is, after four cheap checks.
 //! Spans and events hold names (database, collection, model, tenant, field paths), counts and kinds of
 //! error, never a document's or a filter's values.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use metrics::{Label, SharedString};
 use mongodb::bson::{Bson, Document};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
@@ -60,6 +63,21 @@ pub(crate) struct TenantLabel {
     pub(crate) strategy: &'static str,
 }
 
+/// A collection's stored name, the tenant's prefix (collection per tenant) and the model's collection,
+/// written where it is recorded rather than built per operation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CollectionName<'a> {
+    pub(crate) prefix: &'a str,
+    pub(crate) collection: &'static str,
+}
+
+impl std::fmt::Display for CollectionName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.prefix)?;
+        f.write_str(self.collection)
+    }
+}
+
 /// The tenants that have a metric label of their own on one client: the first `capacity` seen.
 #[derive(Debug)]
 pub(crate) struct TenantLabels {
@@ -99,6 +117,129 @@ impl TenantLabels {
     }
 }
 
+/// What one tenant's operations took on one client, since the connection was made or since
+/// [`Connection::reset_tenant_activity`](crate::Connection::reset_tenant_activity). Made by
+/// [`Connection::busiest_tenants`](crate::Connection::busiest_tenants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantActivity {
+    /// The tenant's id; `None` for the tenants past the bound of
+    /// [`ConnectOptions::tenant_activity`](crate::ConnectOptions::tenant_activity), counted together.
+    pub tenant: Option<String>,
+    /// How many operations ran, failed ones included.
+    pub operations: u64,
+    /// How many of them failed.
+    pub errors: u64,
+    /// Their time added up, each from the call to the answer.
+    pub time: Duration,
+}
+
+/// One tenant's counters.
+#[derive(Debug, Default)]
+struct Counters {
+    operations: AtomicU64,
+    errors: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, elapsed: Duration, failed: bool) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn read(&self, tenant: Option<String>) -> TenantActivity {
+        TenantActivity {
+            tenant,
+            operations: self.operations.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            time: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Each tenant's operations on one client, for [`Connection::busiest_tenants`](crate::Connection::busiest_tenants):
+/// the first `capacity` tenants seen have counters of their own, the others share one set, so memory
+/// stays bounded whatever the number of tenants.
+#[derive(Debug)]
+pub(crate) struct TenantActivityTable {
+    capacity: usize,
+    tenants: RwLock<HashMap<Arc<str>, Counters, foldhash::fast::RandomState>>,
+    others: Counters,
+}
+
+impl TenantActivityTable {
+    pub(crate) fn new(capacity: usize) -> Self {
+        TenantActivityTable {
+            capacity,
+            tenants: RwLock::new(HashMap::default()),
+            others: Counters::default(),
+        }
+    }
+
+    /// Counts one operation of `tenant`. A tenant already counted, or one past the bound, costs a
+    /// shared read of the table and three atomic additions.
+    pub(crate) fn record(&self, tenant: &Arc<str>, elapsed: Duration, failed: bool) {
+        {
+            let tenants = self.tenants.read().expect("tenant activity lock");
+            if let Some(counters) = tenants.get(tenant) {
+                return counters.add(elapsed, failed);
+            }
+            if tenants.len() >= self.capacity {
+                return self.others.add(elapsed, failed);
+            }
+        }
+        let mut tenants = self.tenants.write().expect("tenant activity lock");
+        if tenants.contains_key(tenant) || tenants.len() < self.capacity {
+            tenants
+                .entry(tenant.clone())
+                .or_default()
+                .add(elapsed, failed);
+        } else {
+            self.others.add(elapsed, failed);
+        }
+    }
+
+    /// The `n` busiest, most operations first (then most time).
+    pub(crate) fn busiest(&self, n: usize) -> Vec<TenantActivity> {
+        let mut all: Vec<TenantActivity> = self
+            .tenants
+            .read()
+            .expect("tenant activity lock")
+            .iter()
+            .map(|(id, counters)| counters.read(Some(id.to_string())))
+            .collect();
+        let others = self.others.read(None);
+        if others.operations > 0 {
+            all.push(others);
+        }
+        all.retain(|a| a.operations > 0);
+        all.sort_by(|a, b| {
+            (b.operations, b.time)
+                .cmp(&(a.operations, a.time))
+                .then_with(|| a.tenant.cmp(&b.tenant))
+        });
+        all.truncate(n);
+        all
+    }
+
+    /// Forgets every count and every tenant, so the next window's tenants get counters of their own.
+    pub(crate) fn reset(&self) {
+        let mut tenants = self.tenants.write().expect("tenant activity lock");
+        tenants.clear();
+        for counter in [
+            &self.others.operations,
+            &self.others.errors,
+            &self.others.nanos,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Whether a `metrics` recorder is installed. The facade's no-op recorder has no size; a recorder that
 /// records holds its storage, so a zero-sized recorder is taken for none.
 pub(crate) fn metrics_on() -> bool {
@@ -122,7 +263,9 @@ pub(crate) fn registry_gauges(stats: &crate::RegistryStats) {
 }
 
 /// The span of one operation on `handle`, named `odm.{name}`; disabled (and nothing computed) when no
-/// subscriber wants it.
+/// subscriber wants it. Every field known before the operation runs is given here, at creation; what is
+/// known only after it (documents returned or affected, the kind of failure) is recorded once, by
+/// [`run`], when it ends.
 macro_rules! op_span {
     ($handle:expr, $name:literal, $command:literal) => {{
         let handle = $handle;
@@ -134,7 +277,7 @@ macro_rules! op_span {
             concat!("odm.", $name),
             "db.system.name" = "mongodb",
             "db.namespace" = conn.name(),
-            "db.collection.name" = tracing::field::display(handle.collection_name()),
+            "db.collection.name" = tracing::field::display(handle.stored_collection()),
             "db.operation.name" = $command,
             "server.address" = server.map(|(host, _)| host),
             "server.port" = server.map(|(_, port)| port),
@@ -177,8 +320,23 @@ impl<T: Model> ModelName for ModelHandle<T> {
     }
 }
 
-/// Awaits `op` in `span`; then records the error (if any) on the span, the metrics, and the slow
-/// warning. When nobody listens, awaits `op` and nothing else.
+/// What an operation's pipeline found out while it ran, for its span: kept per operation while the
+/// operation is polled (see [`run`]), and recorded on the span once, when it ends.
+#[derive(Debug, Clone, Copy, Default)]
+struct Outcome {
+    returned: Option<u64>,
+    affected: Option<u64>,
+}
+
+thread_local! {
+    /// The outcome of the operation being polled on this thread, if its span is recorded.
+    static OUTCOME: std::cell::Cell<Outcome> = const {
+        std::cell::Cell::new(Outcome { returned: None, affected: None })
+    };
+}
+
+/// Awaits `op` in `span`; then records on the span what the operation found out and the error (if any),
+/// the metrics, and the slow warning. When nobody listens, awaits `op` and nothing else.
 pub(crate) async fn run<T: Model, O>(
     handle: &ModelHandle<T>,
     span: Span,
@@ -187,29 +345,91 @@ pub(crate) async fn run<T: Model, O>(
 ) -> Result<O> {
     let metrics = metrics_on();
     let slow = handle.connection().slow_operation();
-    if span.is_disabled() && !metrics && slow.is_none() {
-        return op.await;
+    let counted = handle.tenant_label().is_some() && handle.connection().counts_tenants();
+    if span.is_disabled() {
+        if !metrics && slow.is_none() && !counted {
+            return op.await;
+        }
+        let started = Instant::now();
+        let result = op.await;
+        report(
+            handle,
+            &span,
+            name,
+            started.elapsed(),
+            &result,
+            metrics,
+            slow,
+        );
+        return result;
     }
     let started = Instant::now();
-    let result = op.instrument(span.clone()).await;
+    // Like `Instrumented`, the span is entered on every poll; the operation's outcome rides in a
+    // thread-local slot swapped in and out with it, so the pipeline notes counts without a lookup of
+    // the current span and a call into the subscriber for each.
+    let mut op = std::pin::pin!(op);
+    let mut outcome = Outcome::default();
+    let result = std::future::poll_fn(|cx| {
+        let _entered = span.enter();
+        let outer = OUTCOME.replace(outcome);
+        let poll = op.as_mut().poll(cx);
+        outcome = OUTCOME.replace(outer);
+        poll
+    })
+    .await;
     let elapsed = started.elapsed();
-    let error = result.as_ref().err().map(|e| {
-        let kind = error_type(e);
-        if !span.is_disabled() {
-            span.record("error.type", kind);
-            error_event(&span, e);
+    let error = result.as_ref().err().map(error_type);
+    if outcome.returned.is_some() || outcome.affected.is_some() || error.is_some() {
+        // One call into the subscriber for everything learnt while the operation ran.
+        let returned = outcome.returned.as_ref().map(|n| n as &dyn tracing::Value);
+        let affected = outcome.affected.as_ref().map(|n| n as &dyn tracing::Value);
+        let error = error.as_ref().map(|e| e as &dyn tracing::Value);
+        if let (Some(meta), Some(r), Some(a), Some(e)) = (
+            span.metadata(),
+            span.field("db.response.returned_rows"),
+            span.field("odm.documents_affected"),
+            span.field("error.type"),
+        ) {
+            span.record_all(&meta.fields().value_set(&[
+                (&r, returned),
+                (&a, affected),
+                (&e, error),
+            ]));
         }
-        kind
+    }
+    report(handle, &span, name, elapsed, &result, metrics, slow);
+    result
+}
+
+/// The events, metrics, tenant counts and slow warning of an operation that ended.
+fn report<T: Model, O>(
+    handle: &ModelHandle<T>,
+    span: &Span,
+    name: &'static str,
+    elapsed: Duration,
+    result: &Result<O>,
+    metrics: bool,
+    slow: Option<Duration>,
+) {
+    let error = result.as_ref().err().map(|e| {
+        if !span.is_disabled() {
+            error_event(span, e);
+        }
+        error_type(e)
     });
     if metrics {
         record_metrics(handle, name, elapsed, error);
     }
+    if let Some(tenant) = handle.tenant_label() {
+        handle
+            .connection()
+            .count_tenant(&tenant.id, elapsed, error.is_some());
+    }
     if let Some(threshold) = slow {
         if elapsed >= threshold {
-            slow_warning(handle, &span, name, elapsed, error);
+            slow_warning(handle, span, name, elapsed, error);
         }
     }
-    result
 }
 
 fn record_metrics<T: Model>(
@@ -252,7 +472,7 @@ fn slow_warning<T: Model>(
         tracing::Level::WARN,
         db.system.name = "mongodb",
         db.namespace = conn.name(),
-        db.collection.name = %handle.collection_name(),
+        db.collection.name = %handle.stored_collection(),
         odm.operation = name,
         odm.model = T::SCHEMA.type_name,
         odm.tenant = tenant.map(|t| &*t.id),
@@ -329,17 +549,27 @@ pub(crate) fn error_type(error: &Error) -> &'static str {
     }
 }
 
-/// Records how many documents the current operation returned, on its span.
+/// Notes how many documents the current operation returned, for its span.
 pub(crate) fn returned(n: u64) {
     if tracing::level_enabled!(tracing::Level::INFO) {
-        Span::current().record("db.response.returned_rows", n);
+        OUTCOME.with(|o| {
+            o.set(Outcome {
+                returned: Some(n),
+                ..o.get()
+            })
+        });
     }
 }
 
-/// Records how many documents the current operation wrote or deleted, on its span.
+/// Notes how many documents the current operation wrote or deleted, for its span.
 pub(crate) fn affected(n: u64) {
     if tracing::level_enabled!(tracing::Level::INFO) {
-        Span::current().record("odm.documents_affected", n);
+        OUTCOME.with(|o| {
+            o.set(Outcome {
+                affected: Some(n),
+                ..o.get()
+            })
+        });
     }
 }
 
@@ -405,6 +635,37 @@ mod tests {
             out,
             r#"{"email": ?, "age": {"$gte": ?, "$in": ?}, "$or": [{"a": ?}, {"b": {"$exists": ?}}]}"#
         );
+    }
+
+    #[test]
+    fn tenant_activity_ranks_and_folds_past_the_bound() {
+        let table = TenantActivityTable::new(2);
+        let (a, b, c, d): (Arc<str>, Arc<str>, Arc<str>, Arc<str>) =
+            ("a".into(), "b".into(), "c".into(), "d".into());
+        let ms = Duration::from_millis(1);
+        for (tenant, times) in [(&a, 1), (&b, 4), (&c, 2), (&d, 1)] {
+            for _ in 0..times {
+                table.record(tenant, ms, tenant == &d);
+            }
+        }
+        let ranked: Vec<_> = table
+            .busiest(10)
+            .into_iter()
+            .map(|t| (t.tenant, t.operations, t.errors, t.time))
+            .collect();
+        assert_eq!(
+            ranked,
+            [
+                (Some("b".to_owned()), 4, 0, ms * 4),
+                (None, 3, 1, ms * 3),
+                (Some("a".to_owned()), 1, 0, ms),
+            ]
+        );
+        assert_eq!(table.busiest(1).len(), 1);
+        table.reset();
+        assert!(table.busiest(10).is_empty());
+        table.record(&d, ms, false);
+        assert_eq!(table.busiest(10)[0].tenant.as_deref(), Some("d"));
     }
 
     #[test]

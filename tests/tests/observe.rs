@@ -253,7 +253,7 @@ fn rows<'a>(notes: &'a ModelHandle<Note>, existing: &'a Note) -> Vec<Row<'a>> {
         ),
         row(
             &["find_and_count"],
-            "odm.find",
+            "odm.find_and_count",
             Box::pin(async move {
                 outcome(
                     notes
@@ -861,4 +861,98 @@ async fn usage_reports_each_tenants_documents_and_size() {
             "{strategy:?}"
         );
     }
+}
+
+/// "Who is busy": each tenant's operations counted by the library, ranked most first, with the tenants
+/// past the bound counted together; a handle bound straight to the connection is no tenant's.
+#[tokio::test(flavor = "current_thread")]
+async fn busiest_tenants_ranks_tenants_by_their_operations() {
+    let conn = Connection::options(&odm_tests::uri())
+        .tenant_activity(3)
+        .connect()
+        .await
+        .unwrap()
+        .use_db("observe_busiest")
+        .unwrap();
+    conn.database().drop().await.unwrap();
+    let tenants = Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap();
+
+    // (tenant, operations, of which failed), run in this order: the first three seen get an entry
+    // of their own, the last two share one.
+    let table: &[(&str, u64, u64)] = &[
+        ("quiet", 1, 0),
+        ("busy", 7, 1),
+        ("middle", 3, 0),
+        ("late_a", 2, 0),
+        ("late_b", 3, 1),
+    ];
+    for &(id, operations, failed) in table {
+        let notes = tenants.get(id).unwrap().model::<Note>();
+        for i in 0..operations {
+            let result = if i < failed {
+                let mut bad = note(id);
+                bad.n = -1;
+                notes.create(bad).await.map(drop)
+            } else {
+                match i % 3 {
+                    0 => notes.create(note(&format!("{id}{i}"))).await.map(drop),
+                    1 => notes.count(doc! {}).await.map(drop),
+                    _ => notes.find(doc! {}).await.map(drop),
+                }
+            };
+            assert_eq!(result.is_err(), i < failed, "{id} operation {i}");
+        }
+    }
+    // Not a tenant's: not counted.
+    conn.model::<Note>().count(doc! {}).await.unwrap();
+
+    let busiest = conn.busiest_tenants(10);
+    let ranked: Vec<(Option<&str>, u64, u64)> = busiest
+        .iter()
+        .map(|a| (a.tenant.as_deref(), a.operations, a.errors))
+        .collect();
+    assert_eq!(
+        ranked,
+        [
+            (Some("busy"), 7, 1),
+            (None, 5, 1),
+            (Some("middle"), 3, 0),
+            (Some("quiet"), 1, 0),
+        ]
+    );
+    assert!(
+        busiest.iter().all(|a| a.time > Duration::ZERO),
+        "{busiest:?}"
+    );
+    assert_eq!(conn.busiest_tenants(2).len(), 2);
+    // Every connection of the client counts into one table.
+    assert_eq!(
+        conn.use_db("observe_busiest_other")
+            .unwrap()
+            .busiest_tenants(1)[0]
+            .tenant
+            .as_deref(),
+        Some("busy")
+    );
+
+    // A new window: the counts start over and every tenant may have an entry again.
+    conn.reset_tenant_activity();
+    assert!(conn.busiest_tenants(10).is_empty());
+    let late = tenants.get("late_b").unwrap().model::<Note>();
+    late.count(doc! {}).await.unwrap();
+    let busiest = conn.busiest_tenants(10);
+    assert_eq!(busiest.len(), 1);
+    assert_eq!(busiest[0].tenant.as_deref(), Some("late_b"));
+    assert_eq!(busiest[0].operations, 1);
+}
+
+/// Counting is off unless asked for: no entry, whatever runs.
+#[tokio::test(flavor = "current_thread")]
+async fn busiest_tenants_is_empty_when_not_counted() {
+    let conn = odm_tests::connect("observe_busiest_off").await;
+    let tenants = Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap();
+    let notes = tenants.get("acme").unwrap().model::<Note>();
+    notes.create(note("a")).await.unwrap();
+    notes.count(doc! {}).await.unwrap();
+    assert!(conn.busiest_tenants(10).is_empty());
 }

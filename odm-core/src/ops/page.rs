@@ -219,16 +219,17 @@ fn checksum(bytes: &[u8]) -> u64 {
 impl<T: Model> ModelHandle<T> {
     /// The documents of `find` (with its sort, skip and limit) and how many documents match its filter
     /// in all, for the page-with-total pattern. Two round trips; prefer
-    /// [`page_after`](Find::page_after) for deep pages.
+    /// [`page_after`](Find::page_after) for deep pages. Its span, `odm.find_and_count`, holds the spans
+    /// of the find and the count.
     pub async fn find_and_count(&self, find: Find<'_, T>) -> Result<(Vec<T>, u64)> {
         let timeout = self.connection().operation_timeout();
-        crate::ops::with_timeout(timeout, async {
+        let both = crate::ops::with_timeout(timeout, async {
             let filter = find.filter.clone();
             let items = find.await?;
             let total = self.count(filter).await?;
             Ok((items, total))
-        })
-        .await
+        });
+        crate::observe::observed!(self, "find_and_count", "find", both).await
     }
 }
 
