@@ -425,10 +425,9 @@ pub trait DecodeDocument: Sized {
 }
 
 /// Picks, for a field's type, the generated path when the type implements [`Decode`] and serde
-/// otherwise: `(&&Probe::<T>::NEW).decoder()`. Method lookup tries the `&Probe<T>` impl
+/// otherwise: `(&&Probe::<T>::NEW).decode(value)`. Method lookup tries the `&Probe<T>` impl
 /// ([`ViaDecode`], needs `T: Decode`) before the `Probe<T>` one ([`ViaSerde`]), so no type needs to
-/// say which it is. The generated decoder looks each field's type up once, before reading anything, and
-/// then calls the [`FieldDecoder`] it got.
+/// say which it is.
 pub struct Probe<T>(PhantomData<fn() -> T>);
 
 impl<T> Probe<T> {
@@ -440,18 +439,27 @@ impl<T> Probe<T> {
 pub trait ViaDecode {
     /// The field's type.
     type Out;
-    /// The type's decoder.
-    fn decoder(&self) -> Option<FieldDecoder<Self::Out>>;
+    /// Whether the type decodes without serde.
+    fn supported(&self) -> bool;
+    /// See [`Decode::decode`].
+    fn decode(&self, value: Value<'_>) -> Option<Self::Out>;
+    /// See [`Decode::missing`].
+    fn missing(&self) -> Option<Self::Out>;
 }
 
 impl<T: Decode> ViaDecode for &Probe<T> {
     type Out = T;
     #[inline]
-    fn decoder(&self) -> Option<FieldDecoder<T>> {
-        Some(FieldDecoder {
-            decode: T::decode,
-            missing: T::missing,
-        })
+    fn supported(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn decode(&self, value: Value<'_>) -> Option<T> {
+        T::decode(value)
+    }
+    #[inline]
+    fn missing(&self) -> Option<T> {
+        T::missing()
     }
 }
 
@@ -459,66 +467,22 @@ impl<T: Decode> ViaDecode for &Probe<T> {
 pub trait ViaSerde {
     /// The field's type.
     type Out;
-    /// No decoder: serde decides.
-    fn decoder(&self) -> Option<FieldDecoder<Self::Out>> {
+    /// Whether the type decodes without serde: no.
+    fn supported(&self) -> bool {
+        false
+    }
+    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
+    fn decode(&self, _: Value<'_>) -> Option<Self::Out> {
+        None
+    }
+    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
+    fn missing(&self) -> Option<Self::Out> {
         None
     }
 }
 
 impl<T> ViaSerde for Probe<T> {
     type Out = T;
-}
-
-/// How a generated decoder reads one field of type `T`: [`Decode::decode`] and [`Decode::missing`] of
-/// `T`, found once by [`Probe`]. Its methods are generic over `T` alone, so each field type's code is
-/// shared by every struct that has a field of that type.
-pub struct FieldDecoder<T> {
-    decode: fn(Value<'_>) -> Option<T>,
-    missing: fn() -> Option<T>,
-}
-
-impl<T> Clone for FieldDecoder<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for FieldDecoder<T> {}
-
-impl<T> FieldDecoder<T> {
-    /// Reads the stored value into `slot`; `None` (serde decides) when the key was already read or the
-    /// value does not decode.
-    #[inline]
-    pub fn read(self, slot: &mut Option<T>, value: Value<'_>) -> Option<()> {
-        if slot.is_some() {
-            return None;
-        }
-        *slot = Some((self.decode)(value)?);
-        Some(())
-    }
-
-    /// The field's value once the document is read: what was stored, or the value of a missing field.
-    #[inline]
-    pub fn finish(self, slot: Option<T>) -> Option<T> {
-        match slot {
-            Some(value) => Some(value),
-            None => (self.missing)(),
-        }
-    }
-}
-
-/// An element the struct has no field for: serde reads its key as text and its value whole, then ignores
-/// both.
-#[inline]
-pub fn skip_element(key: &[u8], value: Value<'_>) -> Option<()> {
-    std::str::from_utf8(key).ok()?;
-    value.check()
-}
-
-/// An embedded struct with a generated decoder, read from a stored value.
-#[inline]
-pub fn decode_embedded<T: DecodeDocument>(value: Value<'_>) -> Option<T> {
-    T::decode_elements(value.as_document()?)
 }
 
 #[cfg(test)]
@@ -584,15 +548,9 @@ mod tests {
     fn the_probe_picks_the_generated_path_only_for_decode_types() {
         #[allow(unused_imports)]
         use super::{ViaDecode as _, ViaSerde as _};
-        assert!((&&Probe::<Vec<Option<String>>>::NEW).decoder().is_some());
-        assert!((&&Probe::<Option<mongodb::bson::Document>>::NEW)
-            .decoder()
-            .is_some());
-        assert!((&&Probe::<std::collections::HashMap<String, i32>>::NEW)
-            .decoder()
-            .is_none());
-        assert!((&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW)
-            .decoder()
-            .is_none());
+        assert!((&&Probe::<Vec<Option<String>>>::NEW).supported());
+        assert!((&&Probe::<Option<mongodb::bson::Document>>::NEW).supported());
+        assert!(!(&&Probe::<std::collections::HashMap<String, i32>>::NEW).supported());
+        assert!(!(&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW).supported());
     }
 }

@@ -169,10 +169,7 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::decode::{
-        decode_embedded, skip_element, Decode, DecodeDocument, Elements, FieldDecoder, Probe,
-        Value, ViaDecode, ViaSerde,
-    };
+    pub use crate::decode::{Decode, DecodeDocument, Elements, Probe, Value, ViaDecode, ViaSerde};
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::query::Field;
     pub use crate::schema::{

@@ -30,7 +30,6 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     let p = quote!(::odm_core::__private);
     let option = quote!(::core::option::Option);
     let mut tys = Vec::new();
-    let mut decoders = Vec::new();
     let mut locals = Vec::new();
     let mut keys = Vec::new();
     let mut inits = Vec::new();
@@ -39,18 +38,17 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         match plan {
             Plan::Read { default } => {
                 let local = format_ident!("__field{}", i);
-                let decoder = format_ident!("__decode{}", i);
-                inits.push(match default {
-                    Some(default) => quote! {
-                        #ident: match #local {
-                            #option::Some(__v) => __v,
-                            #option::None => #default,
-                        }
-                    },
-                    None => quote!(#ident: #decoder.finish(#local)?),
+                let missing = match default {
+                    Some(default) => default.clone(),
+                    None => quote!((&&#p::Probe::<#ty>::NEW).missing()?),
+                };
+                inits.push(quote! {
+                    #ident: match #local {
+                        #option::Some(__v) => __v,
+                        #option::None => #missing,
+                    }
                 });
                 tys.push(ty);
-                decoders.push(decoder);
                 locals.push(local);
                 keys.push(syn::LitByteStr::new(field.stored.as_bytes(), ident.span()));
             }
@@ -58,20 +56,29 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         }
     }
     let ident = cont.ident;
-    // Each field's type is looked up once, before anything is read: a type without a decoder sends the
-    // whole document to serde. The reading itself is `FieldDecoder`'s, generic over the field's type alone.
     Some(quote! {
         #[automatically_derived]
         impl #p::DecodeDocument for #ident {
             fn decode_elements(mut __elements: #p::Elements<'_>) -> #option<Self> {
                 #[allow(unused_imports)]
                 use #p::{ViaDecode as _, ViaSerde as _};
-                #(let #decoders = (&&#p::Probe::<#tys>::NEW).decoder()?;)*
-                #(let mut #locals = #option::None;)*
+                if !(true #(&& (&&#p::Probe::<#tys>::NEW).supported())*) {
+                    return #option::None;
+                }
+                #(let mut #locals: #option<#tys> = #option::None;)*
                 while let #option::Some((__key, __value)) = __elements.next()? {
                     match __key {
-                        #(#keys => #decoders.read(&mut #locals, __value)?,)*
-                        _ => #p::skip_element(__key, __value)?,
+                        #(#keys => {
+                            if #locals.is_some() {
+                                return #option::None;
+                            }
+                            #locals = #option::Some((&&#p::Probe::<#tys>::NEW).decode(__value)?);
+                        })*
+                        // serde reads an unknown key as text and its value whole, then ignores both.
+                        _ => {
+                            ::core::str::from_utf8(__key).ok()?;
+                            __value.check()?;
+                        }
                     }
                 }
                 #option::Some(Self { #(#inits,)* })
@@ -81,7 +88,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         #[automatically_derived]
         impl #p::Decode for #ident {
             fn decode(__value: #p::Value<'_>) -> #option<Self> {
-                #p::decode_embedded(__value)
+                <Self as #p::DecodeDocument>::decode_elements(__value.as_document()?)
             }
         }
     })
