@@ -56,9 +56,9 @@ struct Follow {
 }
 
 impl Fleet {
-    /// Moves the tenant to placement `to` while it keeps serving: see the [module](self) and the
-    /// guide's tenancy chapter. Writes made through the fleet during the move land exactly once at the
-    /// destination; requests are held only during the cut-over (about a lease, plus the last changes
+    /// Moves the tenant to placement `to` while it keeps serving: see the guide's
+    /// [tenancy chapter](crate::guide::tenancy). Writes made through the fleet during the move land
+    /// exactly once at the destination; requests are held only during the cut-over (about a lease, plus the last changes
     /// and the verification).
     ///
     /// A move that fails leaves the source authoritative and the tenant active there (the partial copy
