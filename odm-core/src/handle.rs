@@ -22,6 +22,7 @@ use crate::ops::delete::Delete;
 use crate::ops::find::{Find, FindOne};
 use crate::ops::insert::{Create, InsertMany, Save};
 use crate::ops::pipeline::Pipeline;
+use crate::ops::settings::Settings;
 use crate::ops::update::{Replace, UpdateOp};
 use crate::query::{Filter, IntoUpdate, Update};
 use crate::session::Session;
@@ -113,7 +114,8 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
-    /// A pipeline for one operation on this handle's collection, in `session` when given.
+    /// A pipeline for one operation on this handle's collection, in `session` when given, carrying the
+    /// model's default [`Settings`] (an operation's own go over them with `Pipeline::overriding`).
     pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
         if let Some(scope) = &self.confinement {
             scope.check_lease()?;
@@ -123,6 +125,7 @@ impl<T: Model> ModelHandle<T> {
             self.confinement(),
             T::SCHEMA.collection,
             session,
+            Settings::of(T::SCHEMA),
         )
     }
 
@@ -166,6 +169,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             value,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -178,6 +182,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             value,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -188,6 +193,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             values: values.into_iter().collect(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -227,6 +233,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -236,6 +243,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -273,6 +281,7 @@ impl<T: Model> ModelHandle<T> {
             upsert: false,
             if_version: None,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -285,6 +294,7 @@ impl<T: Model> ModelHandle<T> {
             value,
             upsert: false,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -295,6 +305,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             many: false,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -305,6 +316,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             many: true,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -314,6 +326,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             pipeline: pipeline.into_iter().collect(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -328,6 +341,7 @@ impl<T: Model> ModelHandle<T> {
             field: field.as_ref().to_owned(),
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
