@@ -489,6 +489,7 @@ impl<T: Model> ModelHandle<T> {
         raw: RawDocumentBuf,
         upsert: bool,
     ) -> Result<mongodb::results::UpdateResult> {
+        let filter = Self::with_shard_key(filter, &raw);
         match Self::keeping_hidden(&raw)? {
             None => pipeline.replace_one(filter, raw, upsert).await,
             Some(update) => pipeline.update(filter, update, false, upsert).await,
@@ -502,6 +503,7 @@ impl<T: Model> ModelHandle<T> {
         raw: RawDocumentBuf,
         options: mongodb::options::FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
+        let filter = Self::with_shard_key(filter, &raw);
         let Some(update) = Self::keeping_hidden(&raw)? else {
             return pipeline.find_one_and_replace(filter, raw, options).await;
         };
@@ -513,6 +515,33 @@ impl<T: Model> ModelHandle<T> {
         pipeline
             .find_one_and_update(filter, update, as_update)
             .await
+    }
+
+    /// `filter` with the values of the shard key (`#[model(shard_key(..))]`) from the document `raw`
+    /// written by a `save` or replacement, so a sharded cluster routes the write to one shard. A field
+    /// the filter already names at its top level keeps the filter's condition; a field `raw` lacks is
+    /// left out.
+    pub(crate) fn with_shard_key(mut filter: Document, raw: &RawDocumentBuf) -> Document {
+        for field in T::SCHEMA.shard_key {
+            if filter.contains_key(*field) {
+                continue;
+            }
+            let mut at = Some(raw.as_ref());
+            let mut value = None;
+            let mut parts = field.split('.').peekable();
+            while let (Some(doc), Some(part)) = (at, parts.next()) {
+                let got = doc.get(part).ok().flatten();
+                if parts.peek().is_none() {
+                    value = got.and_then(|v| Bson::try_from(v).ok());
+                    break;
+                }
+                at = got.and_then(|v| v.as_document());
+            }
+            if let Some(value) = value {
+                filter.insert(*field, value);
+            }
+        }
+        filter
     }
 
     /// The update pipeline that replaces a document by `raw` but keeps the stored values of the hidden

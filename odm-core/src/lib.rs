@@ -130,7 +130,7 @@ pub use ops::find::{Find, FindOne, Projected, Required};
 pub use ops::find_and_modify::{
     FindOneAndDelete, FindOneAndReplace, FindOneAndUpdate, ProjectedModify,
 };
-pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync};
+pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync, Sharding};
 pub use ops::insert::{Create, InsertMany, Save};
 pub use ops::page::{Page, PageFind};
 pub use ops::populate::{Populate, Populated, Ref, RefField, Unresolved};

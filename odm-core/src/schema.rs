@@ -87,6 +87,7 @@
 //! | `write_concern(w = "majority", journal, timeout = "5s")` | The write concern of writes: `w` is `"majority"`, a number of members, or a tag set's name; `journal` waits for the journal; `timeout` bounds the wait. |
 //! | `collation(locale = "en", strength = 2, case_level, numeric_ordering)` | How strings compare in filters, sorts, counts, updates and deletes, and in the indexes `sync_indexes` creates (strength 2 ignores case). |
 //! | `max_time = "2s"` | How long the server may work on a read or find-and-modify (`maxTimeMS`; units `ms`, `s`, `m`, `h`, `d`). |
+//! | `shard_key("org", "_id")` | The shard key, by stored names: `save` (version-checked or not), `replace_one` and `find_one_and_replace` put its values, from the document written, in their filter, and [`shard_collection`](crate::ModelHandle::shard_collection) shards the collection on it. |
 //!
 //! ## On a field: `#[field(...)]`
 //!

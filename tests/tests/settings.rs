@@ -408,3 +408,121 @@ async fn a_tiny_max_time_on_a_large_aggregate_is_sent_and_the_server_may_stop_it
         }
     }
 }
+
+/// Documents of one organisation live together on a shard.
+#[derive(Debug, Clone, Serialize, Deserialize, Model)]
+#[model(collection = "orders", shard_key("org", "_id"), version)]
+struct Order {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    org: String,
+    total: i32,
+    #[serde(rename = "__v", default)]
+    version: i64,
+}
+
+/// The filter of the last `update` or `findAndModify` statement sent.
+fn last_write_filter(sent: &Sent) -> Document {
+    let log = sent.lock().unwrap();
+    let (name, command) = log
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "update" || n == "findAndModify")
+        .expect("a write was sent");
+    if name == "update" {
+        let statement = command.get_array("updates").unwrap()[0]
+            .as_document()
+            .unwrap();
+        statement.get_document("q").unwrap().clone()
+    } else {
+        command.get_document("query").unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn save_and_replace_put_the_shard_key_in_their_filter() {
+    let (conn, sent) = monitored("settings_shard_key").await;
+    let orders = conn.model::<Order>();
+    let mut order = orders
+        .create(Order {
+            id: None,
+            org: "acme".into(),
+            total: 10,
+            version: 0,
+        })
+        .await
+        .unwrap();
+    let id = order.id.unwrap();
+
+    order.total = 20;
+    orders.save(&mut order).await.unwrap();
+    let filter = last_write_filter(&sent);
+    assert_eq!(filter.get_str("org").unwrap(), "acme", "{filter}");
+    assert_eq!(filter.get_object_id("_id").unwrap(), id, "{filter}");
+    assert!(
+        filter.contains_key("__v"),
+        "save stays version-checked: {filter}"
+    );
+
+    let replacement = Order {
+        id: Some(id),
+        org: "acme".into(),
+        total: 30,
+        version: order.version,
+    };
+    let replaced = orders
+        .replace_one(doc! { "_id": id }, replacement.clone())
+        .await
+        .unwrap();
+    assert_eq!(replaced.matched_count, 1);
+    assert_eq!(last_write_filter(&sent).get_str("org").unwrap(), "acme");
+
+    orders
+        .find_one_and_replace(doc! { "_id": id }, replacement)
+        .await
+        .unwrap()
+        .expect("the order is there");
+    assert_eq!(last_write_filter(&sent).get_str("org").unwrap(), "acme");
+
+    // A filter that names a shard key field keeps its own condition.
+    let other = Order {
+        id: Some(id),
+        org: "acme".into(),
+        total: 40,
+        version: 0,
+    };
+    orders
+        .replace_one(
+            doc! { "_id": id, "org": { "$in": ["acme", "globex"] } },
+            other,
+        )
+        .await
+        .unwrap();
+    let filter = last_write_filter(&sent);
+    assert!(filter.get_document("org").is_ok(), "{filter}");
+    assert_eq!(orders.find_by_id(id).await.unwrap().unwrap().total, 40);
+}
+
+#[tokio::test]
+async fn shard_collection_on_a_server_that_is_not_a_mongos_reports_it() {
+    // The test servers answer `hello` as a replica set member, not as a `mongos` (`msg: "isdbgrid"`);
+    // against a sharded cluster this test's expectation is `Sharding::Sharded`.
+    let conn = odm_tests::connect("settings_shard_collection").await;
+    let hello = conn
+        .database()
+        .run_command(doc! { "hello": 1 })
+        .await
+        .unwrap();
+    let expected = if hello.get_str("msg") == Ok("isdbgrid") {
+        odm_core::Sharding::Sharded
+    } else {
+        odm_core::Sharding::NotShardedCluster
+    };
+    let orders = conn.model::<Order>();
+    assert_eq!(orders.shard_collection().await.unwrap(), expected);
+    // Nothing was created on a server with nothing to shard.
+    if expected == odm_core::Sharding::NotShardedCluster {
+        let names = conn.database().list_collection_names().await.unwrap();
+        assert!(names.is_empty(), "{names:?}");
+    }
+}

@@ -828,6 +828,30 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    // ---- sharding
+
+    /// Whether the server is a `mongos`, a sharded cluster's router (`hello` answers `msg: "isdbgrid"`).
+    pub(crate) async fn is_mongos(&mut self) -> Result<bool> {
+        let db = self.conn.database();
+        let reply: Document = within(self.deadline, async {
+            Ok(db.run_command(doc! { "hello": 1 }).await?)
+        })
+        .await?;
+        Ok(reply.get_str("msg") == Ok("isdbgrid"))
+    }
+
+    /// Shards the collection on `key` (`shardCollection`, an admin command of the cluster).
+    pub(crate) async fn shard_collection(&mut self, key: Document) -> Result<()> {
+        let namespace = format!("{}.{}", self.conn.database().name(), self.collection);
+        let admin = self.conn.client().database("admin");
+        let command = doc! { "shardCollection": namespace, "key": key };
+        within(self.deadline, async {
+            Ok(admin.run_command(command).await?)
+        })
+        .await
+        .map(drop)
+    }
+
     // ---- a tenant's namespaces, for the fleet's lifecycle work
 
     /// Whether the collection exists.
