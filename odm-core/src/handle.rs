@@ -22,6 +22,7 @@ use crate::ops::delete::Delete;
 use crate::ops::find::{Find, FindOne};
 use crate::ops::insert::{Create, InsertMany, Save};
 use crate::ops::pipeline::Pipeline;
+use crate::ops::settings::Settings;
 use crate::ops::update::{Replace, UpdateOp};
 use crate::query::{Filter, IntoUpdate, Update};
 use crate::session::Session;
@@ -126,7 +127,8 @@ impl<T: Model> ModelHandle<T> {
         self.conn.database().collection(&self.collection_name())
     }
 
-    /// A pipeline for one operation on this handle's collection, in `session` when given.
+    /// A pipeline for one operation on this handle's collection, in `session` when given, carrying the
+    /// model's default [`Settings`] (an operation's own go over them with `Pipeline::overriding`).
     pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
         if let Some(scope) = &self.confinement {
             scope.check_lease()?;
@@ -136,6 +138,7 @@ impl<T: Model> ModelHandle<T> {
             self.confinement(),
             T::SCHEMA.collection,
             session,
+            Settings::of(T::SCHEMA),
         )
     }
 
@@ -179,6 +182,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             value,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -191,6 +195,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             value,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -201,6 +206,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             values: values.into_iter().collect(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -240,6 +246,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -249,6 +256,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -286,6 +294,7 @@ impl<T: Model> ModelHandle<T> {
             upsert: false,
             if_version: None,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -298,6 +307,7 @@ impl<T: Model> ModelHandle<T> {
             value,
             upsert: false,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -308,6 +318,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             many: false,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -318,6 +329,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             many: true,
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -327,6 +339,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             pipeline: pipeline.into_iter().collect(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -341,6 +354,7 @@ impl<T: Model> ModelHandle<T> {
             field: field.as_ref().to_owned(),
             filter: filter.into(),
             session: None,
+            settings: Default::default(),
         }
     }
 
@@ -488,6 +502,7 @@ impl<T: Model> ModelHandle<T> {
         raw: RawDocumentBuf,
         upsert: bool,
     ) -> Result<mongodb::results::UpdateResult> {
+        let filter = Self::with_shard_key(filter, &raw);
         match Self::keeping_hidden(&raw)? {
             None => pipeline.replace_one(filter, raw, upsert).await,
             Some(update) => pipeline.update(filter, update, false, upsert).await,
@@ -501,6 +516,7 @@ impl<T: Model> ModelHandle<T> {
         raw: RawDocumentBuf,
         options: mongodb::options::FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
+        let filter = Self::with_shard_key(filter, &raw);
         let Some(update) = Self::keeping_hidden(&raw)? else {
             return pipeline.find_one_and_replace(filter, raw, options).await;
         };
@@ -512,6 +528,33 @@ impl<T: Model> ModelHandle<T> {
         pipeline
             .find_one_and_update(filter, update, as_update)
             .await
+    }
+
+    /// `filter` with the values of the shard key (`#[model(shard_key(..))]`) from the document `raw`
+    /// written by a `save` or replacement, so a sharded cluster routes the write to one shard. A field
+    /// the filter already names at its top level keeps the filter's condition; a field `raw` lacks is
+    /// left out.
+    pub(crate) fn with_shard_key(mut filter: Document, raw: &RawDocumentBuf) -> Document {
+        for field in T::SCHEMA.shard_key {
+            if filter.contains_key(*field) {
+                continue;
+            }
+            let mut at = Some(raw.as_ref());
+            let mut value = None;
+            let mut parts = field.split('.').peekable();
+            while let (Some(doc), Some(part)) = (at, parts.next()) {
+                let got = doc.get(part).ok().flatten();
+                if parts.peek().is_none() {
+                    value = got.and_then(|v| Bson::try_from(v).ok());
+                    break;
+                }
+                at = got.and_then(|v| v.as_document());
+            }
+            if let Some(value) = value {
+                filter.insert(*field, value);
+            }
+        }
+        filter
     }
 
     /// The update pipeline that replaces a document by `raw` but keeps the stored values of the hidden

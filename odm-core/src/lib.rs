@@ -130,10 +130,14 @@ pub use ops::find::{Find, FindOne, Projected, Required};
 pub use ops::find_and_modify::{
     FindOneAndDelete, FindOneAndReplace, FindOneAndUpdate, ProjectedModify,
 };
-pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync};
+pub use ops::indexes::{IndexDiff, IndexSpec, IndexSync, Sharding};
 pub use ops::insert::{Create, InsertMany, Save};
 pub use ops::page::{Page, PageFind};
 pub use ops::populate::{Populate, Populated, Ref, RefField, Unresolved};
+pub use ops::settings::{
+    Acknowledgment, Collation, CollationStrength, Hint, ReadConcern, ReadPreference, Settings,
+    WriteConcern,
+};
 pub use ops::update::{Replace, UpdateOp};
 pub use ops::watch::{ChangeEvent, ChangeStream, ResumeToken, Watch};
 pub use query::{
@@ -171,6 +175,10 @@ pub mod prelude {
 pub mod __private {
     pub use crate::decode::{Decode, DecodeDocument, Elements, Probe, Value, ViaDecode, ViaSerde};
     pub use crate::hooks::{hooks_of, DynHooks};
+    pub use crate::ops::settings::{
+        Acknowledgment, Collation, CollationStrength, ReadConcern, ReadPreference, Settings,
+        WriteConcern,
+    };
     pub use crate::query::Field;
     pub use crate::schema::{
         compile, BsonType, FieldDefault, FieldSchema, IndexKey, IndexSchema, Literal, Number,

@@ -82,6 +82,12 @@
 //! | `validate = path` | A whole-document rule, `fn(&Self) -> Result<(), String>`; its failure has an empty path. |
 //! | `index(fields("a", "-b"), unique, sparse, name = "..", partial = "{..}")` | A compound index; `-` for descending. Field names are stored names (dotted paths below embedded documents), checked at compile time; `partial` is a JSON filter, checked at compile time. Repeat for more indexes. |
 //! | `hooks` | The model has lifecycle hooks (see [`crate::hooks`]). |
+//! | `read = "secondaryPreferred"` | The read preference of reads: `primary`, `primaryPreferred`, `secondary`, `secondaryPreferred`, `nearest`. |
+//! | `read_concern = "majority"` | The read concern of reads: `local`, `available`, `majority`, `linearizable`. |
+//! | `write_concern(w = "majority", journal, timeout = "5s")` | The write concern of writes: `w` is `"majority"`, a number of members, or a tag set's name; `journal` waits for the journal; `timeout` bounds the wait. |
+//! | `collation(locale = "en", strength = 2, case_level, numeric_ordering)` | How strings compare in filters, sorts, counts, updates and deletes, and in the indexes `sync_indexes` creates (strength 2 ignores case). |
+//! | `max_time = "2s"` | How long the server may work on a read or find-and-modify (`maxTimeMS`; units `ms`, `s`, `m`, `h`, `d`). |
+//! | `shard_key("org", "_id")` | The shard key, by stored names: `save` (version-checked or not), `replace_one` and `find_one_and_replace` put its values, from the document written, in their filter, and [`shard_collection`](crate::ModelHandle::shard_collection) shards the collection on it. |
 //!
 //! ## On a field: `#[field(...)]`
 //!
@@ -120,6 +126,12 @@
 //! Each rule is defined once ([`Rule`], and the field's [`BsonType`]): the check before a write, the
 //! check of an update ([`Schema::check_update`]) and the `$jsonSchema` ([`json_schema`]) all come from
 //! it (see [validation](crate::guide::validation#one-definition-per-rule)).
+//!
+//! The settings become the model's default [`Settings`](crate::Settings), applied to every command that
+//! takes them; an operation's builder overrides each (`.read_preference(..)`, `.read_concern(..)`,
+//! `.write_concern(..)`, `.collation(..)`, `.max_time(..)`, `.hint(..)`, where MongoDB has it for the
+//! command). In a session the read preference and concerns are left out: MongoDB refuses them per
+//! command inside a transaction, where the transaction's own apply.
 //!
 //! A rule that cannot apply to the field's type, bounds with min over max, an invalid regex, an unknown
 //! attribute (with the closest known one named) are compile errors, all reported at once.
@@ -218,6 +230,12 @@ pub struct Schema {
     /// For an enum model (several kinds of document in one collection), the stored name of the tag
     /// that holds each document's kind (serde's `#[serde(tag = "..")]`).
     pub tag: Option<&'static str>,
+    /// The model's default read preference, concerns, collation and time limit, from
+    /// `#[model(read = .., read_concern = .., write_concern(..), collation(..), max_time = ..)]`:
+    /// built once, on first use.
+    pub settings: Option<fn() -> &'static crate::Settings>,
+    /// The stored names of the shard key's fields, from `#[model(shard_key(..))]`, in order.
+    pub shard_key: &'static [&'static str],
 }
 
 impl Schema {
@@ -236,6 +254,8 @@ impl Schema {
             timestamps: None,
             version: None,
             tag: None,
+            settings: None,
+            shard_key: &[],
         }
     }
 
@@ -267,6 +287,18 @@ impl Schema {
     /// Declares the tag of an enum model.
     pub const fn with_tag(mut self, stored: &'static str) -> Self {
         self.tag = Some(stored);
+        self
+    }
+
+    /// Declares the model's default settings.
+    pub const fn with_settings(mut self, settings: fn() -> &'static crate::Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Declares the shard key (stored names, in order).
+    pub const fn with_shard_key(mut self, fields: &'static [&'static str]) -> Self {
+        self.shard_key = fields;
         self
     }
 

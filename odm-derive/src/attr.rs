@@ -11,6 +11,7 @@ use crate::ctxt::Ctxt;
 use crate::symbol::*;
 
 pub mod serde;
+pub mod settings;
 
 /// The attributes of the struct.
 #[derive(Default)]
@@ -23,6 +24,10 @@ pub struct Container {
     pub hooks: Option<Path>,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
+    /// `read`, `read_concern`, `write_concern(..)`, `collation(..)`, `max_time`.
+    pub settings: settings::Settings,
+    /// `shard_key(..)`: the key, for spans, and the stored names.
+    pub shard_key: Option<(Path, Vec<LitStr>)>,
     /// Every `#[model]` key seen, for the `Embedded` derive to reject model-only ones.
     pub keys: Vec<Path>,
 }
@@ -401,6 +406,21 @@ impl Container {
             if let Some(index) = compound_index(cx, &meta)? {
                 self.indexes.push(index);
             }
+        } else if meta.path == READ {
+            self.settings.read =
+                settings::one_of(cx, &meta, settings::READ_MODES, "read preference")?;
+        } else if meta.path == READ_CONCERN {
+            self.settings.read_concern =
+                settings::one_of(cx, &meta, settings::READ_CONCERNS, "read concern level")?;
+        } else if meta.path == WRITE_CONCERN {
+            self.settings.write_concern = settings::write_concern(cx, &meta)?;
+        } else if meta.path == COLLATION {
+            self.settings.collation = settings::collation(cx, &meta)?;
+        } else if meta.path == MAX_TIME {
+            self.settings.max_time_ms = settings::duration_ms(cx, &meta)?;
+        } else if meta.path == SHARD_KEY {
+            let fields = settings::shard_key(cx, &meta)?;
+            self.shard_key = Some((meta.path.clone(), fields));
         }
         Ok(())
     }

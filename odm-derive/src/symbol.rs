@@ -24,6 +24,19 @@ pub const INDEX: Symbol = Symbol("index");
 pub const FIELDS: Symbol = Symbol("fields");
 pub const NAME: Symbol = Symbol("name");
 pub const PARTIAL: Symbol = Symbol("partial");
+pub const READ: Symbol = Symbol("read");
+pub const READ_CONCERN: Symbol = Symbol("read_concern");
+pub const WRITE_CONCERN: Symbol = Symbol("write_concern");
+pub const W_KEY: Symbol = Symbol("w");
+pub const JOURNAL: Symbol = Symbol("journal");
+pub const TIMEOUT: Symbol = Symbol("timeout");
+pub const COLLATION: Symbol = Symbol("collation");
+pub const LOCALE: Symbol = Symbol("locale");
+pub const STRENGTH: Symbol = Symbol("strength");
+pub const CASE_LEVEL: Symbol = Symbol("case_level");
+pub const NUMERIC_ORDERING: Symbol = Symbol("numeric_ordering");
+pub const MAX_TIME: Symbol = Symbol("max_time");
+pub const SHARD_KEY: Symbol = Symbol("shard_key");
 
 // #[field(...)]
 pub const REQUIRED: Symbol = Symbol("required");
@@ -66,7 +79,24 @@ pub const ID: Symbol = Symbol("_id");
 pub const VERSION_KEY: Symbol = Symbol("__v");
 
 /// The keys `#[model(...)]` accepts.
-pub const MODEL_KEYS: &[Symbol] = &[COLLECTION, TIMESTAMPS, VERSION, HOOKS, VALIDATE, INDEX];
+pub const MODEL_KEYS: &[Symbol] = &[
+    COLLECTION,
+    TIMESTAMPS,
+    VERSION,
+    HOOKS,
+    VALIDATE,
+    INDEX,
+    READ,
+    READ_CONCERN,
+    WRITE_CONCERN,
+    COLLATION,
+    MAX_TIME,
+    SHARD_KEY,
+];
+/// The keys `#[model(write_concern(...))]` accepts.
+pub const WRITE_CONCERN_KEYS: &[Symbol] = &[W_KEY, JOURNAL, TIMEOUT];
+/// The keys `#[model(collation(...))]` accepts.
+pub const COLLATION_KEYS: &[Symbol] = &[LOCALE, STRENGTH, CASE_LEVEL, NUMERIC_ORDERING];
 /// The keys `#[model(timestamps(...))]` accepts.
 pub const TIMESTAMPS_KEYS: &[Symbol] = &[CREATED_AT, UPDATED_AT];
 /// The keys `#[model(index(...))]` accepts.

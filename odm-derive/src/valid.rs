@@ -5,7 +5,10 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
-use crate::symbol::{COLLECTION, HOOKS, ID, INDEX, TIMESTAMPS, VERSION, VERSION_KEY};
+use crate::symbol::{
+    COLLATION, COLLECTION, HOOKS, ID, INDEX, MAX_TIME, READ, READ_CONCERN, SHARD_KEY, TIMESTAMPS,
+    VERSION, VERSION_KEY, WRITE_CONCERN,
+};
 use crate::ty::{type_string, Ty};
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
@@ -25,6 +28,7 @@ pub fn check(cx: &Ctxt, cont: &Container<'_>) {
         check_timestamps(cx, cont);
         check_version(cx, cont);
         check_indexes(cx, cont);
+        check_shard_key(cx, cont);
         check_collection(cx, cont);
     }
 }
@@ -47,7 +51,19 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
         return;
     }
     for key in &cont.attrs.keys {
-        for model_only in [COLLECTION, TIMESTAMPS, VERSION, HOOKS, INDEX] {
+        for model_only in [
+            COLLECTION,
+            TIMESTAMPS,
+            VERSION,
+            HOOKS,
+            INDEX,
+            READ,
+            READ_CONCERN,
+            WRITE_CONCERN,
+            COLLATION,
+            MAX_TIME,
+            SHARD_KEY,
+        ] {
             if *key == model_only {
                 cx.error_spanned_by(
                     key,
@@ -649,6 +665,43 @@ fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
             if name.value().is_empty() {
                 cx.error_spanned_by(name, "an index name cannot be empty");
             }
+        }
+    }
+}
+
+/// The shard key names stored fields (top-level or dotted below an embedded one), each once.
+fn check_shard_key(cx: &Ctxt, cont: &Container<'_>) {
+    let Some((_, fields)) = &cont.attrs.shard_key else {
+        return;
+    };
+    let mut stored: Vec<&str> = cont.stored().map(|f| f.stored.as_str()).collect();
+    if let Some(tagged) = cont.tagged().filter(|t| !t.tag.is_empty()) {
+        stored.insert(0, &tagged.tag);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for lit in fields {
+        let name = lit.value();
+        let head = name.split('.').next().unwrap_or_default();
+        if seen.contains(&name) {
+            cx.error_spanned_by(lit, format!("`{name}` appears twice in the shard key"));
+        }
+        seen.push(name.clone());
+        if !stored.contains(&head) {
+            let mut msg = format!(
+                "`{}` has no stored field `{head}` for the shard key",
+                cont.ident
+            );
+            if let Some(field) = cont.stored().find(|f| f.ident == head && f.stored != head) {
+                msg.push_str(&format!(
+                    "; the field `{head}` is stored as `{}`, and the shard key uses stored names",
+                    field.stored
+                ));
+            } else if let Some(best) = suggest(head, &stored) {
+                msg.push_str(&format!("; did you mean `{best}`?"));
+            } else {
+                msg.push_str(&format!("; stored fields are {}", list(&stored)));
+            }
+            cx.error_spanned_by(lit, msg);
         }
     }
 }

@@ -248,6 +248,10 @@ fn rows<'a>(
             Box::pin(async move { ok(notes.diff_indexes().await) }),
         ),
         row(
+            &["shard_collection"],
+            Box::pin(async move { ok(notes.shard_collection().await) }),
+        ),
+        row(
             &["list_indexes"],
             Box::pin(async move { ok(notes.list_indexes().await) }),
         ),

@@ -166,6 +166,9 @@ enum Op {
     SyncSchema {
         t: usize,
     },
+    ShardCollection {
+        t: usize,
+    },
     Collection {
         t: usize,
     },
@@ -202,6 +205,7 @@ const COVERED: &[(&str, &str)] = &[
     ("list_indexes", "SyncIndexes"),
     ("declared_indexes", "SyncIndexes"),
     ("sync_schema", "SyncSchema"),
+    ("shard_collection", "ShardCollection"),
     ("collection", "Collection"),
     ("watch", "Watch"),
     ("validate", "no I/O: checks a value's rules"),
@@ -269,6 +273,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         1 => t().prop_map(|t| Op::Populate { t }),
         1 => t().prop_map(|t| Op::SyncIndexes { t }),
         1 => t().prop_map(|t| Op::SyncSchema { t }),
+        1 => t().prop_map(|t| Op::ShardCollection { t }),
         1 => t().prop_map(|t| Op::Collection { t }),
         1 => t().prop_map(|t| Op::Watch { t }),
     ]
@@ -961,6 +966,15 @@ async fn step(setup: &Setup, world: &mut World, op: &Op) -> Result<(), TestCaseE
                     prop_assert_eq!(&label.owner, TENANTS[t]);
                 }
             }
+        }
+        Op::ShardCollection { t } => {
+            // Against a server that is no `mongos`, the tenant's handle finds nothing to shard and does
+            // nothing.
+            let items = setup.tenants[t].model::<Item>();
+            prop_assert_eq!(
+                items.shard_collection().await.unwrap(),
+                odm_core::Sharding::NotShardedCluster
+            );
         }
         Op::SyncIndexes { t } => {
             let items = setup.tenants[t].model::<Item>();

@@ -480,6 +480,11 @@ fn rows<'a>(notes: &'a ModelHandle<Note>, existing: &'a Note) -> Vec<Row<'a>> {
             Box::pin(async move { outcome(notes.sync_indexes().await) }),
         ),
         row(
+            &["shard_collection"],
+            "odm.shard_collection",
+            Box::pin(async move { outcome(notes.shard_collection().await) }),
+        ),
+        row(
             &["diff_indexes"],
             "odm.diff_indexes",
             Box::pin(async move { outcome(notes.diff_indexes().await) }),

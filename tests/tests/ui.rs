@@ -14,6 +14,7 @@ fn ui() {
         "multi",
         "query",
         "rules",
+        "settings",
         "timestamps",
         "version",
     ] {

@@ -627,6 +627,7 @@ fn pipeline<'a>(tenant: &'a Tenant, schema: &'static Schema) -> Result<Pipeline<
         tenant.confine(),
         schema.collection,
         None,
+        crate::Settings::of(schema),
     )
 }
 

@@ -11,6 +11,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::ConfinedWrites;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::update::{checked_update, insert_defaults};
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, IntoUpdate, Update};
@@ -223,6 +224,7 @@ pub struct BulkWrite<'a, T> {
     pub(crate) writes: Vec<Write<T>>,
     pub(crate) ordered: bool,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 /// Consecutive writes of one command, before confinement.
@@ -298,6 +300,7 @@ impl Batch {
 
 impl<'a, T: Model> BulkWrite<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern);
 
     /// Whether the writes run in order, stopping at the first failure (the default), or in any order,
     /// each attempted whatever the others do.
@@ -426,8 +429,9 @@ impl<'a, T: Model> BulkWrite<'a, T> {
             mut writes,
             ordered,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let total = writes.len();
         // Every write checked, encoded and confined before the first is sent.
         let mut batches = Vec::new();
@@ -632,7 +636,7 @@ impl<T: Model> ModelHandle<T> {
     /// allows; await for a [`BulkWriteResult`]. Every write is checked before anything is sent (one
     /// invalid write sends nothing) and confined like the single operations. Ordered by default: the
     /// first refused write stops the rest. A failure is [`Error::BulkWrite`], which says which writes are
-    /// known applied. The connection's write concern goes with the commands, except in a session (where
+    /// known applied. The write concern (the operation's, else the model's, else the connection's) goes with the commands, except in a session (where
     /// the transaction's, or the server's default, applies); one the server cannot satisfy is reported in
     /// the failure's `write_concern`.
     ///
@@ -646,6 +650,7 @@ impl<T: Model> ModelHandle<T> {
             writes: writes.into_iter().collect(),
             ordered: true,
             session: None,
+            settings: Settings::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ use mongodb::options::FindOneOptions;
 use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::model::Model;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::{into_future, session_method};
 use crate::query::Filter;
 use crate::session::Session;
@@ -16,13 +17,18 @@ pub struct Count<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Count<'a, T> {
     session_method!();
+    settings_methods!(settings: read_preference, read_concern, collation, max_time, hint);
 
     async fn run(self) -> Result<u64> {
-        let mut pipeline = self.handle.pipeline(self.session)?;
+        let mut pipeline = self
+            .handle
+            .pipeline(self.session)?
+            .overriding(self.settings);
         pipeline.count(self.filter.into_document()?).await
     }
 }
@@ -34,13 +40,18 @@ pub struct Exists<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Exists<'a, T> {
     session_method!();
+    settings_methods!(settings: read_preference, read_concern, collation, max_time, hint);
 
     async fn run(self) -> Result<bool> {
-        let mut pipeline = self.handle.pipeline(self.session)?;
+        let mut pipeline = self
+            .handle
+            .pipeline(self.session)?
+            .overriding(self.settings);
         let mut options = FindOneOptions::default();
         options.projection = Some(doc! { "_id": 1 });
         let found = pipeline
@@ -58,13 +69,18 @@ pub struct Distinct<'a, T> {
     pub(crate) field: String,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Distinct<'a, T> {
     session_method!();
+    settings_methods!(settings: read_preference, read_concern, collation, max_time);
 
     async fn run(self) -> Result<Vec<Bson>> {
-        let mut pipeline = self.handle.pipeline(self.session)?;
+        let mut pipeline = self
+            .handle
+            .pipeline(self.session)?
+            .overriding(self.settings);
         pipeline
             .distinct(&self.field, self.filter.into_document()?)
             .await

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::{into_future, session_method};
 use crate::query::Filter;
 use crate::session::Session;
@@ -17,13 +18,18 @@ pub struct Delete<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) many: bool,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Delete<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern, collation, hint);
 
     async fn run(self) -> Result<DeleteResult> {
-        let mut pipeline = self.handle.pipeline(self.session)?;
+        let mut pipeline = self
+            .handle
+            .pipeline(self.session)?
+            .overriding(self.settings);
         let filter = self.filter.into_document()?;
         let hooks = self.handle.hooks();
         // The caller's filter is kept for `after_delete` only when there are hooks to give it to.

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::observe::observed;
+use crate::ops::settings::settings_methods;
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, Projection, Sort};
 use crate::session::Session;
@@ -23,6 +24,7 @@ pub struct FindOne<'a, T> {
 
 impl<'a, T: Model> FindOne<'a, T> {
     session_method!();
+    settings_methods!(options: read_preference, read_concern, collation, max_time, hint);
 
     /// Which document comes first when several match.
     pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
@@ -105,6 +107,7 @@ pub struct Find<'a, T> {
 
 impl<'a, T: Model> Find<'a, T> {
     session_method!();
+    settings_methods!(options: read_preference, read_concern, collation, max_time, hint);
 
     /// The order of the results.
     pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {

@@ -11,6 +11,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::into_future;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::update::{
     bump_version, checked_update, insert_defaults, missed_version, version_field,
 };
@@ -24,6 +25,7 @@ struct Common<'a, T> {
     sort: Option<Document>,
     projection: Option<Document>,
     session: Option<&'a mut Session>,
+    settings: Settings,
 }
 
 impl<'a, T: Model> Common<'a, T> {
@@ -34,6 +36,7 @@ impl<'a, T: Model> Common<'a, T> {
             sort: None,
             projection: T::SCHEMA.hidden_projection(),
             session: None,
+            settings: Settings::default(),
         }
     }
 }
@@ -60,6 +63,8 @@ macro_rules! common_methods {
             self.common.projection = None;
             self
         }
+
+        settings_methods!(common.settings: write_concern, collation, max_time, hint);
     };
 }
 
@@ -153,8 +158,9 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             sort,
             projection,
             session,
+            settings,
         } = self.common;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let filter = filter.into_document()?;
         let mut update = self.update?;
         if self.upsert {
@@ -228,9 +234,10 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
             sort,
             projection,
             session,
+            settings,
         } = self.common;
         let mut value = self.value;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let hooks = handle.hooks();
         let user_filter = filter.into_document()?;
         let version = match T::SCHEMA.version {
@@ -384,8 +391,9 @@ impl<'a, T: Model> FindOneAndDelete<'a, T> {
             sort,
             projection,
             session,
+            settings,
         } = self.common;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let filter = filter.into_document()?;
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {

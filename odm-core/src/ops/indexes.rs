@@ -224,6 +224,17 @@ impl IndexDiff {
     }
 }
 
+/// What [`ModelHandle::shard_collection`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sharding {
+    /// The server is a `mongos`, and the collection is now sharded on the model's shard key.
+    Sharded,
+    /// The server is not a `mongos` (a replica set or a standalone): there is nothing to shard, and
+    /// nothing was done.
+    NotShardedCluster,
+}
+
 /// What [`ModelHandle::sync_indexes`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IndexSync {
@@ -319,6 +330,37 @@ impl<T: Model> ModelHandle<T> {
             Ok(report)
         });
         observed!(self, "sync_indexes", "createIndexes", sync).await
+    }
+
+    /// Shards the collection on the model's `#[model(shard_key(..))]` (`shardCollection`, each field
+    /// ascending) when the server is a `mongos`. Elsewhere (a replica set, a standalone) there is
+    /// nothing to shard: the answer is [`Sharding::NotShardedCluster`], not an error, so a deployment
+    /// can run it everywhere. On a `mongos`, a model without a shard key is
+    /// [`Error::Unsupported`]. Bounded, as one operation, by the operation timeout.
+    ///
+    /// For a shared collection of many tenants, lead the shard key with the tenant field
+    /// (`shard_key("org", "_id")`), so each tenant's documents stay together and every confined
+    /// operation, whose filter holds the tenant, is routed to one shard.
+    pub async fn shard_collection(&self) -> Result<Sharding> {
+        let timeout = self.connection().operation_timeout();
+        let run = crate::ops::with_timeout(timeout, async {
+            let mut pipeline = self.pipeline(None)?;
+            if !pipeline.is_mongos().await? {
+                return Ok(Sharding::NotShardedCluster);
+            }
+            if T::SCHEMA.shard_key.is_empty() {
+                return Err(Error::Unsupported(
+                    "the model declares no shard key to shard its collection on; add `#[model(shard_key(\"org\", \"_id\"))]` naming its stored fields",
+                ));
+            }
+            let mut key = Document::new();
+            for field in T::SCHEMA.shard_key {
+                key.insert(*field, 1);
+            }
+            pipeline.shard_collection(key).await?;
+            Ok(Sharding::Sharded)
+        });
+        observed!(self, "shard_collection", "shardCollection", run).await
     }
 
     /// Applies the model's `$jsonSchema` ([`Model::json_schema`]) to the collection as its validator, so

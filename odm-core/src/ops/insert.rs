@@ -7,6 +7,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::Pipeline;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::{into_future, session_method};
 use crate::session::Session;
 
@@ -16,18 +17,21 @@ pub struct Create<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) value: T,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Create<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern);
 
     async fn run(self) -> Result<T> {
         let Create {
             handle,
             mut value,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         value.apply_defaults();
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
@@ -101,18 +105,21 @@ pub struct Save<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) value: &'a mut T,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Save<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern);
 
     async fn run(self) -> Result<()> {
         let Save {
             handle,
             value,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         // A value without an `_id` is new: it takes its defaults, as `create` does.
         if matches!(value.id()?, Bson::Null) {
             value.apply_defaults();
@@ -205,18 +212,21 @@ pub struct InsertMany<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) values: Vec<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> InsertMany<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern);
 
     async fn run(self) -> Result<Vec<T>> {
         let InsertMany {
             handle,
             mut values,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         if values.is_empty() {
             return Ok(values);
         }

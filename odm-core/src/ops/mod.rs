@@ -16,6 +16,7 @@ pub(crate) mod insert;
 pub(crate) mod page;
 pub(crate) mod pipeline;
 pub(crate) mod populate;
+pub(crate) mod settings;
 pub(crate) mod update;
 pub(crate) mod watch;
 

@@ -7,6 +7,9 @@
 //! - the caller's session, refused when it belongs to another client;
 //! - the deadline of [`ConnectOptions::operation_timeout`](crate::ConnectOptions::operation_timeout),
 //!   fixed when the operation starts and applied to every round trip, cursor batches included;
+//! - the [`Settings`]: the model's defaults merged with the operation's, each put on every command that
+//!   takes it (read preference and read concern on reads, write concern on writes, collation, `maxTimeMS`
+//!   and hint where the command has them), concerns and read preference left out in a session;
 //! - the operation's span (opened around the whole operation by [`crate::observe`]): the documents
 //!   returned and written, and at debug level the shape of each filter.
 //!
@@ -22,8 +25,10 @@ use futures_util::stream::{BoxStream, StreamExt};
 use mongodb::bson::{doc, Bson, Document, RawArrayBuf, RawDocument, RawDocumentBuf};
 use mongodb::change_stream::event::{ChangeStreamEvent, ResumeToken};
 use mongodb::options::{
-    FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOneOptions,
-    FindOptions, FullDocumentType, UpdateModifications,
+    AggregateOptions, CountOptions, DeleteOptions, DistinctOptions, FindOneAndDeleteOptions,
+    FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOneOptions, FindOptions,
+    FullDocumentType, InsertManyOptions, InsertOneOptions, ReplaceOptions, UpdateModifications,
+    UpdateOptions,
 };
 use mongodb::results::{DeleteResult, UpdateResult};
 use mongodb::{Collection, Cursor, IndexModel};
@@ -32,6 +37,7 @@ use tokio::time::Instant;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::ops::indexes::IndexSpec;
+use crate::ops::settings::Settings;
 use crate::query::Update;
 use crate::session::Session;
 use crate::tenancy::confine::Confinement;
@@ -73,6 +79,7 @@ pub(crate) struct Pipeline<'a> {
     collection: Cow<'static, str>,
     session: Option<&'a mut Session>,
     deadline: Option<Deadline>,
+    settings: Settings,
     affected: u64,
 }
 
@@ -121,6 +128,7 @@ impl<'a> Pipeline<'a> {
         confine: &'a Confinement,
         collection: &'static str,
         session: Option<&'a mut Session>,
+        settings: Settings,
     ) -> Result<Pipeline<'a>> {
         if let Some(s) = &session {
             if s.client_id() != conn.client_id() {
@@ -133,8 +141,42 @@ impl<'a> Pipeline<'a> {
             collection: confine.collection_name(collection),
             session,
             deadline: Deadline::starting_now(conn.operation_timeout()),
+            settings,
             affected: 0,
         })
+    }
+
+    /// The operation's own settings over the model's: each one set wins.
+    pub(crate) fn overriding(mut self, op: Settings) -> Pipeline<'a> {
+        self.settings = op.or(&self.settings);
+        self
+    }
+
+    /// The settings every command of this pipeline carries: in a session, without the read preference
+    /// and concerns (a transaction's apply, and the server refuses them per command inside one).
+    fn settings(&self) -> Settings {
+        if self.session.is_some() {
+            self.settings.clone().in_session()
+        } else {
+            self.settings.clone()
+        }
+    }
+
+    fn find_options(&self, mut o: FindOptions) -> FindOptions {
+        let s = self.settings();
+        o.selection_criteria = self
+            .in_session(o.selection_criteria)
+            .or(s.selection_criteria());
+        o.read_concern = self.in_session(o.read_concern).or(s.read_concern);
+        o.collation = o.collation.or(s.collation);
+        o.max_time = o.max_time.or(s.max_time);
+        o.hint = o.hint.or(s.hint);
+        o
+    }
+
+    /// An operation's own read preference or concern, left out in a session like the model's.
+    fn in_session<V>(&self, value: Option<V>) -> Option<V> {
+        value.filter(|_| self.session.is_none())
     }
 
     /// Starts the deadline again, for an operation that bounds each of its round trips on its own
@@ -192,6 +234,7 @@ impl<'a> Pipeline<'a> {
             returned += 1;
             each(raw)
         };
+        let options = self.find_options(options);
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.find(filter).with_options(options);
         collect!(self, action, counted)?;
@@ -213,6 +256,7 @@ impl<'a> Pipeline<'a> {
             ));
         }
         let filter = self.filter(filter);
+        let options = self.find_options(options);
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll.find(filter).with_options(options).await?)
@@ -225,9 +269,17 @@ impl<'a> Pipeline<'a> {
     pub(crate) async fn find_one(
         &mut self,
         filter: Document,
-        options: FindOneOptions,
+        mut options: FindOneOptions,
     ) -> Result<Option<RawDocumentBuf>> {
         let filter = self.filter(filter);
+        let s = self.settings();
+        options.selection_criteria = self
+            .in_session(options.selection_criteria)
+            .or(s.selection_criteria());
+        options.read_concern = self.in_session(options.read_concern).or(s.read_concern);
+        options.collation = options.collation.or(s.collation);
+        options.max_time = options.max_time.or(s.max_time);
+        options.hint = options.hint.or(s.hint);
         let coll = self.coll::<RawDocumentBuf>();
         let found = send!(self, |s| coll.find_one(filter).with_options(options))?;
         crate::observe::returned(u64::from(found.is_some()));
@@ -237,15 +289,29 @@ impl<'a> Pipeline<'a> {
     /// How many documents match `filter`.
     pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
         let filter = self.filter(filter);
+        let s = self.settings();
+        let mut options = CountOptions::default();
+        options.selection_criteria = s.selection_criteria();
+        options.read_concern = s.read_concern;
+        options.collation = s.collation;
+        options.max_time = s.max_time;
+        options.hint = s.hint;
         let coll = self.coll::<Document>();
-        send!(self, |s| coll.count_documents(filter))
+        send!(self, |s| coll.count_documents(filter).with_options(options))
     }
 
     /// The distinct values of `field` among the documents that match `filter`.
     pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
         let filter = self.filter(filter);
+        let s = self.settings();
+        let mut options = DistinctOptions::default();
+        options.selection_criteria = s.selection_criteria();
+        options.read_concern = s.read_concern;
+        options.collation = s.collation;
+        options.max_time = s.max_time;
         let coll = self.coll::<Document>();
-        let values: Vec<Bson> = send!(self, |s| coll.distinct(field, filter))?;
+        let values: Vec<Bson> =
+            send!(self, |s| coll.distinct(field, filter).with_options(options))?;
         crate::observe::returned(values.len() as u64);
         Ok(values)
     }
@@ -253,8 +319,12 @@ impl<'a> Pipeline<'a> {
     /// Runs an aggregation pipeline and collects its documents.
     pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
         let pipeline = self.confine.pipeline(pipeline)?;
+        let options = self.aggregate_options();
         let coll = self.coll::<RawDocumentBuf>();
-        let action = coll.aggregate(pipeline).with_type::<RawDocumentBuf>();
+        let action = coll
+            .aggregate(pipeline)
+            .with_options(options)
+            .with_type::<RawDocumentBuf>();
         let mut out = Vec::new();
         let each = |raw: &RawDocument| {
             out.push(crate::ops::to_document("Document", raw)?);
@@ -276,10 +346,12 @@ impl<'a> Pipeline<'a> {
             ));
         }
         let pipeline = self.confine.pipeline(pipeline)?;
+        let options = self.aggregate_options();
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll
                 .aggregate(pipeline)
+                .with_options(options)
                 .with_type::<RawDocumentBuf>()
                 .await?)
         })
@@ -289,13 +361,27 @@ impl<'a> Pipeline<'a> {
         }))
     }
 
+    fn aggregate_options(&self) -> AggregateOptions {
+        let s = self.settings();
+        let mut options = AggregateOptions::default();
+        options.selection_criteria = s.selection_criteria();
+        options.read_concern = s.read_concern;
+        options.write_concern = s.write_concern;
+        options.collation = s.collation;
+        options.max_time = s.max_time;
+        options.hint = s.hint;
+        options
+    }
+
     // ---- writes
 
     /// Inserts one encoded document, stamped with the tenant.
     pub(crate) async fn insert_one(&mut self, mut raw: RawDocumentBuf) -> Result<()> {
         self.confine.stamp(&mut raw)?;
+        let mut options = InsertOneOptions::default();
+        options.write_concern = self.settings().write_concern;
         let coll = self.coll::<RawDocumentBuf>();
-        send!(self, |s| coll.insert_one(raw))?;
+        send!(self, |s| coll.insert_one(raw).with_options(options))?;
         self.wrote(1);
         Ok(())
     }
@@ -312,7 +398,10 @@ impl<'a> Pipeline<'a> {
         }
         let coll = self.coll::<RawDocumentBuf>();
         let len = raws.len() as u64;
-        let action = coll.insert_many(raws).ordered(true);
+        let mut options = InsertManyOptions::default();
+        options.ordered = Some(true);
+        options.write_concern = self.settings().write_concern;
+        let action = coll.insert_many(raws).with_options(options);
         let sent = match self.session.as_deref_mut() {
             Some(s) => within(self.deadline, async { Ok(action.session(s.inner()).await) }).await,
             None => within(self.deadline, async { Ok(action.await) }).await,
@@ -335,11 +424,21 @@ impl<'a> Pipeline<'a> {
         self.confine.finish_update(&mut update, upsert);
         let filter = self.filter(filter);
         let update = modifications(update);
+        let s = self.settings();
+        let mut options = UpdateOptions::default();
+        options.upsert = Some(upsert);
+        options.write_concern = s.write_concern;
+        options.collation = s.collation;
+        options.hint = s.hint;
         let coll = self.coll::<Document>();
         let result = if many {
-            send!(self, |s| coll.update_many(filter, update).upsert(upsert))
+            send!(self, |s| coll
+                .update_many(filter, update)
+                .with_options(options))
         } else {
-            send!(self, |s| coll.update_one(filter, update).upsert(upsert))
+            send!(self, |s| coll
+                .update_one(filter, update)
+                .with_options(options))
         };
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
@@ -356,8 +455,16 @@ impl<'a> Pipeline<'a> {
     ) -> Result<UpdateResult> {
         self.confine.stamp(&mut raw)?;
         let filter = self.filter(filter);
+        let s = self.settings();
+        let mut options = ReplaceOptions::default();
+        options.upsert = Some(upsert);
+        options.write_concern = s.write_concern;
+        options.collation = s.collation;
+        options.hint = s.hint;
         let coll = self.coll::<RawDocumentBuf>();
-        let result = send!(self, |s| coll.replace_one(filter, raw).upsert(upsert));
+        let result = send!(self, |s| coll
+            .replace_one(filter, raw)
+            .with_options(options));
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
         Ok(result)
@@ -366,11 +473,16 @@ impl<'a> Pipeline<'a> {
     /// Deletes the documents that match `filter` (the first, unless `many`).
     pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
         let filter = self.filter(filter);
+        let s = self.settings();
+        let mut options = DeleteOptions::default();
+        options.write_concern = s.write_concern;
+        options.collation = s.collation;
+        options.hint = s.hint;
         let coll = self.coll::<Document>();
         let result: DeleteResult = if many {
-            send!(self, |s| coll.delete_many(filter))
+            send!(self, |s| coll.delete_many(filter).with_options(options))
         } else {
-            send!(self, |s| coll.delete_one(filter))
+            send!(self, |s| coll.delete_one(filter).with_options(options))
         }?;
         self.wrote(result.deleted_count);
         Ok(result)
@@ -381,8 +493,13 @@ impl<'a> Pipeline<'a> {
         &mut self,
         filter: Document,
         mut update: Update,
-        options: FindOneAndUpdateOptions,
+        mut options: FindOneAndUpdateOptions,
     ) -> Result<Option<RawDocumentBuf>> {
+        let s = self.settings();
+        options.write_concern = self.in_session(options.write_concern).or(s.write_concern);
+        options.collation = options.collation.or(s.collation);
+        options.max_time = options.max_time.or(s.max_time);
+        options.hint = options.hint.or(s.hint);
         self.confine.check_update(&update)?;
         self.confine
             .finish_update(&mut update, options.upsert.unwrap_or(false));
@@ -400,8 +517,13 @@ impl<'a> Pipeline<'a> {
         &mut self,
         filter: Document,
         mut raw: RawDocumentBuf,
-        options: FindOneAndReplaceOptions,
+        mut options: FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
+        let s = self.settings();
+        options.write_concern = self.in_session(options.write_concern).or(s.write_concern);
+        options.collation = options.collation.or(s.collation);
+        options.max_time = options.max_time.or(s.max_time);
+        options.hint = options.hint.or(s.hint);
         self.confine.stamp(&mut raw)?;
         let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
@@ -415,8 +537,13 @@ impl<'a> Pipeline<'a> {
     pub(crate) async fn find_one_and_delete(
         &mut self,
         filter: Document,
-        options: FindOneAndDeleteOptions,
+        mut options: FindOneAndDeleteOptions,
     ) -> Result<Option<RawDocumentBuf>> {
+        let s = self.settings();
+        options.write_concern = self.in_session(options.write_concern).or(s.write_concern);
+        options.collation = options.collation.or(s.collation);
+        options.max_time = options.max_time.or(s.max_time);
+        options.hint = options.hint.or(s.hint);
         let filter = self.filter(filter);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
@@ -500,10 +627,11 @@ impl<'a> Pipeline<'a> {
         cmd.append(key, array);
         cmd.append("ordered", ordered);
         let db = self.conn.database();
-        // The connection's write concern, as the driver sends it with its own writes. Not with a
-        // session: in a transaction the server refuses one per command (the transaction's own applies),
-        // and whether the session is in one is the driver's to know.
-        if let (None, Some(concern)) = (&self.session, db.write_concern()) {
+        // The operation's write concern, else the connection's, as the driver sends it with its own
+        // writes. Not with a session: in a transaction the server refuses one per command (the
+        // transaction's own applies), and whether the session is in one is the driver's to know.
+        let concern = self.settings().write_concern;
+        if let (None, Some(concern)) = (&self.session, concern.as_ref().or(db.write_concern())) {
             let concern =
                 mongodb::bson::to_raw_document_buf(concern).map_err(|_| corrupt_reply())?;
             cmd.append("writeConcern", concern);
@@ -644,11 +772,24 @@ impl<'a> Pipeline<'a> {
         self.confine.index(spec)
     }
 
-    /// Creates indexes (confined like [`confine_index`](Self::confine_index)).
+    /// Creates indexes (confined like [`confine_index`](Self::confine_index)), with the model's
+    /// collation.
     pub(crate) async fn create_indexes(&mut self, specs: Vec<IndexSpec>) -> Result<()> {
+        let collation = self.settings.collation.clone();
         let models: Vec<IndexModel> = specs
             .into_iter()
-            .map(|spec| self.confine.index(spec).model())
+            .map(|spec| {
+                let mut model = self.confine.index(spec).model();
+                // The model's collation, so a unique index compares as the model's queries do.
+                if let Some(collation) = &collation {
+                    model
+                        .options
+                        .get_or_insert_with(Default::default)
+                        .collation
+                        .get_or_insert_with(|| collation.clone());
+                }
+                model
+            })
             .collect();
         let coll = self.coll::<Document>();
         send!(self, |s| coll.create_indexes(models)).map(drop)
@@ -685,6 +826,30 @@ impl<'a> Pipeline<'a> {
             };
             send!(self, |s| db.run_command(coll_mod)).map(drop)
         }
+    }
+
+    // ---- sharding
+
+    /// Whether the server is a `mongos`, a sharded cluster's router (`hello` answers `msg: "isdbgrid"`).
+    pub(crate) async fn is_mongos(&mut self) -> Result<bool> {
+        let db = self.conn.database();
+        let reply: Document = within(self.deadline, async {
+            Ok(db.run_command(doc! { "hello": 1 }).await?)
+        })
+        .await?;
+        Ok(reply.get_str("msg") == Ok("isdbgrid"))
+    }
+
+    /// Shards the collection on `key` (`shardCollection`, an admin command of the cluster).
+    pub(crate) async fn shard_collection(&mut self, key: Document) -> Result<()> {
+        let namespace = format!("{}.{}", self.conn.database().name(), self.collection);
+        let admin = self.conn.client().database("admin");
+        let command = doc! { "shardCollection": namespace, "key": key };
+        within(self.deadline, async {
+            Ok(admin.run_command(command).await?)
+        })
+        .await
+        .map(drop)
     }
 
     // ---- a tenant's namespaces, for the fleet's lifecycle work

@@ -8,6 +8,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::Pipeline;
+use crate::ops::settings::{settings_methods, Settings};
 use crate::ops::{into_future, session_method};
 use crate::query::{Filter, Update};
 use crate::session::Session;
@@ -23,10 +24,12 @@ pub struct UpdateOp<'a, T> {
     pub(crate) upsert: bool,
     pub(crate) if_version: Option<i64>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> UpdateOp<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern, collation, hint);
 
     /// Applies the update only to the document at version `version` (of `#[model(version)]`), and moves
     /// its version on by one, in one round trip. When the filter's document is at another version, or
@@ -52,8 +55,9 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             upsert,
             if_version,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let filter = filter.into_document()?;
         let mut update = update?;
         if upsert {
@@ -236,10 +240,12 @@ pub struct Replace<'a, T> {
     pub(crate) value: T,
     pub(crate) upsert: bool,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) settings: Settings,
 }
 
 impl<'a, T: Model> Replace<'a, T> {
     session_method!();
+    settings_methods!(settings: write_concern, collation, hint);
 
     /// Inserts `value` when no document matches.
     pub fn upsert(mut self, upsert: bool) -> Self {
@@ -254,8 +260,9 @@ impl<'a, T: Model> Replace<'a, T> {
             mut value,
             upsert,
             session,
+            settings,
         } = self;
-        let mut pipeline = handle.pipeline(session)?;
+        let mut pipeline = handle.pipeline(session)?.overriding(settings);
         let hooks = handle.hooks();
         let raw = handle
             .prepare_replacement(&mut value, &hooks, bson::DateTime::now())

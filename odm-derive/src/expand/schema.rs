@@ -385,5 +385,89 @@ pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
         let tag = &tagged.tag;
         schema = quote!(#schema.with_tag(#tag));
     }
+    if cont.attrs.settings.any() {
+        let settings = settings_expr(&cont.attrs.settings);
+        schema = quote!(#schema.with_settings(|| {
+            static SETTINGS: ::odm_core::__private::LazyLock<::odm_core::__private::Settings> =
+                ::odm_core::__private::LazyLock::new(|| #settings);
+            &SETTINGS
+        }));
+    }
+    if let Some((_, fields)) = &cont.attrs.shard_key {
+        schema = quote!(#schema.with_shard_key(&[#(#fields),*]));
+    }
     schema
+}
+
+/// The model's default `Settings`, built from the driver's types on first use.
+fn settings_expr(settings: &crate::attr::settings::Settings) -> TokenStream {
+    use crate::attr::settings::W;
+    let p = quote!(::odm_core::__private);
+    let mut out = quote!(#p::Settings::new());
+    if let Some(read) = &settings.read {
+        let mode = match read.as_str() {
+            "primary" => quote!(#p::ReadPreference::Primary),
+            "primaryPreferred" => quote!(#p::ReadPreference::PrimaryPreferred { options: None }),
+            "secondary" => quote!(#p::ReadPreference::Secondary { options: None }),
+            "secondaryPreferred" => {
+                quote!(#p::ReadPreference::SecondaryPreferred { options: None })
+            }
+            _ => quote!(#p::ReadPreference::Nearest { options: None }),
+        };
+        out = quote!(#out.read_preference(#mode));
+    }
+    if let Some(level) = &settings.read_concern {
+        let concern = match level.as_str() {
+            "local" => quote!(#p::ReadConcern::local()),
+            "available" => quote!(#p::ReadConcern::available()),
+            "linearizable" => quote!(#p::ReadConcern::linearizable()),
+            _ => quote!(#p::ReadConcern::majority()),
+        };
+        out = quote!(#out.read_concern(#concern));
+    }
+    if let Some(wc) = &settings.write_concern {
+        let mut concern = quote!(#p::WriteConcern::default());
+        let mut parts = Vec::new();
+        if let Some(w) = &wc.w {
+            let w = match w {
+                W::Majority => quote!(#p::Acknowledgment::Majority),
+                W::Nodes(n) => quote!(#p::Acknowledgment::Nodes(#n)),
+                W::Tag(t) => quote!(#p::Acknowledgment::Custom(::std::string::String::from(#t))),
+            };
+            parts.push(quote!(concern.w = Some(#w);));
+        }
+        if let Some(j) = wc.journal {
+            parts.push(quote!(concern.journal = Some(#j);));
+        }
+        if let Some(ms) = wc.timeout_ms {
+            parts.push(quote!(concern.w_timeout = Some(::std::time::Duration::from_millis(#ms));));
+        }
+        concern = quote!({ let mut concern = #concern; #(#parts)* concern });
+        out = quote!(#out.write_concern(#concern));
+    }
+    if let Some(c) = &settings.collation {
+        let locale = &c.locale;
+        let mut collation = quote!(#p::Collation::builder().locale(#locale));
+        if let Some(strength) = c.strength {
+            let level = match strength {
+                1 => quote!(Primary),
+                2 => quote!(Secondary),
+                3 => quote!(Tertiary),
+                4 => quote!(Quaternary),
+                _ => quote!(Identical),
+            };
+            collation = quote!(#collation.strength(#p::CollationStrength::#level));
+        }
+        if c.case_level {
+            collation = quote!(#collation.case_level(true));
+        }
+        if c.numeric_ordering {
+            collation = quote!(#collation.numeric_ordering(true));
+        }
+        out = quote!(#out.collation(#collation.build()));
+    }
+    if let Some(ms) = settings.max_time_ms {
+        out = quote!(#out.max_time(::std::time::Duration::from_millis(#ms)));
+    }
+    out
 }

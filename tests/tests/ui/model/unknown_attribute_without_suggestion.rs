@@ -1,7 +1,7 @@
 use odm_core::prelude::*;
 
 #[derive(Serialize, Deserialize, Model)]
-#[model(shard_key = "org")]
+#[model(discriminator = "kind")]
 struct User {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     id: Option<ObjectId>,

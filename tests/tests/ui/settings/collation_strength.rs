@@ -1,0 +1,11 @@
+use odm_core::prelude::*;
+
+#[derive(Serialize, Deserialize, Model)]
+#[model(collation(locale = "en", strength = 7))]
+struct User {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    org: String,
+}
+
+fn main() {}
