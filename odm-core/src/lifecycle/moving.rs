@@ -56,8 +56,8 @@ struct Follow {
 }
 
 impl Fleet {
-    /// Moves the tenant to placement `to` while it keeps serving: see the [module](self) and the
-    /// guide's tenancy chapter. Writes made through the fleet during the move land exactly once at the
+    /// Moves the tenant to placement `to` while it keeps serving: see the guide's
+    /// [lifecycle](crate::guide::lifecycle) and tenancy chapters. Writes made through the fleet during the move land exactly once at the
     /// destination; requests are held only during the cut-over (about a lease, plus the last changes
     /// and the verification).
     ///
