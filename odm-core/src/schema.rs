@@ -82,6 +82,7 @@
 //! | `validate = path` | A whole-document rule, `fn(&Self) -> Result<(), String>`; its failure has an empty path. |
 //! | `index(fields("a", "-b"), unique, sparse, name = "..", partial = "{..}")` | A compound index; `-` for descending. Field names are stored names (dotted paths below embedded documents), checked at compile time; `partial` is a JSON filter, checked at compile time. Repeat for more indexes. |
 //! | `hooks` | The model has lifecycle hooks (see [`crate::hooks`]). |
+//! | `soft_delete` | Deletes stamp the `Option<DateTime>` field stored as `deleted_at` instead of removing documents; reads, counts and updates skip stamped documents unless `.with_deleted()`; `restore` clears the stamp; unique indexes are partial on live documents ([`Schema::live_filter`], and the [guide](crate::guide::defining_models#modelsoft_delete-deletes-that-can-be-undone)). |
 //!
 //! ## On a field: `#[field(...)]`
 //!
@@ -218,6 +219,9 @@ pub struct Schema {
     /// For an enum model (several kinds of document in one collection), the stored name of the tag
     /// that holds each document's kind (serde's `#[serde(tag = "..")]`).
     pub tag: Option<&'static str>,
+    /// The stored name of the deletion stamp (`deleted_at`), with `#[model(soft_delete)]`: deletes set it,
+    /// and reads skip the documents where it is set.
+    pub soft_delete: Option<&'static str>,
 }
 
 impl Schema {
@@ -236,6 +240,7 @@ impl Schema {
             timestamps: None,
             version: None,
             tag: None,
+            soft_delete: None,
         }
     }
 
@@ -268,6 +273,18 @@ impl Schema {
     pub const fn with_tag(mut self, stored: &'static str) -> Self {
         self.tag = Some(stored);
         self
+    }
+
+    /// Declares the deletion stamp of a soft-delete model.
+    pub const fn with_soft_delete(mut self, stored: &'static str) -> Self {
+        self.soft_delete = Some(stored);
+        self
+    }
+
+    /// The filter that matches the live documents of a soft-delete model, `{deleted_at: null}` (the
+    /// stamp `null` or missing); `None` for a model without `#[model(soft_delete)]`.
+    pub fn live_filter(&self) -> Option<Document> {
+        self.soft_delete.map(|stamp| doc! { stamp: Bson::Null })
     }
 
     /// The projection that leaves the hidden fields (`#[field(hidden)]`) out of a read, `{field: 0, ..}`;

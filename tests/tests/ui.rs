@@ -14,6 +14,7 @@ fn ui() {
         "multi",
         "query",
         "rules",
+        "soft_delete",
         "timestamps",
         "version",
     ] {
