@@ -18,7 +18,7 @@ use crate::model::Model;
 use crate::observe::TenantLabel;
 use crate::ops::aggregate::Aggregate;
 use crate::ops::count::{Count, Distinct, Exists};
-use crate::ops::delete::Delete;
+use crate::ops::delete::{Delete, Restore};
 use crate::ops::find::{Find, FindOne};
 use crate::ops::insert::{Create, InsertMany, Save};
 use crate::ops::pipeline::Pipeline;
@@ -118,12 +118,14 @@ impl<T: Model> ModelHandle<T> {
         if let Some(scope) = &self.confinement {
             scope.check_lease()?;
         }
-        Pipeline::new(
+        let mut pipeline = Pipeline::new(
             &self.conn,
             self.confinement(),
             T::SCHEMA.collection,
             session,
-        )
+        )?;
+        pipeline.live_only(T::SCHEMA.soft_delete);
+        Ok(pipeline)
     }
 
     /// The confinement, shared, to bind another model with the same confinement.
@@ -205,6 +207,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             options,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -218,6 +221,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             options,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -227,6 +231,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -236,6 +241,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -273,6 +279,7 @@ impl<T: Model> ModelHandle<T> {
             upsert: false,
             if_version: None,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -294,7 +301,9 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             many: false,
+            hard: false,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -304,6 +313,19 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             many: true,
+            hard: false,
+            session: None,
+            with_deleted: false,
+        }
+    }
+
+    /// Brings back the soft-deleted documents that match `filter` (their `deleted_at` set back to `null`)
+    /// and returns how many; for a `#[model(soft_delete)]` model
+    /// ([`Error::Unsupported`] otherwise).
+    pub fn restore(&self, filter: impl Into<Filter<T>>) -> Restore<'_, T> {
+        Restore {
+            handle: self,
+            filter: filter.into(),
             session: None,
         }
     }
@@ -314,6 +336,7 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             pipeline: pipeline.into_iter().collect(),
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -328,6 +351,7 @@ impl<T: Model> ModelHandle<T> {
             field: field.as_ref().to_owned(),
             filter: filter.into(),
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -395,6 +419,14 @@ impl<T: Model> ModelHandle<T> {
             }
             _ => bson::to_raw_document_buf(value).map_err(serialization)?,
         };
+        let mut raw = raw;
+        if let Some(stamp) = T::SCHEMA.soft_delete {
+            // A live document stores its stamp as `null` (not missing), which is what the unique
+            // indexes partial on live documents match.
+            if raw.get(stamp).ok().flatten().is_none() {
+                raw.append(stamp, bson::RawBson::Null);
+            }
+        }
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(self.too_large(size));

@@ -6,7 +6,7 @@ use mongodb::bson::Document;
 use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::model::Model;
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::session::Session;
 
 /// The `aggregate` operation; await it for the documents, or call [`Aggregate::stream`].
@@ -15,16 +15,19 @@ pub struct Aggregate<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) pipeline: Vec<Document>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Aggregate<'a, T> {
     session_method!();
+    with_deleted_method!();
 
     /// Streams the resulting documents, each batch within the operation timeout. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
         let handle = self.handle;
         crate::observe::observed!(handle, "aggregate", "aggregate", async move {
             let mut pipeline = handle.pipeline(self.session)?;
+            pipeline.include_deleted(self.with_deleted);
             pipeline.aggregate_stream(self.pipeline).await
         })
         .await
@@ -32,6 +35,7 @@ impl<'a, T: Model> Aggregate<'a, T> {
 
     async fn run(self) -> Result<Vec<Document>> {
         let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.include_deleted(self.with_deleted);
         pipeline.aggregate(self.pipeline).await
     }
 }

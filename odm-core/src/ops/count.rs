@@ -6,7 +6,7 @@ use mongodb::options::FindOneOptions;
 use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::model::Model;
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::query::Filter;
 use crate::session::Session;
 
@@ -16,13 +16,16 @@ pub struct Count<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Count<'a, T> {
     session_method!();
+    with_deleted_method!();
 
     async fn run(self) -> Result<u64> {
         let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.include_deleted(self.with_deleted);
         pipeline.count(self.filter.into_document()?).await
     }
 }
@@ -34,13 +37,16 @@ pub struct Exists<'a, T> {
     pub(crate) handle: &'a ModelHandle<T>,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Exists<'a, T> {
     session_method!();
+    with_deleted_method!();
 
     async fn run(self) -> Result<bool> {
         let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.include_deleted(self.with_deleted);
         let mut options = FindOneOptions::default();
         options.projection = Some(doc! { "_id": 1 });
         let found = pipeline
@@ -58,13 +64,16 @@ pub struct Distinct<'a, T> {
     pub(crate) field: String,
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Distinct<'a, T> {
     session_method!();
+    with_deleted_method!();
 
     async fn run(self) -> Result<Vec<Bson>> {
         let mut pipeline = self.handle.pipeline(self.session)?;
+        pipeline.include_deleted(self.with_deleted);
         pipeline
             .distinct(&self.field, self.filter.into_document()?)
             .await

@@ -74,6 +74,8 @@ pub(crate) struct Pipeline<'a> {
     session: Option<&'a mut Session>,
     deadline: Option<Deadline>,
     affected: u64,
+    /// The deletion stamp of a soft-delete model while the operation sees live documents only.
+    live: Option<&'static str>,
 }
 
 /// Sends a driver action with the pipeline's session, within its deadline.
@@ -134,7 +136,21 @@ impl<'a> Pipeline<'a> {
             session,
             deadline: Deadline::starting_now(conn.operation_timeout()),
             affected: 0,
+            live: None,
         })
+    }
+
+    /// Confines every filter and aggregation of the operation to the live documents of a soft-delete
+    /// model (those whose `stamp` is `null` or missing), or to every document with `None`.
+    pub(crate) fn live_only(&mut self, stamp: Option<&'static str>) {
+        self.live = stamp;
+    }
+
+    /// Lifts [`live_only`](Self::live_only) when `with_deleted`: the operation sees every document.
+    pub(crate) fn include_deleted(&mut self, with_deleted: bool) {
+        if with_deleted {
+            self.live = None;
+        }
     }
 
     /// Starts the deadline again, for an operation that bounds each of its round trips on its own
@@ -161,9 +177,26 @@ impl<'a> Pipeline<'a> {
     /// The confined filter; its shape (keys and operators, no values) goes on the operation's span at
     /// debug level.
     fn filter(&self, filter: Document) -> Document {
-        let filter = self.confine.filter(filter);
+        let filter = self.live(self.confine.filter(filter));
         crate::observe::filter_shape(&filter);
         filter
+    }
+
+    /// `filter` restricted to the live documents, for a soft-delete model that skips the deleted ones.
+    fn live(&self, filter: Document) -> Document {
+        match self.live {
+            None => filter,
+            Some(stamp) if filter.is_empty() => doc! { stamp: Bson::Null },
+            Some(stamp) => doc! { "$and": [ filter, { stamp: Bson::Null } ] },
+        }
+    }
+
+    /// An aggregation pipeline restricted to the live documents: a first `$match` on the stamp.
+    fn live_pipeline(&self, mut pipeline: Vec<Document>) -> Vec<Document> {
+        if let Some(stamp) = self.live {
+            pipeline.insert(0, doc! { "$match": { stamp: Bson::Null } });
+        }
+        pipeline
     }
 
     /// Counts documents written or deleted, on the operation's span (an operation may write more than
@@ -252,7 +285,7 @@ impl<'a> Pipeline<'a> {
 
     /// Runs an aggregation pipeline and collects its documents.
     pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
-        let pipeline = self.confine.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(self.live_pipeline(pipeline))?;
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll.aggregate(pipeline).with_type::<RawDocumentBuf>();
         let mut out = Vec::new();
@@ -275,7 +308,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
             ));
         }
-        let pipeline = self.confine.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(self.live_pipeline(pipeline))?;
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll
@@ -531,7 +564,7 @@ impl<'a> Pipeline<'a> {
                     Some(Bson::Document(filter)) => filter,
                     _ => Document::new(),
                 };
-                statement.insert("q", self.confine.filter(filter));
+                statement.insert("q", self.live(self.confine.filter(filter)));
                 let upsert = statement.get_bool("upsert").unwrap_or(false);
                 match statement.remove("u") {
                     Some(Bson::Document(u)) if u.keys().any(|k| k.starts_with('$')) => {
@@ -574,7 +607,7 @@ impl<'a> Pipeline<'a> {
                     Some(Bson::Document(filter)) => filter,
                     _ => Document::new(),
                 };
-                statement.insert("q", self.confine.filter(filter));
+                statement.insert("q", self.live(self.confine.filter(filter)));
                 encode(&statement)
             }
             _ => Err(Error::Unsupported("unknown write command")),

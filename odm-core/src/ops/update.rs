@@ -8,7 +8,7 @@ use crate::handle::ModelHandle;
 use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::Pipeline;
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::query::{Filter, Update};
 use crate::session::Session;
 
@@ -23,10 +23,12 @@ pub struct UpdateOp<'a, T> {
     pub(crate) upsert: bool,
     pub(crate) if_version: Option<i64>,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> UpdateOp<'a, T> {
     session_method!();
+    with_deleted_method!();
 
     /// Applies the update only to the document at version `version` (of `#[model(version)]`), and moves
     /// its version on by one, in one round trip. When the filter's document is at another version, or
@@ -52,8 +54,10 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             upsert,
             if_version,
             session,
+            with_deleted,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        pipeline.include_deleted(with_deleted);
         let filter = filter.into_document()?;
         let mut update = update?;
         if upsert {
