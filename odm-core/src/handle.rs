@@ -125,6 +125,15 @@ impl<T: Model> ModelHandle<T> {
             session,
         )?;
         pipeline.live_only(T::SCHEMA.soft_delete);
+        // Only a model with hooks builds a context; the others pay this one check.
+        if let Some(queries) = T::hooks().and_then(|h| h.queries()) {
+            let ctx = HookContext::new(
+                self.conn.clone(),
+                self.collection_name(),
+                self.tenant_label().map(|t| t.id.clone()),
+            );
+            pipeline.hook_queries(queries, ctx);
+        }
         Ok(pipeline)
     }
 
@@ -360,7 +369,11 @@ impl<T: Model> ModelHandle<T> {
         T::hooks().map(|h| {
             (
                 h,
-                HookContext::new(self.conn.clone(), self.collection_name()),
+                HookContext::new(
+                    self.conn.clone(),
+                    self.collection_name(),
+                    self.tenant_label().map(|t| t.id.clone()),
+                ),
             )
         })
     }

@@ -75,6 +75,7 @@ async fn soft_delete(
     filter: mongodb::bson::Document,
     many: bool,
 ) -> Result<DeleteResult> {
+    pipeline.stamping();
     let updated = pipeline
         .update(filter, stamp_update(stamp), many, false)
         .await?;

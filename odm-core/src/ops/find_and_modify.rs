@@ -421,6 +421,7 @@ impl<'a, T: Model> FindOneAndDelete<'a, T> {
                 options.sort = sort;
                 options.projection = projection;
                 let update = crate::ops::delete::stamp_update(stamp);
+                pipeline.stamping();
                 pipeline
                     .find_one_and_update(filter.clone(), update, options)
                     .await?

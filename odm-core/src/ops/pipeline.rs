@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::hooks::{DynQueryHooks, HookContext, QueryKind};
 use crate::ops::indexes::IndexSpec;
 use crate::query::Update;
 use crate::session::Session;
@@ -76,6 +77,10 @@ pub(crate) struct Pipeline<'a> {
     affected: u64,
     /// The deletion stamp of a soft-delete model while the operation sees live documents only.
     live: Option<&'static str>,
+    /// The model's query hooks and their context; `None` for a model without hooks.
+    queries: Option<(&'static dyn DynQueryHooks, HookContext)>,
+    /// Updates sent as soft deletes, which query hooks see as deletes.
+    stamping: bool,
 }
 
 /// Sends a driver action with the pipeline's session, within its deadline.
@@ -137,7 +142,54 @@ impl<'a> Pipeline<'a> {
             deadline: Deadline::starting_now(conn.operation_timeout()),
             affected: 0,
             live: None,
+            queries: None,
+            stamping: false,
         })
+    }
+
+    /// Runs `hooks` around every find, count, update and delete the operation sends.
+    pub(crate) fn hook_queries(&mut self, hooks: &'static dyn DynQueryHooks, ctx: HookContext) {
+        self.queries = Some((hooks, ctx));
+    }
+
+    /// Marks the operation's updates as soft deletes, for the query hooks.
+    pub(crate) fn stamping(&mut self) {
+        self.stamping = true;
+    }
+
+    /// The kind of an update the operation sends: a delete when it stamps.
+    fn update_kind(&self) -> QueryKind {
+        if self.stamping {
+            QueryKind::Delete
+        } else {
+            QueryKind::Update
+        }
+    }
+
+    /// Runs `before_query` on the caller's filter, then confines it. Returns the filter to send and,
+    /// when there are hooks, the filter as the hook left it, for `after_query`.
+    async fn before(
+        &self,
+        kind: QueryKind,
+        mut filter: Document,
+    ) -> Result<(Document, Option<Document>)> {
+        let Some((hooks, ctx)) = &self.queries else {
+            return Ok((self.filter(filter), None));
+        };
+        let before = hooks.before_query(kind, &mut filter, ctx);
+        crate::hooks::call_named(hooks.type_name(), "before_query", before).await?;
+        let kept = filter.clone();
+        Ok((self.filter(filter), Some(kept)))
+    }
+
+    /// Runs `after_query` with what [`before`](Self::before) kept, and how many documents the query
+    /// returned, changed or deleted.
+    async fn after(&self, kind: QueryKind, kept: Option<Document>, count: u64) -> Result<()> {
+        let (Some((hooks, ctx)), Some(filter)) = (&self.queries, kept) else {
+            return Ok(());
+        };
+        let after = hooks.after_query(kind, &filter, count, ctx);
+        crate::hooks::call_named(hooks.type_name(), "after_query", after).await
     }
 
     /// Confines every filter and aggregation of the operation to the live documents of a soft-delete
@@ -219,7 +271,7 @@ impl<'a> Pipeline<'a> {
         options: FindOptions,
         mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
     ) -> Result<()> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let mut returned = 0u64;
         let counted = |raw: &RawDocument| {
             returned += 1;
@@ -229,7 +281,7 @@ impl<'a> Pipeline<'a> {
         let action = coll.find(filter).with_options(options);
         collect!(self, action, counted)?;
         crate::observe::returned(returned);
-        Ok(())
+        self.after(QueryKind::Find, kept, returned).await
     }
 
     /// A find as a stream: the first batch within the deadline, every later batch within the operation
@@ -245,7 +297,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.filter(filter);
+        let (filter, _) = self.before(QueryKind::Find, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
             Ok(coll.find(filter).with_options(options).await?)
@@ -260,26 +312,32 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let found = send!(self, |s| coll.find_one(filter).with_options(options))?;
         crate::observe::returned(u64::from(found.is_some()));
+        self.after(QueryKind::Find, kept, u64::from(found.is_some()))
+            .await?;
         Ok(found)
     }
 
     /// How many documents match `filter`.
     pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Count, filter).await?;
         let coll = self.coll::<Document>();
-        send!(self, |s| coll.count_documents(filter))
+        let n = send!(self, |s| coll.count_documents(filter))?;
+        self.after(QueryKind::Count, kept, n).await?;
+        Ok(n)
     }
 
     /// The distinct values of `field` among the documents that match `filter`.
     pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let coll = self.coll::<Document>();
         let values: Vec<Bson> = send!(self, |s| coll.distinct(field, filter))?;
         crate::observe::returned(values.len() as u64);
+        self.after(QueryKind::Find, kept, values.len() as u64)
+            .await?;
         Ok(values)
     }
 
@@ -366,7 +424,8 @@ impl<'a> Pipeline<'a> {
     ) -> Result<UpdateResult> {
         self.confine.check_update(&update)?;
         self.confine.finish_update(&mut update, upsert);
-        let filter = self.filter(filter);
+        let kind = self.update_kind();
+        let (filter, kept) = self.before(kind, filter).await?;
         let update = modifications(update);
         let coll = self.coll::<Document>();
         let result = if many {
@@ -376,6 +435,7 @@ impl<'a> Pipeline<'a> {
         };
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
+        self.after(kind, kept, result.modified_count).await?;
         Ok(result)
     }
 
@@ -388,17 +448,19 @@ impl<'a> Pipeline<'a> {
         upsert: bool,
     ) -> Result<UpdateResult> {
         self.confine.stamp(&mut raw)?;
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Update, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll.replace_one(filter, raw).upsert(upsert));
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
+        self.after(QueryKind::Update, kept, result.modified_count)
+            .await?;
         Ok(result)
     }
 
     /// Deletes the documents that match `filter` (the first, unless `many`).
     pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Delete, filter).await?;
         let coll = self.coll::<Document>();
         let result: DeleteResult = if many {
             send!(self, |s| coll.delete_many(filter))
@@ -406,6 +468,8 @@ impl<'a> Pipeline<'a> {
             send!(self, |s| coll.delete_one(filter))
         }?;
         self.wrote(result.deleted_count);
+        self.after(QueryKind::Delete, kept, result.deleted_count)
+            .await?;
         Ok(result)
     }
 
@@ -419,13 +483,16 @@ impl<'a> Pipeline<'a> {
         self.confine.check_update(&update)?;
         self.confine
             .finish_update(&mut update, options.upsert.unwrap_or(false));
-        let filter = self.filter(filter);
+        let kind = self.update_kind();
+        let (filter, kept) = self.before(kind, filter).await?;
         let update = modifications(update);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_update(filter, update)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(kind, kept, u64::from(found.is_some())).await?;
+        Ok(found)
     }
 
     /// Finds one document and replaces it with an encoded document, stamped with the tenant.
@@ -436,12 +503,15 @@ impl<'a> Pipeline<'a> {
         options: FindOneAndReplaceOptions,
     ) -> Result<Option<RawDocumentBuf>> {
         self.confine.stamp(&mut raw)?;
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Update, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_replace(filter, raw)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(QueryKind::Update, kept, u64::from(found.is_some()))
+            .await?;
+        Ok(found)
     }
 
     /// Finds one document and deletes it, returning it.
@@ -450,12 +520,15 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         options: FindOneAndDeleteOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Delete, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_delete(filter)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(QueryKind::Delete, kept, u64::from(found.is_some()))
+            .await?;
+        Ok(found)
     }
 
     /// A find-and-modify's answer, confined like the other writes' and counted on the span.
