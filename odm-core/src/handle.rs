@@ -18,7 +18,7 @@ use crate::model::Model;
 use crate::observe::TenantLabel;
 use crate::ops::aggregate::Aggregate;
 use crate::ops::count::{Count, Distinct, Exists};
-use crate::ops::delete::Delete;
+use crate::ops::delete::{Delete, Restore};
 use crate::ops::find::{Find, FindOne};
 use crate::ops::insert::{Create, InsertMany, Save};
 use crate::ops::pipeline::Pipeline;
@@ -133,13 +133,24 @@ impl<T: Model> ModelHandle<T> {
         if let Some(scope) = &self.confinement {
             scope.check_lease()?;
         }
-        Pipeline::new(
+        let mut pipeline = Pipeline::new(
             &self.conn,
             self.confinement(),
             T::SCHEMA.collection,
             session,
             Settings::of(T::SCHEMA),
-        )
+        )?;
+        pipeline.live_only(T::SCHEMA.soft_delete);
+        // Only a model with hooks builds a context; the others pay this one check.
+        if let Some(queries) = T::hooks().and_then(|h| h.queries()) {
+            let ctx = HookContext::new(
+                self.conn.clone(),
+                self.collection_name(),
+                self.tenant_label().map(|t| t.id.clone()),
+            );
+            pipeline.hook_queries(queries, ctx);
+        }
+        Ok(pipeline)
     }
 
     /// The confinement, shared, to bind another model with the same confinement.
@@ -224,6 +235,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             options,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -237,6 +249,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             options,
             session: None,
+            with_deleted: false,
         }
     }
 
@@ -247,6 +260,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -257,6 +271,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -295,6 +310,7 @@ impl<T: Model> ModelHandle<T> {
             if_version: None,
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -317,8 +333,10 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             many: false,
+            hard: false,
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -328,6 +346,20 @@ impl<T: Model> ModelHandle<T> {
             handle: self,
             filter: filter.into(),
             many: true,
+            hard: false,
+            session: None,
+            settings: Default::default(),
+            with_deleted: false,
+        }
+    }
+
+    /// Brings back the soft-deleted documents that match `filter` (their `deleted_at` set back to `null`)
+    /// and returns how many; for a `#[model(soft_delete)]` model
+    /// ([`Error::Unsupported`] otherwise).
+    pub fn restore(&self, filter: impl Into<Filter<T>>) -> Restore<'_, T> {
+        Restore {
+            handle: self,
+            filter: filter.into(),
             session: None,
             settings: Default::default(),
         }
@@ -340,6 +372,7 @@ impl<T: Model> ModelHandle<T> {
             pipeline: pipeline.into_iter().collect(),
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -355,6 +388,7 @@ impl<T: Model> ModelHandle<T> {
             filter: filter.into(),
             session: None,
             settings: Default::default(),
+            with_deleted: false,
         }
     }
 
@@ -363,7 +397,11 @@ impl<T: Model> ModelHandle<T> {
         T::hooks().map(|h| {
             (
                 h,
-                HookContext::new(self.conn.clone(), self.collection_name()),
+                HookContext::new(
+                    self.conn.clone(),
+                    self.collection_name(),
+                    self.tenant_label().map(|t| t.id.clone()),
+                ),
             )
         })
     }
@@ -422,6 +460,14 @@ impl<T: Model> ModelHandle<T> {
             }
             _ => bson::to_raw_document_buf(value).map_err(serialization)?,
         };
+        let mut raw = raw;
+        if let Some(stamp) = T::SCHEMA.soft_delete {
+            // A live document stores its stamp as `null` (not missing), which is what the unique
+            // indexes partial on live documents match.
+            if raw.get(stamp).ok().flatten().is_none() {
+                raw.append(stamp, bson::RawBson::Null);
+            }
+        }
         let size = raw.as_bytes().len();
         if size > MAX_DOCUMENT_SIZE {
             return Err(self.too_large(size));

@@ -7,12 +7,23 @@
 //! reaches the caller as [`Error::Hook`] with the hook's error inside, unchanged. `update_one` and
 //! `update_many` change stored documents without reading them, so they run no save hooks (as in Mongoose).
 //!
-//! Models without `#[model(hooks)]` pay one `None` check per write.
+//! Query hooks run around the queries that select documents, with the filter: `before_query` may add
+//! conditions to the filter (a policy) or refuse the query (nothing is sent), `after_query` sees how many
+//! documents the query returned or changed (an audit log). [`HookContext::tenant`] names the tenant of a
+//! tenant handle. They run once per query sent to the server, for the finds, counts, updates and
+//! deletes of every operation (see [`QueryKind`]); `aggregate`, `bulk_write`, `watch` and inserts send
+//! none of those queries and run none (as Mongoose's query middleware does not run for `aggregate`,
+//! `bulkWrite` or `insertMany`). A streamed find runs `before_query` only: its count is not known when
+//! the stream is handed over.
+//!
+//! Models without `#[model(hooks)]` pay one `None` check per write and per query: no hook context is
+//! built and no filter is copied.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use mongodb::bson::Document;
 
@@ -30,11 +41,26 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct HookContext {
     conn: Connection,
     collection: Cow<'static, str>,
+    tenant: Option<Arc<str>>,
 }
 
 impl HookContext {
-    pub(crate) fn new(conn: Connection, collection: Cow<'static, str>) -> Self {
-        HookContext { conn, collection }
+    pub(crate) fn new(
+        conn: Connection,
+        collection: Cow<'static, str>,
+        tenant: Option<Arc<str>>,
+    ) -> Self {
+        HookContext {
+            conn,
+            collection,
+            tenant,
+        }
+    }
+
+    /// The tenant of the handle the operation runs on ([`Tenants::get`](crate::Tenants::get)); `None`
+    /// for a model bound to a plain connection.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 
     /// The name of the database the operation writes to (the tenant's, for a tenant connection).
@@ -51,6 +77,22 @@ impl HookContext {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// The kind of query a query hook ([`Hooks::before_query`], [`Hooks::after_query`]) runs around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueryKind {
+    /// A read of documents: `find` (pages and `populate`'s loads too), `find_one`, `find_by_id`,
+    /// `exists`, `distinct`.
+    Find,
+    /// `count` (and the count of `find_and_count`).
+    Count,
+    /// An update or a replacement: `update_one`, `update_many`, `replace_one`, `save` of a stored
+    /// document, `find_one_and_update`, `find_one_and_replace`, `restore`.
+    Update,
+    /// A delete: `delete_one`, `delete_many`, `find_one_and_delete`, soft deletes included.
+    Delete,
 }
 
 /// A model's lifecycle hooks. Every method has a default that does nothing; implement the ones you need,
@@ -124,6 +166,53 @@ pub trait Hooks: Model {
         let _ = (filter, deleted, ctx);
         async { Ok(()) }
     }
+
+    /// Runs before a query of kind `kind` is sent, with its filter as the caller wrote it (the tenant's
+    /// confinement and the soft-delete condition are added after): conditions added to `filter` narrow
+    /// the query; an error refuses it, and nothing is sent.
+    fn before_query(
+        kind: QueryKind,
+        filter: &mut Document,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (kind, filter, ctx);
+        async { Ok(()) }
+    }
+
+    /// Runs after a query of kind `kind`, with the filter sent (as `before_query` left it) and how many
+    /// documents it returned (a find; for `count`, the count), changed (an update) or deleted. An error
+    /// reaches the caller, but the query is done.
+    fn after_query(
+        kind: QueryKind,
+        filter: &Document,
+        count: u64,
+        ctx: &HookContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = (kind, filter, count, ctx);
+        async { Ok(()) }
+    }
+}
+
+/// The object-safe form of a model's query hooks, which the library calls from the pipeline every
+/// query goes through.
+pub trait DynQueryHooks: Send + Sync {
+    /// The model's name, for [`Error::Hook`].
+    fn type_name(&self) -> &'static str;
+    /// Calls [`Hooks::before_query`].
+    fn before_query<'a>(
+        &'a self,
+        kind: QueryKind,
+        filter: &'a mut Document,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// Calls [`Hooks::after_query`].
+    fn after_query<'a>(
+        &'a self,
+        kind: QueryKind,
+        filter: &'a Document,
+        count: u64,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
 }
 
 /// The object-safe form of a model's [`Hooks`], which the library calls. Models without
@@ -160,6 +249,10 @@ pub trait DynHooks<T>: Send + Sync {
         deleted: u64,
         ctx: &'a HookContext,
     ) -> BoxFuture<'a, Result<(), BoxError>>;
+    /// The model's query hooks; `None` when it has none.
+    fn queries(&self) -> Option<&'static dyn DynQueryHooks> {
+        None
+    }
 }
 
 struct HooksOf<T>(PhantomData<fn() -> T>);
@@ -205,6 +298,35 @@ impl<T: Hooks> DynHooks<T> for HooksOf<T> {
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(T::after_delete(filter, deleted, ctx))
     }
+
+    fn queries(&self) -> Option<&'static dyn DynQueryHooks> {
+        Some(&HooksOf::<T>(PhantomData))
+    }
+}
+
+impl<T: Hooks> DynQueryHooks for HooksOf<T> {
+    fn type_name(&self) -> &'static str {
+        T::SCHEMA.type_name
+    }
+
+    fn before_query<'a>(
+        &'a self,
+        kind: QueryKind,
+        filter: &'a mut Document,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(T::before_query(kind, filter, ctx))
+    }
+
+    fn after_query<'a>(
+        &'a self,
+        kind: QueryKind,
+        filter: &'a Document,
+        count: u64,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(T::after_query(kind, filter, count, ctx))
+    }
 }
 
 /// The hooks of a model that implements [`Hooks`]; what `#[model(hooks)]` returns from
@@ -215,6 +337,19 @@ pub fn hooks_of<T: Hooks>() -> &'static dyn DynHooks<T> {
 
 /// A model's hooks with the context of one operation; `None` for models without hooks.
 pub(crate) type Bound<T> = Option<(&'static dyn DynHooks<T>, HookContext)>;
+
+/// Awaits a hook of the model named `type_name` and turns its error into [`Error::Hook`].
+pub(crate) async fn call_named(
+    type_name: &'static str,
+    hook: &'static str,
+    fut: BoxFuture<'_, Result<(), BoxError>>,
+) -> Result<()> {
+    fut.await.map_err(|source| Error::Hook {
+        type_name,
+        hook,
+        source,
+    })
+}
 
 /// Awaits a hook and turns its error into [`Error::Hook`].
 pub(crate) async fn call<T: Model>(

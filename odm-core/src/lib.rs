@@ -125,7 +125,7 @@ pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN
 pub use ops::aggregate::Aggregate;
 pub use ops::bulk::{BulkWrite, BulkWriteFailure, BulkWriteResult, Write};
 pub use ops::count::{Count, Distinct, Exists};
-pub use ops::delete::Delete;
+pub use ops::delete::{Delete, Restore};
 pub use ops::find::{Find, FindOne, Projected, Required};
 pub use ops::find_and_modify::{
     FindOneAndDelete, FindOneAndReplace, FindOneAndUpdate, ProjectedModify,

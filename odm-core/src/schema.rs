@@ -88,6 +88,7 @@
 //! | `collation(locale = "en", strength = 2, case_level, numeric_ordering)` | How strings compare in filters, sorts, counts, updates and deletes, and in the indexes `sync_indexes` creates (strength 2 ignores case). |
 //! | `max_time = "2s"` | How long the server may work on a read or find-and-modify (`maxTimeMS`; units `ms`, `s`, `m`, `h`, `d`). |
 //! | `shard_key("org", "_id")` | The shard key, by stored names: `save` (version-checked or not), `replace_one` and `find_one_and_replace` put its values, from the document written, in their filter, and [`shard_collection`](crate::ModelHandle::shard_collection) shards the collection on it. |
+//! | `soft_delete` | Deletes stamp the `Option<DateTime>` field stored as `deleted_at` instead of removing documents; reads, counts and updates skip stamped documents unless `.with_deleted()`; `restore` clears the stamp; unique indexes are partial on live documents ([`Schema::live_filter`], and the [guide](crate::guide::defining_models#modelsoft_delete-deletes-that-can-be-undone)). |
 //!
 //! ## On a field: `#[field(...)]`
 //!
@@ -236,6 +237,9 @@ pub struct Schema {
     pub settings: Option<fn() -> &'static crate::Settings>,
     /// The stored names of the shard key's fields, from `#[model(shard_key(..))]`, in order.
     pub shard_key: &'static [&'static str],
+    /// The stored name of the deletion stamp (`deleted_at`), with `#[model(soft_delete)]`: deletes set it,
+    /// and reads skip the documents where it is set.
+    pub soft_delete: Option<&'static str>,
 }
 
 impl Schema {
@@ -256,6 +260,7 @@ impl Schema {
             tag: None,
             settings: None,
             shard_key: &[],
+            soft_delete: None,
         }
     }
 
@@ -300,6 +305,18 @@ impl Schema {
     pub const fn with_shard_key(mut self, fields: &'static [&'static str]) -> Self {
         self.shard_key = fields;
         self
+    }
+
+    /// Declares the deletion stamp of a soft-delete model.
+    pub const fn with_soft_delete(mut self, stored: &'static str) -> Self {
+        self.soft_delete = Some(stored);
+        self
+    }
+
+    /// The filter that matches the live documents of a soft-delete model, `{deleted_at: null}` (the
+    /// stamp `null` or missing); `None` for a model without `#[model(soft_delete)]`.
+    pub fn live_filter(&self) -> Option<Document> {
+        self.soft_delete.map(|stamp| doc! { stamp: Bson::Null })
     }
 
     /// The projection that leaves the hidden fields (`#[field(hidden)]`) out of a read, `{field: 0, ..}`;

@@ -22,6 +22,8 @@ pub struct Container {
     pub version: Option<Path>,
     /// `#[model(hooks)]`: the model implements `Hooks`; the key, for spans.
     pub hooks: Option<Path>,
+    /// `#[model(soft_delete)]`: deletes stamp `deleted_at`; the key, for spans.
+    pub soft_delete: Option<Path>,
     pub validate: Option<Path>,
     pub indexes: Vec<CompoundIndex>,
     /// `read`, `read_concern`, `write_concern(..)`, `collation(..)`, `max_time`.
@@ -400,6 +402,9 @@ impl Container {
         } else if meta.path == HOOKS {
             no_value(cx, &meta, "model")?;
             self.hooks = Some(meta.path.clone());
+        } else if meta.path == SOFT_DELETE {
+            no_value(cx, &meta, "model")?;
+            self.soft_delete = Some(meta.path.clone());
         } else if meta.path == VALIDATE {
             self.validate = path_value(cx, &meta)?;
         } else if meta.path == INDEX {

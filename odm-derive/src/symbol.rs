@@ -19,6 +19,7 @@ pub const CREATED_AT: Symbol = Symbol("created_at");
 pub const UPDATED_AT: Symbol = Symbol("updated_at");
 pub const VERSION: Symbol = Symbol("version");
 pub const HOOKS: Symbol = Symbol("hooks");
+pub const SOFT_DELETE: Symbol = Symbol("soft_delete");
 pub const VALIDATE: Symbol = Symbol("validate");
 pub const INDEX: Symbol = Symbol("index");
 pub const FIELDS: Symbol = Symbol("fields");
@@ -77,6 +78,8 @@ pub const DEFAULT: Symbol = Symbol("default");
 pub const ID: Symbol = Symbol("_id");
 /// The version of a `#[model(version)]` document.
 pub const VERSION_KEY: Symbol = Symbol("__v");
+/// The deletion stamp of a `#[model(soft_delete)]` document.
+pub const DELETED_AT: Symbol = Symbol("deleted_at");
 
 /// The keys `#[model(...)]` accepts.
 pub const MODEL_KEYS: &[Symbol] = &[
@@ -84,6 +87,7 @@ pub const MODEL_KEYS: &[Symbol] = &[
     TIMESTAMPS,
     VERSION,
     HOOKS,
+    SOFT_DELETE,
     VALIDATE,
     INDEX,
     READ,

@@ -6,8 +6,8 @@ use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
 use crate::symbol::{
-    COLLATION, COLLECTION, HOOKS, ID, INDEX, MAX_TIME, READ, READ_CONCERN, SHARD_KEY, TIMESTAMPS,
-    VERSION, VERSION_KEY, WRITE_CONCERN,
+    COLLATION, COLLECTION, DELETED_AT, HOOKS, ID, INDEX, MAX_TIME, READ, READ_CONCERN, SHARD_KEY,
+    SOFT_DELETE, TIMESTAMPS, VERSION, VERSION_KEY, WRITE_CONCERN,
 };
 use crate::ty::{type_string, Ty};
 
@@ -27,6 +27,7 @@ pub fn check(cx: &Ctxt, cont: &Container<'_>) {
         }
         check_timestamps(cx, cont);
         check_version(cx, cont);
+        check_soft_delete(cx, cont);
         check_indexes(cx, cont);
         check_shard_key(cx, cont);
         check_collection(cx, cont);
@@ -56,6 +57,7 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
             TIMESTAMPS,
             VERSION,
             HOOKS,
+            SOFT_DELETE,
             INDEX,
             READ,
             READ_CONCERN,
@@ -538,9 +540,12 @@ fn check_enum_keys(cx: &Ctxt, cont: &Container<'_>) {
     if let Some(key) = &cont.attrs.version {
         wanted.push((key, VERSION_KEY.0, "version"));
     }
+    if let Some(key) = &cont.attrs.soft_delete {
+        wanted.push((key, DELETED_AT.0, "soft_delete"));
+    }
     for (key, stored, what) in wanted {
         if cont.stored_field(stored).is_none() {
-            continue; // no variant stores it: `check_timestamps`/`check_version` say so
+            continue; // no variant stores it: `check_timestamps` and the like say so
         }
         for variant in &tagged.variants {
             if !cont.variant_fields(variant).any(|f| f.stored == stored) {
@@ -605,6 +610,35 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
                 cx.error_spanned_by(
                     field.ty,
                     format!("the version field `{}` must be an integer or an `Option` of one, not `{}`", field.ident, rust_type(field)),
+                );
+            }
+        }
+    }
+}
+
+/// `soft_delete` stamps `deleted_at` and reads it back as "not deleted" when `null`.
+fn check_soft_delete(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(key) = &cont.attrs.soft_delete else {
+        return;
+    };
+    let stored = DELETED_AT.0;
+    match cont.stored_field(stored) {
+        None => cx.error_spanned_by(
+            key,
+            format!(
+                "`soft_delete` needs a field stored as `{stored}`; `{}` has none: add `{stored}: Option<DateTime>`",
+                cont.ident
+            ),
+        ),
+        Some(field) => {
+            if !(field.is_option() && matches!(field.base(), Ty::DateTime)) {
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "`soft_delete` needs `{}` to be an `Option<DateTime>` (`None` while the document is live), not `{}`",
+                        field.ident,
+                        rust_type(field)
+                    ),
                 );
             }
         }

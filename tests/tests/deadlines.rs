@@ -41,6 +41,15 @@ struct Note {
     version: Option<i64>,
 }
 
+/// A soft-delete model, for `restore`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "memos", soft_delete)]
+struct Memo {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    deleted_at: Option<DateTime>,
+}
+
 fn note(title: &str) -> Note {
     Note {
         id: None,
@@ -218,6 +227,13 @@ fn rows<'a>(
         row(
             &["find_one_and_delete", "FindOneAndDelete"],
             Box::pin(async move { ok(notes.find_one_and_delete(doc! { "_id": id }).await) }),
+        ),
+        row(
+            &["restore", "Restore"],
+            Box::pin(async move {
+                let memos = conn.model::<Memo>();
+                ok(memos.restore(doc! { "_id": id }).await)
+            }),
         ),
         row(
             &["ProjectedModify"],

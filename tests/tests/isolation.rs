@@ -40,6 +40,16 @@ struct Label {
     owner: String,
 }
 
+/// A soft-delete model, for `restore`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+#[model(collection = "memos", soft_delete)]
+struct Memo {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    owner: String,
+    deleted_at: Option<DateTime>,
+}
+
 /// The operations of the table: one or more rows per public method of `ModelHandle`, and the builder
 /// forms (`required`, `project`, `stream`, `populate`) beside them.
 #[derive(Debug, Clone)]
@@ -175,6 +185,10 @@ enum Op {
     Watch {
         t: usize,
     },
+    Restore {
+        t: usize,
+        other: usize,
+    },
 }
 
 /// The methods of `ModelHandle` and the rows that drive them; the ones without I/O or that bypass the
@@ -208,6 +222,7 @@ const COVERED: &[(&str, &str)] = &[
     ("shard_collection", "ShardCollection"),
     ("collection", "Collection"),
     ("watch", "Watch"),
+    ("restore", "Restore"),
     ("validate", "no I/O: checks a value's rules"),
     (
         "prepare",
@@ -276,6 +291,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         1 => t().prop_map(|t| Op::ShardCollection { t }),
         1 => t().prop_map(|t| Op::Collection { t }),
         1 => t().prop_map(|t| Op::Watch { t }),
+        1 => (t(), t()).prop_map(|(t, other)| Op::Restore { t, other }),
     ]
 }
 
@@ -998,6 +1014,33 @@ async fn step(setup: &Setup, world: &mut World, op: &Op) -> Result<(), TestCaseE
                 .sync_schema()
                 .await
                 .unwrap();
+        }
+        Op::Restore { t, other } => {
+            let memos = setup.tenants[t].model::<Memo>();
+            let memo = memos
+                .create(Memo {
+                    id: None,
+                    owner: TENANTS[t].to_owned(),
+                    deleted_at: None,
+                })
+                .await
+                .unwrap();
+            let id = memo.id.unwrap();
+            prop_assert_eq!(
+                memos
+                    .delete_one(doc! { "_id": id })
+                    .await
+                    .unwrap()
+                    .deleted_count,
+                1
+            );
+            if other != t {
+                // Another tenant's restore by the same `_id` reaches nothing of this tenant's.
+                let theirs = setup.tenants[other].model::<Memo>();
+                prop_assert_eq!(theirs.restore(doc! { "_id": id }).await.unwrap(), 0);
+            }
+            prop_assert_eq!(memos.restore(doc! { "_id": id }).await.unwrap(), 1);
+            prop_assert!(memos.find_by_id(id).await.unwrap().is_some());
         }
         Op::Collection { t } => {
             let items = setup.tenants[t].model::<Item>();

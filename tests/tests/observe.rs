@@ -468,6 +468,15 @@ fn rows<'a>(notes: &'a ModelHandle<Note>, existing: &'a Note) -> Vec<Row<'a>> {
             ),
         ),
         row(
+            // `Note` has no `soft_delete`: the refusal is observed like any failed operation.
+            &["restore", "Restore"],
+            "odm.restore",
+            Box::pin({
+                let planted = planted.clone();
+                async move { outcome(notes.restore(planted).await) }
+            }),
+        ),
+        row(
             &["delete_many"],
             "odm.delete",
             Box::pin(

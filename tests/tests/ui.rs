@@ -15,6 +15,7 @@ fn ui() {
         "query",
         "rules",
         "settings",
+        "soft_delete",
         "timestamps",
         "version",
     ] {

@@ -120,7 +120,7 @@ fn metadata(schema: &'static crate::schema::Schema, json_schema: Document) -> Re
         doc! { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
     )];
     for index in schema.indexes {
-        let spec = IndexSpec::declared(index)?;
+        let spec = IndexSpec::declared(index)?.of_model(schema);
         let mut d = doc! { "v": 2, "key": spec.keys, "name": spec.name };
         if spec.unique {
             d.insert("unique", true);

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::ops::settings::{settings_methods, Settings};
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::session::Session;
 
 /// The `aggregate` operation; await it for the documents, or call [`Aggregate::stream`].
@@ -17,17 +17,20 @@ pub struct Aggregate<'a, T> {
     pub(crate) pipeline: Vec<Document>,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Aggregate<'a, T> {
     session_method!();
     settings_methods!(settings: read_preference, read_concern, write_concern, collation, max_time, hint);
+    with_deleted_method!();
 
     /// Streams the resulting documents, each batch within the operation timeout. (Without a session.)
     pub async fn stream(self) -> Result<BoxStream<'static, Result<Document>>> {
         let handle = self.handle;
         crate::observe::observed!(handle, "aggregate", "aggregate", async move {
             let mut pipeline = handle.pipeline(self.session)?.overriding(self.settings);
+            pipeline.include_deleted(self.with_deleted);
             pipeline.aggregate_stream(self.pipeline).await
         })
         .await
@@ -38,6 +41,7 @@ impl<'a, T: Model> Aggregate<'a, T> {
             .handle
             .pipeline(self.session)?
             .overriding(self.settings);
+        pipeline.include_deleted(self.with_deleted);
         pipeline.aggregate(self.pipeline).await
     }
 }

@@ -230,6 +230,9 @@ pub struct BulkWrite<'a, T> {
 /// Consecutive writes of one command, before confinement.
 struct Run {
     command: &'static str,
+    /// Soft deletes of a `#[model(soft_delete)]` model: updates that stamp `deleted_at`, counted as
+    /// deletes.
+    soft: bool,
     /// A write sent alone.
     alone: bool,
     /// The documents of an `insert`, as encoded.
@@ -253,6 +256,7 @@ enum Statement {
 /// Confined writes sent as one command: a run, or a part of one that fits a command.
 struct Batch {
     writes: ConfinedWrites,
+    soft: bool,
     positions: Vec<usize>,
     ids: Vec<Bson>,
 }
@@ -280,6 +284,7 @@ impl Batch {
             }
             if len == writes.statements().len() {
                 batches.push(Batch {
+                    soft: false,
                     writes,
                     positions,
                     ids,
@@ -290,6 +295,7 @@ impl Batch {
             let rest_positions = positions.split_off(len);
             let rest_ids = ids.split_off(len);
             batches.push(Batch {
+                soft: false,
                 writes: std::mem::replace(&mut writes, rest),
                 positions: std::mem::replace(&mut positions, rest_positions),
                 ids: std::mem::replace(&mut ids, rest_ids),
@@ -392,18 +398,35 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 }
                 Kind::Delete { filter, many } => {
                     let q = std::mem::take(filter).into_document()?;
-                    let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
-                    ("delete", Statement::Other(statement), Bson::Null)
+                    match T::SCHEMA.soft_delete {
+                        Some(stamp) => {
+                            let u = match crate::ops::delete::stamp_update(stamp) {
+                                Update::Document(u) => u,
+                                Update::Pipeline(_) => unreachable!("a stamp is a `$set`"),
+                            };
+                            let statement =
+                                doc! { "q": q, "u": u, "multi": *many, "upsert": false };
+                            ("update", Statement::Other(statement), Bson::Null)
+                        }
+                        None => {
+                            let statement = doc! { "q": q, "limit": if *many { 0 } else { 1 } };
+                            ("delete", Statement::Other(statement), Bson::Null)
+                        }
+                    }
                 }
             };
+            let soft = T::SCHEMA.soft_delete.is_some() && matches!(write.kind, Kind::Delete { .. });
             // With hooks, a replacement is a command of its own, so that its reply says whether it
             // saved anything (`after_save` runs only then, as with `replace_one`).
             let alone = hooks.is_some() && matches!(write.kind, Kind::Replace { .. });
             let run = match runs.last_mut() {
-                Some(run) if run.command == command && !run.alone && !alone => run,
+                Some(run) if run.command == command && run.soft == soft && !run.alone && !alone => {
+                    run
+                }
                 _ => {
                     runs.push(Run {
                         command,
+                        soft,
                         alone,
                         documents: Vec::new(),
                         statements: Vec::new(),
@@ -444,7 +467,11 @@ impl<'a, T: Model> BulkWrite<'a, T> {
             } else {
                 pipeline.confine_writes(run.command, run.statements)?
             };
-            batches.extend(Batch::split(confined, run.positions, run.ids));
+            let split = Batch::split(confined, run.positions, run.ids);
+            batches.extend(split.into_iter().map(|mut batch| {
+                batch.soft = run.soft;
+                batch
+            }));
         }
         let mut result = BulkWriteResult::default();
         let mut applied = Vec::new();
@@ -507,6 +534,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                 }
             }
             match command {
+                _ if batch.soft => result.deleted_count += reply_count(&reply, "nModified"),
                 "insert" => result.inserted_count += n,
                 "delete" => result.deleted_count += n,
                 _ => {

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::ops::settings::{settings_methods, Settings};
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::query::Filter;
 use crate::session::Session;
 
@@ -18,17 +18,20 @@ pub struct Count<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Count<'a, T> {
     session_method!();
     settings_methods!(settings: read_preference, read_concern, collation, max_time, hint);
+    with_deleted_method!();
 
     async fn run(self) -> Result<u64> {
         let mut pipeline = self
             .handle
             .pipeline(self.session)?
             .overriding(self.settings);
+        pipeline.include_deleted(self.with_deleted);
         pipeline.count(self.filter.into_document()?).await
     }
 }
@@ -41,17 +44,20 @@ pub struct Exists<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Exists<'a, T> {
     session_method!();
     settings_methods!(settings: read_preference, read_concern, collation, max_time, hint);
+    with_deleted_method!();
 
     async fn run(self) -> Result<bool> {
         let mut pipeline = self
             .handle
             .pipeline(self.session)?
             .overriding(self.settings);
+        pipeline.include_deleted(self.with_deleted);
         let mut options = FindOneOptions::default();
         options.projection = Some(doc! { "_id": 1 });
         let found = pipeline
@@ -70,17 +76,20 @@ pub struct Distinct<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Distinct<'a, T> {
     session_method!();
     settings_methods!(settings: read_preference, read_concern, collation, max_time);
+    with_deleted_method!();
 
     async fn run(self) -> Result<Vec<Bson>> {
         let mut pipeline = self
             .handle
             .pipeline(self.session)?
             .overriding(self.settings);
+        pipeline.include_deleted(self.with_deleted);
         pipeline
             .distinct(&self.field, self.filter.into_document()?)
             .await

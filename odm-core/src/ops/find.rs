@@ -9,7 +9,7 @@ use crate::handle::ModelHandle;
 use crate::model::Model;
 use crate::observe::observed;
 use crate::ops::settings::settings_methods;
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::query::{Filter, Projection, Sort};
 use crate::session::Session;
 
@@ -20,11 +20,13 @@ pub struct FindOne<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) options: FindOneOptions,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> FindOne<'a, T> {
     session_method!();
     settings_methods!(options: read_preference, read_concern, collation, max_time, hint);
+    with_deleted_method!();
 
     /// Which document comes first when several match.
     pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
@@ -50,8 +52,10 @@ impl<'a, T: Model> FindOne<'a, T> {
             filter,
             options,
             session,
+            with_deleted,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        pipeline.include_deleted(with_deleted);
         let raw = pipeline.find_one(filter.into_document()?, options).await?;
         raw.map(|doc| T::from_document(&doc)).transpose()
     }
@@ -103,11 +107,13 @@ pub struct Find<'a, T> {
     pub(crate) filter: Filter<T>,
     pub(crate) options: FindOptions,
     pub(crate) session: Option<&'a mut Session>,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> Find<'a, T> {
     session_method!();
     settings_methods!(options: read_preference, read_concern, collation, max_time, hint);
+    with_deleted_method!();
 
     /// The order of the results.
     pub fn sort(mut self, sort: impl Into<Sort<T>>) -> Self {
@@ -164,9 +170,11 @@ impl<'a, T: Model> Find<'a, T> {
             filter,
             options,
             session,
+            with_deleted,
         } = self;
         observed!(handle, "find", "find", async move {
             let mut pipeline = handle.pipeline(session)?;
+            pipeline.include_deleted(with_deleted);
             // Each document is decoded in place in the cursor's batch, without a copy.
             pipeline
                 .find_stream(filter.into_document()?, options, T::from_document)
@@ -181,8 +189,10 @@ impl<'a, T: Model> Find<'a, T> {
             filter,
             options,
             session,
+            with_deleted,
         } = self;
         let mut pipeline = handle.pipeline(session)?;
+        pipeline.include_deleted(with_deleted);
         let mut out = Vec::new();
         pipeline
             .find(filter.into_document()?, options, |raw| {
@@ -213,9 +223,11 @@ impl<'a, T: Model> Projected<'a, T> {
             filter,
             mut options,
             session,
+            with_deleted,
         } = self.find;
         options.projection = Some(self.projection);
         let mut pipeline = handle.pipeline(session)?;
+        pipeline.include_deleted(with_deleted);
         let mut out = Vec::new();
         pipeline
             .find(filter.into_document()?, options, |raw| {

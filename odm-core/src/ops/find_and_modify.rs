@@ -26,6 +26,7 @@ struct Common<'a, T> {
     projection: Option<Document>,
     session: Option<&'a mut Session>,
     settings: Settings,
+    with_deleted: bool,
 }
 
 impl<'a, T: Model> Common<'a, T> {
@@ -37,6 +38,7 @@ impl<'a, T: Model> Common<'a, T> {
             projection: T::SCHEMA.hidden_projection(),
             session: None,
             settings: Settings::default(),
+            with_deleted: false,
         }
     }
 }
@@ -48,6 +50,13 @@ macro_rules! common_methods {
         /// client is refused with [`Error::ForeignSession`](crate::Error::ForeignSession).
         pub fn session(mut self, session: &'a mut Session) -> Self {
             self.common.session = Some(session);
+            self
+        }
+
+        /// Includes the soft-deleted documents of a `#[model(soft_delete)]` model, which the operation
+        /// skips otherwise. No effect on other models.
+        pub fn with_deleted(mut self) -> Self {
+            self.common.with_deleted = true;
             self
         }
 
@@ -159,8 +168,10 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
             projection,
             session,
             settings,
+            with_deleted,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?.overriding(settings);
+        pipeline.include_deleted(with_deleted);
         let filter = filter.into_document()?;
         let mut update = self.update?;
         if self.upsert {
@@ -235,9 +246,11 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
             projection,
             session,
             settings,
+            with_deleted,
         } = self.common;
         let mut value = self.value;
         let mut pipeline = handle.pipeline(session)?.overriding(settings);
+        pipeline.include_deleted(with_deleted);
         let hooks = handle.hooks();
         let user_filter = filter.into_document()?;
         let version = match T::SCHEMA.version {
@@ -373,14 +386,23 @@ impl<'a, T: Model> FindOneAndReplace<'a, T> {
 }
 
 /// The `find_one_and_delete` operation; await it for the deleted document, `None` when nothing
-/// matched. Runs the model's delete hooks like [`delete_one`](ModelHandle::delete_one).
+/// matched. Runs the model's delete hooks like [`delete_one`](ModelHandle::delete_one). On a
+/// `#[model(soft_delete)]` model it stamps `deleted_at` instead, unless [`hard`](Self::hard) is called.
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct FindOneAndDelete<'a, T> {
     common: Common<'a, T>,
+    hard: bool,
 }
 
 impl<'a, T: Model> FindOneAndDelete<'a, T> {
     common_methods!();
+
+    /// Removes the document for good, on a `#[model(soft_delete)]` model too (where it is only stamped
+    /// otherwise).
+    pub fn hard(mut self) -> Self {
+        self.hard = true;
+        self
+    }
 
     project_method!(Delete);
 
@@ -392,19 +414,35 @@ impl<'a, T: Model> FindOneAndDelete<'a, T> {
             projection,
             session,
             settings,
+            with_deleted,
         } = self.common;
         let mut pipeline = handle.pipeline(session)?.overriding(settings);
+        pipeline.include_deleted(with_deleted);
         let filter = filter.into_document()?;
         let hooks = handle.hooks();
         if let Some((h, ctx)) = &hooks {
             hooks::call::<T>("before_delete", h.before_delete(&filter, ctx)).await?;
         }
-        let mut options = FindOneAndDeleteOptions::default();
-        options.sort = sort;
-        options.projection = projection;
-        let found = pipeline
-            .find_one_and_delete(filter.clone(), options)
-            .await?;
+        let found = match T::SCHEMA.soft_delete {
+            Some(stamp) if !self.hard => {
+                let mut options = FindOneAndUpdateOptions::default();
+                options.sort = sort;
+                options.projection = projection;
+                let update = crate::ops::delete::stamp_update(stamp);
+                pipeline.stamping();
+                pipeline
+                    .find_one_and_update(filter.clone(), update, options)
+                    .await?
+            }
+            _ => {
+                let mut options = FindOneAndDeleteOptions::default();
+                options.sort = sort;
+                options.projection = projection;
+                pipeline
+                    .find_one_and_delete(filter.clone(), options)
+                    .await?
+            }
+        };
         if let Some((h, ctx)) = &hooks {
             let deleted = u64::from(found.is_some());
             hooks::call::<T>("after_delete", h.after_delete(&filter, deleted, ctx)).await?;
@@ -517,6 +555,7 @@ impl<T: Model> ModelHandle<T> {
     pub fn find_one_and_delete(&self, filter: impl Into<Filter<T>>) -> FindOneAndDelete<'_, T> {
         FindOneAndDelete {
             common: Common::new(self, filter.into()),
+            hard: false,
         }
     }
 }

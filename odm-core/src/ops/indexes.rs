@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use mongodb::bson::{Bson, Document};
+use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
@@ -71,6 +71,20 @@ impl IndexSpec {
             expire_after_secs: index.expire_after_secs,
             partial_filter,
         })
+    }
+
+    /// The spec of a unique index of a `#[model(soft_delete)]` model, partial on the live documents
+    /// (`{deleted_at: {$type: "null"}}`), so a soft-deleted document does not hold its key. Left as it is
+    /// when the index declares a partial filter of its own, or is sparse (MongoDB does not combine the
+    /// two). `$type` is used because partial filters accept neither `$exists: false` nor, on every
+    /// MongoDB version, an equality to `null`; live documents store the stamp as `null` (`None`).
+    pub(crate) fn of_model(mut self, schema: &crate::schema::Schema) -> IndexSpec {
+        if let Some(stamp) = schema.soft_delete {
+            if self.unique && !self.sparse && self.partial_filter.is_none() {
+                self.partial_filter = Some(doc! { stamp: { "$type": "null" } });
+            }
+        }
+        self
     }
 
     /// The spec of an index the server lists.
@@ -273,7 +287,10 @@ impl<T: Model> ModelHandle<T> {
         T::SCHEMA
             .indexes
             .iter()
-            .map(|index| IndexSpec::declared(index).map(|spec| pipeline.confine_index(spec)))
+            .map(|index| {
+                IndexSpec::declared(index)
+                    .map(|spec| pipeline.confine_index(spec.of_model(T::SCHEMA)))
+            })
             .collect()
     }
 

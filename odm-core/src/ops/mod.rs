@@ -35,6 +35,19 @@ macro_rules! session_method {
 }
 pub(crate) use session_method;
 
+/// Adds `.with_deleted()` to a builder with a `with_deleted: bool` field.
+macro_rules! with_deleted_method {
+    () => {
+        /// Includes the soft-deleted documents of a `#[model(soft_delete)]` model, which the operation
+        /// skips otherwise. No effect on other models.
+        pub fn with_deleted(mut self) -> Self {
+            self.with_deleted = true;
+            self
+        }
+    };
+}
+pub(crate) use with_deleted_method;
+
 /// Implements `IntoFuture` for a builder through its `async fn run(self)`, bounded by the connection's
 /// operation timeout as a whole (the pipeline bounds each of its round trips too), and observed as the
 /// operation `$name` sending mainly `$command` (its span, metrics and slow warning: [`crate::observe`]).

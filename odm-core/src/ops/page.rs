@@ -59,6 +59,7 @@ impl<'a, T: Model> PageFind<'a, T> {
             filter,
             mut options,
             session,
+            with_deleted,
         } = self.find;
         let mut sort = options.sort.take().unwrap_or_default();
         if !sort.contains_key("_id") {
@@ -82,6 +83,7 @@ impl<'a, T: Model> PageFind<'a, T> {
         options.skip = None;
         options.limit = Some(i64::from(self.size) + 1);
         let mut pipeline = handle.pipeline(session)?;
+        pipeline.include_deleted(with_deleted);
         let mut items = Vec::new();
         let mut last = Vec::new();
         let mut seen = 0usize;
@@ -218,15 +220,18 @@ fn checksum(bytes: &[u8]) -> u64 {
 
 impl<T: Model> ModelHandle<T> {
     /// The documents of `find` (with its sort, skip and limit) and how many documents match its filter
-    /// in all, for the page-with-total pattern. Two round trips; prefer
-    /// [`page_after`](Find::page_after) for deep pages. Its span, `odm.find_and_count`, holds the spans
-    /// of the find and the count.
+    /// in all (soft-deleted ones counted only with the find's `with_deleted`), for the page-with-total
+    /// pattern. Two round trips; prefer [`page_after`](Find::page_after) for deep pages. Its span,
+    /// `odm.find_and_count`, holds the spans of the find and the count.
     pub async fn find_and_count(&self, find: Find<'_, T>) -> Result<(Vec<T>, u64)> {
         let timeout = self.connection().operation_timeout();
         let both = crate::ops::with_timeout(timeout, async {
             let filter = find.filter.clone();
+            let with_deleted = find.with_deleted;
             let items = find.await?;
-            let total = self.count(filter).await?;
+            let mut count = self.count(filter);
+            count.with_deleted = with_deleted;
+            let total = count.await?;
             Ok((items, total))
         });
         crate::observe::observed!(self, "find_and_count", "find", both).await

@@ -36,6 +36,7 @@ use tokio::time::Instant;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::hooks::{DynQueryHooks, HookContext, QueryKind};
 use crate::ops::indexes::IndexSpec;
 use crate::ops::settings::Settings;
 use crate::query::Update;
@@ -81,6 +82,12 @@ pub(crate) struct Pipeline<'a> {
     deadline: Option<Deadline>,
     settings: Settings,
     affected: u64,
+    /// The deletion stamp of a soft-delete model while the operation sees live documents only.
+    live: Option<&'static str>,
+    /// The model's query hooks and their context; `None` for a model without hooks.
+    queries: Option<(&'static dyn DynQueryHooks, HookContext)>,
+    /// Updates sent as soft deletes, which query hooks see as deletes.
+    stamping: bool,
 }
 
 /// Sends a driver action with the pipeline's session, within its deadline.
@@ -143,6 +150,9 @@ impl<'a> Pipeline<'a> {
             deadline: Deadline::starting_now(conn.operation_timeout()),
             settings,
             affected: 0,
+            live: None,
+            queries: None,
+            stamping: false,
         })
     }
 
@@ -179,6 +189,64 @@ impl<'a> Pipeline<'a> {
         value.filter(|_| self.session.is_none())
     }
 
+    /// Runs `hooks` around every find, count, update and delete the operation sends.
+    pub(crate) fn hook_queries(&mut self, hooks: &'static dyn DynQueryHooks, ctx: HookContext) {
+        self.queries = Some((hooks, ctx));
+    }
+
+    /// Marks the operation's updates as soft deletes, for the query hooks.
+    pub(crate) fn stamping(&mut self) {
+        self.stamping = true;
+    }
+
+    /// The kind of an update the operation sends: a delete when it stamps.
+    fn update_kind(&self) -> QueryKind {
+        if self.stamping {
+            QueryKind::Delete
+        } else {
+            QueryKind::Update
+        }
+    }
+
+    /// Runs `before_query` on the caller's filter, then confines it. Returns the filter to send and,
+    /// when there are hooks, the filter as the hook left it, for `after_query`.
+    async fn before(
+        &self,
+        kind: QueryKind,
+        mut filter: Document,
+    ) -> Result<(Document, Option<Document>)> {
+        let Some((hooks, ctx)) = &self.queries else {
+            return Ok((self.filter(filter), None));
+        };
+        let before = hooks.before_query(kind, &mut filter, ctx);
+        crate::hooks::call_named(hooks.type_name(), "before_query", before).await?;
+        let kept = filter.clone();
+        Ok((self.filter(filter), Some(kept)))
+    }
+
+    /// Runs `after_query` with what [`before`](Self::before) kept, and how many documents the query
+    /// returned, changed or deleted.
+    async fn after(&self, kind: QueryKind, kept: Option<Document>, count: u64) -> Result<()> {
+        let (Some((hooks, ctx)), Some(filter)) = (&self.queries, kept) else {
+            return Ok(());
+        };
+        let after = hooks.after_query(kind, &filter, count, ctx);
+        crate::hooks::call_named(hooks.type_name(), "after_query", after).await
+    }
+
+    /// Confines every filter and aggregation of the operation to the live documents of a soft-delete
+    /// model (those whose `stamp` is `null` or missing), or to every document with `None`.
+    pub(crate) fn live_only(&mut self, stamp: Option<&'static str>) {
+        self.live = stamp;
+    }
+
+    /// Lifts [`live_only`](Self::live_only) when `with_deleted`: the operation sees every document.
+    pub(crate) fn include_deleted(&mut self, with_deleted: bool) {
+        if with_deleted {
+            self.live = None;
+        }
+    }
+
     /// Starts the deadline again, for an operation that bounds each of its round trips on its own
     /// (`insert_many`'s chunks).
     pub(crate) fn restart_deadline(&mut self) {
@@ -203,9 +271,26 @@ impl<'a> Pipeline<'a> {
     /// The confined filter; its shape (keys and operators, no values) goes on the operation's span at
     /// debug level.
     fn filter(&self, filter: Document) -> Document {
-        let filter = self.confine.filter(filter);
+        let filter = self.live(self.confine.filter(filter));
         crate::observe::filter_shape(&filter);
         filter
+    }
+
+    /// `filter` restricted to the live documents, for a soft-delete model that skips the deleted ones.
+    fn live(&self, filter: Document) -> Document {
+        match self.live {
+            None => filter,
+            Some(stamp) if filter.is_empty() => doc! { stamp: Bson::Null },
+            Some(stamp) => doc! { "$and": [ filter, { stamp: Bson::Null } ] },
+        }
+    }
+
+    /// An aggregation pipeline restricted to the live documents: a first `$match` on the stamp.
+    fn live_pipeline(&self, mut pipeline: Vec<Document>) -> Vec<Document> {
+        if let Some(stamp) = self.live {
+            pipeline.insert(0, doc! { "$match": { stamp: Bson::Null } });
+        }
+        pipeline
     }
 
     /// Counts documents written or deleted, on the operation's span (an operation may write more than
@@ -228,7 +313,7 @@ impl<'a> Pipeline<'a> {
         options: FindOptions,
         mut each: impl FnMut(&RawDocument) -> Result<()> + Send,
     ) -> Result<()> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let mut returned = 0u64;
         let counted = |raw: &RawDocument| {
             returned += 1;
@@ -239,7 +324,7 @@ impl<'a> Pipeline<'a> {
         let action = coll.find(filter).with_options(options);
         collect!(self, action, counted)?;
         crate::observe::returned(returned);
-        Ok(())
+        self.after(QueryKind::Find, kept, returned).await
     }
 
     /// A find as a stream: the first batch within the deadline, every later batch within the operation
@@ -255,7 +340,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the find for a `Vec` inside a session",
             ));
         }
-        let filter = self.filter(filter);
+        let (filter, _) = self.before(QueryKind::Find, filter).await?;
         let options = self.find_options(options);
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
@@ -271,7 +356,7 @@ impl<'a> Pipeline<'a> {
         filter: Document,
         mut options: FindOneOptions,
     ) -> Result<Option<RawDocumentBuf>> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let s = self.settings();
         options.selection_criteria = self
             .in_session(options.selection_criteria)
@@ -283,26 +368,29 @@ impl<'a> Pipeline<'a> {
         let coll = self.coll::<RawDocumentBuf>();
         let found = send!(self, |s| coll.find_one(filter).with_options(options))?;
         crate::observe::returned(u64::from(found.is_some()));
+        self.after(QueryKind::Find, kept, u64::from(found.is_some()))
+            .await?;
         Ok(found)
     }
 
     /// How many documents match `filter`.
     pub(crate) async fn count(&mut self, filter: Document) -> Result<u64> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Count, filter).await?;
         let s = self.settings();
         let mut options = CountOptions::default();
         options.selection_criteria = s.selection_criteria();
         options.read_concern = s.read_concern;
-        options.collation = s.collation;
         options.max_time = s.max_time;
         options.hint = s.hint;
         let coll = self.coll::<Document>();
-        send!(self, |s| coll.count_documents(filter).with_options(options))
+        let n = send!(self, |s| coll.count_documents(filter).with_options(options))?;
+        self.after(QueryKind::Count, kept, n).await?;
+        Ok(n)
     }
 
     /// The distinct values of `field` among the documents that match `filter`.
     pub(crate) async fn distinct(&mut self, field: &str, filter: Document) -> Result<Vec<Bson>> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Find, filter).await?;
         let s = self.settings();
         let mut options = DistinctOptions::default();
         options.selection_criteria = s.selection_criteria();
@@ -313,12 +401,14 @@ impl<'a> Pipeline<'a> {
         let values: Vec<Bson> =
             send!(self, |s| coll.distinct(field, filter).with_options(options))?;
         crate::observe::returned(values.len() as u64);
+        self.after(QueryKind::Find, kept, values.len() as u64)
+            .await?;
         Ok(values)
     }
 
     /// Runs an aggregation pipeline and collects its documents.
     pub(crate) async fn aggregate(&mut self, pipeline: Vec<Document>) -> Result<Vec<Document>> {
-        let pipeline = self.confine.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(self.live_pipeline(pipeline))?;
         let options = self.aggregate_options();
         let coll = self.coll::<RawDocumentBuf>();
         let action = coll
@@ -345,7 +435,7 @@ impl<'a> Pipeline<'a> {
                 "`stream()` cannot borrow the session for the stream's lifetime; await the aggregate for a `Vec` inside a session",
             ));
         }
-        let pipeline = self.confine.pipeline(pipeline)?;
+        let pipeline = self.confine.pipeline(self.live_pipeline(pipeline))?;
         let options = self.aggregate_options();
         let coll = self.coll::<RawDocumentBuf>();
         let cursor = within(self.deadline, async {
@@ -422,7 +512,8 @@ impl<'a> Pipeline<'a> {
     ) -> Result<UpdateResult> {
         self.confine.check_update(&update)?;
         self.confine.finish_update(&mut update, upsert);
-        let filter = self.filter(filter);
+        let kind = self.update_kind();
+        let (filter, kept) = self.before(kind, filter).await?;
         let update = modifications(update);
         let s = self.settings();
         let mut options = UpdateOptions::default();
@@ -442,6 +533,7 @@ impl<'a> Pipeline<'a> {
         };
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
+        self.after(kind, kept, result.modified_count).await?;
         Ok(result)
     }
 
@@ -454,7 +546,7 @@ impl<'a> Pipeline<'a> {
         upsert: bool,
     ) -> Result<UpdateResult> {
         self.confine.stamp(&mut raw)?;
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Update, filter).await?;
         let s = self.settings();
         let mut options = ReplaceOptions::default();
         options.upsert = Some(upsert);
@@ -467,12 +559,14 @@ impl<'a> Pipeline<'a> {
             .with_options(options));
         let result = self.not_found_elsewhere(result)?;
         self.wrote(updated(&result));
+        self.after(QueryKind::Update, kept, result.modified_count)
+            .await?;
         Ok(result)
     }
 
     /// Deletes the documents that match `filter` (the first, unless `many`).
     pub(crate) async fn delete(&mut self, filter: Document, many: bool) -> Result<DeleteResult> {
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Delete, filter).await?;
         let s = self.settings();
         let mut options = DeleteOptions::default();
         options.write_concern = s.write_concern;
@@ -485,6 +579,8 @@ impl<'a> Pipeline<'a> {
             send!(self, |s| coll.delete_one(filter).with_options(options))
         }?;
         self.wrote(result.deleted_count);
+        self.after(QueryKind::Delete, kept, result.deleted_count)
+            .await?;
         Ok(result)
     }
 
@@ -503,13 +599,16 @@ impl<'a> Pipeline<'a> {
         self.confine.check_update(&update)?;
         self.confine
             .finish_update(&mut update, options.upsert.unwrap_or(false));
-        let filter = self.filter(filter);
+        let kind = self.update_kind();
+        let (filter, kept) = self.before(kind, filter).await?;
         let update = modifications(update);
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_update(filter, update)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(kind, kept, u64::from(found.is_some())).await?;
+        Ok(found)
     }
 
     /// Finds one document and replaces it with an encoded document, stamped with the tenant.
@@ -525,12 +624,15 @@ impl<'a> Pipeline<'a> {
         options.max_time = options.max_time.or(s.max_time);
         options.hint = options.hint.or(s.hint);
         self.confine.stamp(&mut raw)?;
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Update, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_replace(filter, raw)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(QueryKind::Update, kept, u64::from(found.is_some()))
+            .await?;
+        Ok(found)
     }
 
     /// Finds one document and deletes it, returning it.
@@ -544,12 +646,15 @@ impl<'a> Pipeline<'a> {
         options.collation = options.collation.or(s.collation);
         options.max_time = options.max_time.or(s.max_time);
         options.hint = options.hint.or(s.hint);
-        let filter = self.filter(filter);
+        let (filter, kept) = self.before(QueryKind::Delete, filter).await?;
         let coll = self.coll::<RawDocumentBuf>();
         let result = send!(self, |s| coll
             .find_one_and_delete(filter)
             .with_options(options));
-        self.found_and_modified(result)
+        let found = self.found_and_modified(result)?;
+        self.after(QueryKind::Delete, kept, u64::from(found.is_some()))
+            .await?;
+        Ok(found)
     }
 
     /// A find-and-modify's answer, confined like the other writes' and counted on the span.
@@ -659,7 +764,7 @@ impl<'a> Pipeline<'a> {
                     Some(Bson::Document(filter)) => filter,
                     _ => Document::new(),
                 };
-                statement.insert("q", self.confine.filter(filter));
+                statement.insert("q", self.live(self.confine.filter(filter)));
                 let upsert = statement.get_bool("upsert").unwrap_or(false);
                 match statement.remove("u") {
                     Some(Bson::Document(u)) if u.keys().any(|k| k.starts_with('$')) => {
@@ -702,7 +807,7 @@ impl<'a> Pipeline<'a> {
                     Some(Bson::Document(filter)) => filter,
                     _ => Document::new(),
                 };
-                statement.insert("q", self.confine.filter(filter));
+                statement.insert("q", self.live(self.confine.filter(filter)));
                 encode(&statement)
             }
             _ => Err(Error::Unsupported("unknown write command")),

@@ -343,8 +343,10 @@ impl<'a, T: Model> Populate<'a, T> {
             filter,
             options,
             session,
+            with_deleted,
         } = self.find;
         let mut pipeline = handle.pipeline(self.session.or(session))?;
+        pipeline.include_deleted(with_deleted);
         let mut docs = Vec::new();
         pipeline
             .find(filter.into_document()?, options, |raw| {

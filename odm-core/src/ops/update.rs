@@ -9,7 +9,7 @@ use crate::hooks;
 use crate::model::Model;
 use crate::ops::pipeline::Pipeline;
 use crate::ops::settings::{settings_methods, Settings};
-use crate::ops::{into_future, session_method};
+use crate::ops::{into_future, session_method, with_deleted_method};
 use crate::query::{Filter, Update};
 use crate::session::Session;
 
@@ -25,11 +25,13 @@ pub struct UpdateOp<'a, T> {
     pub(crate) if_version: Option<i64>,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
+    pub(crate) with_deleted: bool,
 }
 
 impl<'a, T: Model> UpdateOp<'a, T> {
     session_method!();
     settings_methods!(settings: write_concern, collation, hint);
+    with_deleted_method!();
 
     /// Applies the update only to the document at version `version` (of `#[model(version)]`), and moves
     /// its version on by one, in one round trip. When the filter's document is at another version, or
@@ -56,8 +58,10 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             if_version,
             session,
             settings,
+            with_deleted,
         } = self;
         let mut pipeline = handle.pipeline(session)?.overriding(settings);
+        pipeline.include_deleted(with_deleted);
         let filter = filter.into_document()?;
         let mut update = update?;
         if upsert {

@@ -190,6 +190,9 @@ pub(super) fn model_doc(cont: &Container<'_>, collection: &str) -> String {
     if cont.attrs.version.is_some() {
         doc.push_str("\nVersioned: `__v` holds the document's version.\n");
     }
+    if cont.attrs.soft_delete.is_some() {
+        doc.push_str("\nSoft delete: deletes stamp `deleted_at`, and reads skip stamped documents unless `.with_deleted()`.\n");
+    }
     if let Some(path) = &cont.attrs.validate {
         doc.push_str(&format!(
             "\nWhole-document rule: {}.\n",

@@ -10,7 +10,7 @@ use super::docs::*;
 use super::fields::*;
 use crate::ast::{Container, Field};
 use crate::attr::{Num, RuleKind};
-use crate::symbol::VERSION_KEY;
+use crate::symbol::{DELETED_AT, VERSION_KEY};
 use crate::ty::{self, type_string, Ty};
 
 pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
@@ -395,6 +395,10 @@ pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
     }
     if let Some((_, fields)) = &cont.attrs.shard_key {
         schema = quote!(#schema.with_shard_key(&[#(#fields),*]));
+    }
+    if cont.attrs.soft_delete.is_some() {
+        let d = DELETED_AT.0;
+        schema = quote!(#schema.with_soft_delete(#d));
     }
     schema
 }
