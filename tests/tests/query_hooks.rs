@@ -277,6 +277,7 @@ const NO_QUERY: &[(&str, &str)] = &[
     ("diff_indexes", "indexes"),
     ("list_indexes", "indexes"),
     ("sync_schema", "the collection's validator"),
+    ("shard_collection", "an admin command on the collection"),
 ];
 
 #[tokio::test]

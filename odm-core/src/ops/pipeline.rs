@@ -380,6 +380,7 @@ impl<'a> Pipeline<'a> {
         let mut options = CountOptions::default();
         options.selection_criteria = s.selection_criteria();
         options.read_concern = s.read_concern;
+        options.collation = s.collation;
         options.max_time = s.max_time;
         options.hint = s.hint;
         let coll = self.coll::<Document>();
