@@ -191,6 +191,14 @@ impl Connection {
             .map_or_else(Vec::new, |table| table.busiest(n))
     }
 
+    /// Every tenant's counts, started over in the same step, for publishing.
+    pub(crate) fn take_tenant_activity(&self) -> Vec<TenantActivity> {
+        self.shared
+            .tenant_activity
+            .as_ref()
+            .map_or_else(Vec::new, |table| table.take())
+    }
+
     /// Starts the counts of [`busiest_tenants`](Self::busiest_tenants) over, and frees every tenant's
     /// entry so the next tenants seen get one of their own: call it at the end of each window (say, each
     /// minute, after reading the busiest) to rank the tenants of that window. An operation that ends

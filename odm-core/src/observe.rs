@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 use crate::handle::ModelHandle;
 use crate::model::Model;
 
+mod published;
+pub use published::{busiest_tenants_published, ActivityPublisher, ACTIVITY_COLLECTION};
+
 /// The `tracing` target of every span and event of the library (`RUST_LOG=odm=debug`).
 pub const TARGET: &str = "odm";
 
@@ -201,6 +204,26 @@ impl TenantActivityTable {
         } else {
             self.others.add(elapsed, failed);
         }
+    }
+
+    /// Every tenant's counts, and the counts started over, in one step: an operation counted while this
+    /// runs lands in this window or the next, never in neither.
+    pub(crate) fn take(&self) -> Vec<TenantActivity> {
+        let mut tenants = self.tenants.write().expect("tenant activity lock");
+        let mut all: Vec<TenantActivity> = tenants
+            .drain()
+            .map(|(id, counters)| counters.read(Some(id.to_string())))
+            .collect();
+        let others = TenantActivity {
+            tenant: None,
+            operations: self.others.operations.swap(0, Ordering::Relaxed),
+            errors: self.others.errors.swap(0, Ordering::Relaxed),
+            time: Duration::from_nanos(self.others.nanos.swap(0, Ordering::Relaxed)),
+        };
+        drop(tenants);
+        all.push(others);
+        all.retain(|a| a.operations > 0);
+        all
     }
 
     /// The `n` busiest, most operations first (then most time).

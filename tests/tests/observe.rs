@@ -877,6 +877,88 @@ async fn usage_reports_each_tenants_documents_and_size() {
     }
 }
 
+/// "Who is busy" across the processes of a service: each publishes its counts into a control database
+/// (here two clients stand for two processes), and the sum over both names the busiest tenants. A
+/// published window starts the counts over, so nothing is counted twice.
+#[tokio::test(flavor = "current_thread")]
+async fn published_activity_adds_up_every_process() {
+    let control = odm_tests::connect("observe_published_control").await;
+    let mut processes = Vec::new();
+    for _ in 0..2 {
+        let conn = Connection::options(&odm_tests::uri())
+            .tenant_activity(2)
+            .connect()
+            .await
+            .unwrap()
+            .use_db("observe_published")
+            .unwrap();
+        processes.push(conn);
+    }
+    processes[0].database().drop().await.unwrap();
+
+    // (process, tenant, operations): "busy" is busiest only once both processes are added up.
+    let table: &[(usize, &str, u64)] = &[
+        (0, "busy", 3),
+        (1, "busy", 3),
+        (0, "steady", 5),
+        (1, "rare", 1),
+        (1, "late", 2),
+    ];
+    for &(p, id, operations) in table {
+        let tenants = Tenants::new(processes[p].clone(), Strategy::shared_collection()).unwrap();
+        let notes = tenants.get(id).unwrap().model::<Note>();
+        for _ in 0..operations {
+            notes.count(doc! {}).await.unwrap();
+        }
+    }
+    let publishers: Vec<_> = processes
+        .iter()
+        .map(|conn| conn.publish_tenant_activity(&control, Duration::from_secs(3600)))
+        .collect();
+    for publisher in &publishers {
+        publisher.publish_now().await.unwrap();
+    }
+
+    let busiest =
+        odm_core::observe::busiest_tenants_published(&control, Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+    let ranked: Vec<(Option<&str>, u64)> = busiest
+        .iter()
+        .map(|a| (a.tenant.as_deref(), a.operations))
+        .collect();
+    // Process 1 counts two tenants of its own ("busy", "rare"); "late" is past its bound of 2.
+    assert_eq!(
+        ranked,
+        [
+            (Some("busy"), 6),
+            (Some("steady"), 5),
+            (None, 2),
+            (Some("rare"), 1)
+        ]
+    );
+    assert!(busiest
+        .iter()
+        .all(|a| a.time > Duration::ZERO && a.errors == 0));
+
+    // Published means started over: publishing again adds nothing, and the client's own counts are
+    // empty.
+    assert!(processes[0].busiest_tenants(10).is_empty());
+    publishers[0].publish_now().await.unwrap();
+    let again = odm_core::observe::busiest_tenants_published(&control, Duration::from_secs(60), 1)
+        .await
+        .unwrap();
+    assert_eq!(again[0].operations, 6);
+    // A window older than `since` is left out.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        odm_core::observe::busiest_tenants_published(&control, Duration::from_millis(10), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// "Who is busy": each tenant's operations counted by the library, ranked most first, with the tenants
 /// past the bound counted together; a handle bound straight to the connection is no tenant's.
 #[tokio::test(flavor = "current_thread")]

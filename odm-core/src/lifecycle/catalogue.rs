@@ -134,6 +134,11 @@ impl Catalogue {
         }
     }
 
+    /// The connection to the control database that holds the catalogue.
+    pub fn connection(&self) -> &Connection {
+        self.records.connection()
+    }
+
     /// The tenant's record, if the catalogue has one.
     pub async fn get(&self, id: &str) -> Result<Option<TenantRecord>> {
         self.records.find_by_id(id).await

@@ -11,6 +11,7 @@ mod dump;
 mod migrate;
 mod models;
 mod moving;
+mod top;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -35,6 +36,7 @@ pub use migrate::{
 };
 pub use models::{ModelSet, SetModel};
 pub use moving::MoveReport;
+pub use top::TenantTop;
 
 /// How long a tenant handle from [`Fleet::tenant`] trusts its placement unless told otherwise.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(2);

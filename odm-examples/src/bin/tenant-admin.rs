@@ -5,6 +5,8 @@
 //! tenant-admin [--uri URI] [--control-db control] [--placement NAME=SPEC]... COMMAND
 //!
 //!   list                                   every tenant of the catalogue, its placement, state and size
+//!   top [--since 15m] [-n 20]              the busiest tenants over every process that publishes its
+//!                                          counts (`Connection::publish_tenant_activity`), with sizes
 //!   provision ID [--placement NAME]        collections, validators and indexes; recorded as active
 //!   suspend ID --reason TEXT | resume ID   refuse the tenant's requests, or serve them again
 //!   erase ID                               every document, then its namespaces; verified
@@ -49,6 +51,18 @@ struct Cli {
 enum Command {
     /// Every tenant of the catalogue: placement, state, documents and bytes (largest first).
     List(FleetArgs),
+    /// The busiest tenants of the service: operations, errors and time over a window, added up over
+    /// every process that publishes its counts, with each tenant's placement and size.
+    Top {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// How far back to count (`90s`, `15m`, `2h`).
+        #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+        /// How many tenants.
+        #[arg(short = 'n', long = "top", default_value_t = 20)]
+        n: usize,
+    },
     /// Records a tenant and creates its collections, validators and indexes (idempotent).
     Provision {
         #[command(flatten)]
@@ -328,6 +342,34 @@ async fn run_fleet_command(command: Command, progress: &ProgressBar) -> odm_core
                 println!(
                     "{:<24} {:<12} {:<12} {:>10} {:>12}",
                     record.id, record.placement, state, usage.documents, usage.bytes
+                );
+            }
+        }
+        Command::Top { fleet, since, n } => {
+            let fleet = open_fleet(&fleet, progress).await?;
+            let top = fleet.top(since, n).await?;
+            if top.is_empty() {
+                println!(
+                    "no activity published in the last {}: have the service's processes call `Connection::publish_tenant_activity`",
+                    humantime::format_duration(since)
+                );
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:<12} {:>10} {:>8} {:>10} {:>10} {:>12}",
+                "TENANT", "PLACEMENT", "OPS", "ERRORS", "MEAN MS", "DOCUMENTS", "BYTES"
+            );
+            for t in top {
+                let a = &t.activity;
+                let mean = a.time.as_secs_f64() * 1e3 / a.operations.max(1) as f64;
+                let (tenant, placement) = match (&a.tenant, &t.record) {
+                    (Some(id), Some(r)) => (id.as_str(), r.placement.as_str()),
+                    (Some(id), None) => (id.as_str(), "(unknown)"),
+                    (None, _) => ("(others)", "-"),
+                };
+                println!(
+                    "{tenant:<24} {placement:<12} {:>10} {:>8} {mean:>10.2} {:>10} {:>12}",
+                    a.operations, a.errors, t.usage.documents, t.usage.bytes
                 );
             }
         }
