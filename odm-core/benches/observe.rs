@@ -12,50 +12,106 @@
 mod common;
 
 use std::fmt::Write as _;
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use common::{user, User};
 use odm_core::{Connection, Strategy, Tenants};
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
+use tracing::span::{Attributes as SpanAttributes, Id, Record};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// A layer that does what an exporter does with a span: reads every field into a buffer of its own.
-struct Recording;
+/// A layer that does what an exporter does with a span: reads every field into storage of its own
+/// (`V`), when the span is made and when a field is recorded, and looks at it when the span closes.
+struct Recording<V>(PhantomData<fn() -> V>);
 
-struct Text<'a>(&'a mut String);
+/// What a recording layer keeps of a span's fields.
+trait Kept: Visit + Default + Send + Sync + 'static {
+    fn size(&self) -> usize;
+}
 
-impl Visit for Text<'_> {
+/// Every field formatted with `Debug` into one buffer (as a log formatter does).
+#[derive(Default)]
+struct Text(String);
+
+impl Visit for Text {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         let _ = write!(self.0, "{}={:?} ", field.name(), value);
     }
 }
 
-struct Fields(String);
+impl Kept for Text {
+    fn size(&self) -> usize {
+        self.0.len()
+    }
+}
 
-impl<S> Layer<S> for Recording
+/// A typed value, as an OpenTelemetry attribute holds it.
+#[allow(dead_code)] // held to be looked at, as an exporter would send it
+enum Value {
+    Str(String),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+}
+
+/// Every field kept as a typed attribute, the way `tracing-opentelemetry`'s visitor does: strings
+/// copied, numbers and booleans as they are, `Debug` formatting only for the other values.
+#[derive(Default)]
+struct Attributes(Vec<(&'static str, Value)>);
+
+impl Visit for Attributes {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name(), Value::Str(value.to_owned())));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.push((field.name(), Value::I64(value)));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.push((field.name(), Value::U64(value)));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.push((field.name(), Value::F64(value)));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.push((field.name(), Value::Bool(value)));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .push((field.name(), Value::Str(format!("{value:?}"))));
+    }
+}
+
+impl Kept for Attributes {
+    fn size(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<S, V: Kept> Layer<S> for Recording<V>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut text = String::new();
-        attrs.record(&mut Text(&mut text));
-        ctx.span(id).unwrap().extensions_mut().insert(Fields(text));
+    fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut kept = V::default();
+        attrs.record(&mut kept);
+        ctx.span(id).unwrap().extensions_mut().insert(kept);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let span = ctx.span(id).unwrap();
         let mut extensions = span.extensions_mut();
-        if let Some(Fields(text)) = extensions.get_mut::<Fields>() {
-            values.record(&mut Text(text));
+        if let Some(kept) = extensions.get_mut::<V>() {
+            values.record(kept);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let span = ctx.span(&id).unwrap();
         let extensions = span.extensions();
-        std::hint::black_box(extensions.get::<Fields>().map(|f| f.0.len()));
+        std::hint::black_box(extensions.get::<V>().map(Kept::size));
     }
 }
 
@@ -109,13 +165,22 @@ fn main() {
         })
     };
     // The library's spans at INFO, as a service exporting them would filter (`odm=info`).
-    // `BENCH_LAYER=registry` keeps the spans in the registry but records no field, to tell the
-    // spans' own cost from the recording layer's.
-    let record = std::env::var("BENCH_LAYER").map_or(true, |v| v != "registry");
+    // `BENCH_LAYER`: `text` (the default) formats every field into a buffer; `attributes` keeps each
+    // as a typed attribute, as an OpenTelemetry layer does; `registry` keeps the spans in the registry
+    // but records no field, to tell the spans' own cost from the recording layer's.
+    let layer = std::env::var("BENCH_LAYER").unwrap_or_else(|_| "text".into());
     let subscriber = || {
         let filter =
-            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
-        tracing_subscriber::registry().with(record.then_some(Recording).with_filter(filter))
+            || tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
+        let text = (layer == "text").then(|| Recording::<Text>(PhantomData).with_filter(filter()));
+        let attributes = (layer == "attributes")
+            .then(|| Recording::<Attributes>(PhantomData).with_filter(filter()));
+        let registry = (layer == "registry")
+            .then(|| tracing_subscriber::layer::Identity::new().with_filter(filter()));
+        tracing_subscriber::registry()
+            .with(text)
+            .with(attributes)
+            .with(registry)
     };
     // Warm up both sides.
     run(ops);
@@ -139,7 +204,7 @@ fn main() {
         ratios.push(b / a);
     }
     println!(
-        "observe/find_by_id: no subscriber {:.1} us, recording subscriber {:.1} us, median paired ratio {:.4} ({rounds} rounds of {ops})",
+        "observe/find_by_id ({layer}): no subscriber {:.1} us, with it {:.1} us, median paired ratio {:.4} ({rounds} rounds of {ops})",
         median(off) * 1e6,
         median(on) * 1e6,
         median(ratios)
