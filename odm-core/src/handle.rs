@@ -308,6 +308,7 @@ impl<T: Model> ModelHandle<T> {
             many,
             upsert: false,
             if_version: None,
+            touch: true,
             session: None,
             settings: Default::default(),
             with_deleted: false,

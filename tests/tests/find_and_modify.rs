@@ -312,6 +312,62 @@ async fn updated_at_moves_forward_and_created_at_stays() {
     assert_eq!(stored_tasks(&tasks).await, vec![replaced]);
 }
 
+/// `timestamps(false)` on an update (Mongoose's per-query `timestamps: false`): the change is stored and
+/// `updated_at` stays, for `update_one`, `update_many` and `find_one_and_update`; without it, it moves.
+#[tokio::test]
+async fn an_update_without_timestamps_leaves_updated_at() {
+    let tasks = connect("fam_no_timestamps").await.model::<Task>();
+    let created = tasks.create(task("a", 1)).await.unwrap();
+    let u0 = created.updated_at.unwrap();
+    let by_id = doc! { "_id": created.id.unwrap() };
+    let stored = || async {
+        tasks
+            .find_by_id(created.id.unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    for priority in [2, 3, 4] {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let set = doc! { "$set": { "priority": priority } };
+        match priority {
+            2 => drop(
+                tasks
+                    .update_one(by_id.clone(), set)
+                    .timestamps(false)
+                    .await
+                    .unwrap(),
+            ),
+            3 => drop(
+                tasks
+                    .update_many(by_id.clone(), set)
+                    .timestamps(false)
+                    .await
+                    .unwrap(),
+            ),
+            _ => {
+                let after = tasks
+                    .find_one_and_update(by_id.clone(), set)
+                    .timestamps(false)
+                    .return_after()
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(after.updated_at, Some(u0));
+            }
+        }
+        let now = stored().await;
+        assert_eq!((now.priority, now.updated_at), (priority, Some(u0)));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tasks
+        .update_one(by_id, doc! { "$set": { "priority": 5 } })
+        .await
+        .unwrap();
+    assert!(stored().await.updated_at.unwrap() > u0);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Hooks.
 

@@ -366,7 +366,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     if *upsert {
                         insert_defaults::<T>(&mut update, &q).map_err(at)?;
                     }
-                    let update = match checked_update(handle, update).map_err(at)? {
+                    let update = match checked_update(handle, update, true).map_err(at)? {
                         Update::Document(d) => Bson::Document(d),
                         Update::Pipeline(p) => {
                             Bson::Array(p.into_iter().map(Bson::Document).collect())

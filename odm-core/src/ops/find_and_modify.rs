@@ -134,6 +134,7 @@ pub struct FindOneAndUpdate<'a, T> {
     after: bool,
     upsert: bool,
     if_version: Option<i64>,
+    touch: bool,
 }
 
 impl<'a, T: Model> FindOneAndUpdate<'a, T> {
@@ -150,6 +151,14 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
     /// [`Error::VersionConflict`](crate::Error::VersionConflict), saying which.
     pub fn if_version(mut self, version: i64) -> Self {
         self.if_version = Some(version);
+        self
+    }
+
+    /// Leaves `updated_at` as it is (Mongoose's per-query `timestamps: false`): for counters and
+    /// bookkeeping that do not change what the document says. `#[model(timestamps)]` models only move
+    /// it otherwise.
+    pub fn timestamps(mut self, touch: bool) -> Self {
+        self.touch = touch;
         self
     }
 
@@ -177,7 +186,7 @@ impl<'a, T: Model> FindOneAndUpdate<'a, T> {
         if self.upsert {
             insert_defaults::<T>(&mut update, &filter)?;
         }
-        let mut update = checked_update(handle, update)?;
+        let mut update = checked_update(handle, update, self.touch)?;
         let mut options = FindOneAndUpdateOptions::default();
         options.sort = sort;
         options.projection = projection;
@@ -532,6 +541,7 @@ impl<T: Model> ModelHandle<T> {
             after: false,
             upsert: false,
             if_version: None,
+            touch: true,
         }
     }
 

@@ -23,6 +23,7 @@ pub struct UpdateOp<'a, T> {
     pub(crate) many: bool,
     pub(crate) upsert: bool,
     pub(crate) if_version: Option<i64>,
+    pub(crate) touch: bool,
     pub(crate) session: Option<&'a mut Session>,
     pub(crate) settings: Settings,
     pub(crate) with_deleted: bool,
@@ -42,6 +43,14 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         self
     }
 
+    /// Leaves `updated_at` as it is (Mongoose's per-query `timestamps: false`): for counters and
+    /// bookkeeping that do not change what the document says. `#[model(timestamps)]` models only move
+    /// it otherwise.
+    pub fn timestamps(mut self, touch: bool) -> Self {
+        self.touch = touch;
+        self
+    }
+
     /// Inserts a document built from the filter and the update when none matches.
     pub fn upsert(mut self, upsert: bool) -> Self {
         self.upsert = upsert;
@@ -56,6 +65,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
             many,
             upsert,
             if_version,
+            touch,
             session,
             settings,
             with_deleted,
@@ -67,7 +77,7 @@ impl<'a, T: Model> UpdateOp<'a, T> {
         if upsert {
             insert_defaults::<T>(&mut update, &filter)?;
         }
-        let mut update = checked_update(handle, update)?;
+        let mut update = checked_update(handle, update, touch)?;
         let Some(expected) = if_version else {
             return pipeline.update(filter, update, many, upsert).await;
         };
@@ -185,13 +195,14 @@ fn filter_names(filter: &Document, stored: &str) -> bool {
         })
 }
 
-/// An update checked against the model's field rules, with `updated_at` moved forward. An update that
+/// An update checked against the model's field rules, with `updated_at` moved forward (when `touch`). An update that
 /// would move a document out of its tenant is refused first, whatever else it breaks (the pipeline
 /// refuses it again when it is sent), then one that would change an immutable field. Every update path
 /// (`update_one`, `update_many`, `find_one_and_update`, bulk updates) goes through here.
 pub(crate) fn checked_update<T: Model>(
     handle: &ModelHandle<T>,
     mut update: Update,
+    touch: bool,
 ) -> Result<Update> {
     handle.confinement().check_update(&update)?;
     if let Some(field) = crate::update_rules::immutable_path(T::SCHEMA, &update) {
@@ -205,7 +216,7 @@ pub(crate) fn checked_update<T: Model>(
     if let Update::Document(doc) = &update {
         crate::update_rules::check(T::SCHEMA, doc)?;
     }
-    if let Some(ts) = T::SCHEMA.timestamps {
+    if let Some(ts) = T::SCHEMA.timestamps.filter(|_| touch) {
         touch_updated_at(&mut update, ts.updated_at);
     }
     Ok(update)

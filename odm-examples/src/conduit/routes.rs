@@ -704,7 +704,7 @@ fn gone_to_404(e: Error) -> ApiError {
 }
 
 /// Favourites an article: the favourite and the article's count move together, in one transaction.
-/// The article's `updated_at` is kept: a favourite is not an edit.
+/// The article's `updated_at` is kept (`timestamps(false)`): a favourite is not an edit.
 async fn favorite(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<Response> {
     let id = article_id(&article_by_slug(&me.tenant, &path.slug).await?)?;
     let (articles, favorites) = (me.tenant.model::<Article>(), me.tenant.model::<Favorite>());
@@ -719,17 +719,23 @@ async fn favorite(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<Respons
                 if favorites.exists(pair).session(&mut s).await? {
                     return Ok(());
                 }
-                let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
-                favorites
-                    .create(Favorite { id: None, user: Ref::new(user), article: Ref::new(id) })
-                    .session(&mut s)
-                    .await?;
-                articles
+                let counted = articles
                     .update_one(
                         doc! { "_id": id },
-                        doc! { "$inc": { "favorites_count": 1 }, "$set": { "updated_at": article.updated_at } },
+                        doc! { "$inc": { "favorites_count": 1 } },
                     )
+                    .timestamps(false)
+                    .session(&mut s)
+                    .await?;
+                if counted.matched_count == 0 {
+                    return Err(Error::abort(ArticleGone));
+                }
+                favorites
+                    .create(Favorite {
+                        id: None,
+                        user: Ref::new(user),
+                        article: Ref::new(id),
+                    })
                     .session(&mut s)
                     .await?;
                 Ok(())
@@ -759,15 +765,17 @@ async fn unfavorite(me: AuthUser, Path(path): Path<SlugPath>) -> ApiResult<Respo
                 if deleted.deleted_count == 0 {
                     return Ok(());
                 }
-                let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
-                articles
+                let counted = articles
                     .update_one(
                         doc! { "_id": id },
-                        doc! { "$inc": { "favorites_count": -1 }, "$set": { "updated_at": article.updated_at } },
+                        doc! { "$inc": { "favorites_count": -1 } },
                     )
+                    .timestamps(false)
                     .session(&mut s)
                     .await?;
+                if counted.matched_count == 0 {
+                    return Err(Error::abort(ArticleGone));
+                }
                 Ok(())
             }
         })
@@ -810,16 +818,18 @@ async fn add_comment(
             let (articles, comments, text) = (&articles, &comments, text.clone());
             async move {
                 let mut s = tx.session().await;
-                let article = articles.find_by_id(id).session(&mut s).await?;
-                let article = article.ok_or_else(|| Error::abort(ArticleGone))?;
-                let number = article.comments_made + 1;
-                articles
-                    .update_one(
+                let article = articles
+                    .find_one_and_update(
                         doc! { "_id": id },
-                        doc! { "$set": { "comments_made": number, "updated_at": article.updated_at } },
+                        doc! { "$inc": { "comments_made": 1 } },
                     )
+                    .timestamps(false)
+                    .return_after()
                     .session(&mut s)
                     .await?;
+                let number = article
+                    .ok_or_else(|| Error::abort(ArticleGone))?
+                    .comments_made;
                 comments
                     .create(Comment {
                         id: None,
