@@ -492,37 +492,11 @@ async fn move_under_writes(db: &str, from: &str, to: &str) {
     fleet.provision("bystander", Some(from)).await.unwrap();
     fill(&fleet, "bystander", 10).await;
 
-    let done = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(BTreeSet::new()));
-    let seq = Arc::new(AtomicU64::new(0));
-    let mut writers = Vec::new();
-    for _ in 0..4 {
-        let (fleet, done, acked, seq) = (fleet.clone(), done.clone(), acked.clone(), seq.clone());
-        writers.push(tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                let key = format!("w-{}", seq.fetch_add(1, Ordering::Relaxed));
-                let tenant = match fleet.tenant(id).await {
-                    Ok(t) => t,
-                    Err(Error::TenantUnavailable { .. }) => continue,
-                    Err(e) => panic!("{e}"),
-                };
-                match tenant.model::<Note>().create(note(&key, 1)).await {
-                    Ok(_) => {
-                        acked.lock().unwrap().insert(key);
-                    }
-                    Err(Error::LeaseExpired { .. }) => {}
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        }));
-    }
+    let writers = Writers::start(&fleet, id, "w", 4);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let report = fleet.move_tenant(id, to).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    done.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
+    let acked = writers.stop().await;
     assert!(report.copied >= 2000, "{report:?}");
     let record = fleet.catalogue().get(id).await.unwrap().unwrap();
     assert_eq!(
@@ -531,13 +505,7 @@ async fn move_under_writes(db: &str, from: &str, to: &str) {
     );
     assert_eq!(record.cleanup, None);
 
-    let at_dest = stored(&conn, db, to, id, "notes").await;
-    let mut keys = BTreeSet::new();
-    for raw in &at_dest {
-        let key = raw.get_str("key").unwrap().to_owned();
-        assert!(keys.insert(key.clone()), "{key} is stored twice");
-    }
-    let acked = acked.lock().unwrap().clone();
+    let keys = keys_at(&conn, db, to, id).await;
     assert!(
         acked.len() > 10,
         "the writers wrote during the move: {}",
@@ -738,4 +706,132 @@ async fn a_move_killed_during_the_cut_over_resumes_or_rolls_back() {
 #[tokio::test]
 async fn a_move_killed_while_cleaning_up_finishes_its_cleanup() {
     move_killed_at("cleanup").await;
+}
+
+/// Writers creating notes for tenant `id` through the fleet until stopped; each key they were told is
+/// written is recorded.
+struct Writers {
+    done: Arc<AtomicBool>,
+    acked: Arc<Mutex<BTreeSet<String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(fleet: &Fleet, id: &'static str, prefix: &'static str, n: usize) -> Writers {
+        let done = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(BTreeSet::new()));
+        let seq = Arc::new(AtomicU64::new(0));
+        let tasks = (0..n)
+            .map(|_| {
+                let (fleet, done, acked, seq) =
+                    (fleet.clone(), done.clone(), acked.clone(), seq.clone());
+                tokio::spawn(async move {
+                    while !done.load(Ordering::Relaxed) {
+                        let key = format!("{prefix}-{}", seq.fetch_add(1, Ordering::Relaxed));
+                        let tenant = match fleet.tenant(id).await {
+                            Ok(t) => t,
+                            Err(Error::TenantUnavailable { .. }) => continue,
+                            Err(e) => panic!("{e}"),
+                        };
+                        match tenant.model::<Note>().create(note(&key, 1)).await {
+                            Ok(_) => {
+                                acked.lock().unwrap().insert(key);
+                            }
+                            Err(Error::LeaseExpired { .. }) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Writers { done, acked, tasks }
+    }
+
+    async fn stop(self) -> BTreeSet<String> {
+        self.done.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        acked
+    }
+}
+
+/// The keys of the tenant's notes at `placement` on `conn`'s cluster; a key stored twice fails.
+async fn keys_at(conn: &Connection, db: &str, placement: &str, id: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for raw in stored(conn, db, placement, id, "notes").await {
+        let key = raw.get_str("key").unwrap().to_owned();
+        assert!(keys.insert(key.clone()), "{key} is stored twice");
+    }
+    keys
+}
+
+/// A tenant moved to a database on another cluster and back, with writers running the whole time: each
+/// placement is a `Tenants` on its own cluster's connection. After each move the destination cluster
+/// holds exactly what the writers were told was written, and nothing of the tenant is left on the other.
+#[tokio::test]
+async fn a_tenant_moves_to_another_cluster_and_back_under_writes() {
+    let db = "lifecycle_clusters";
+    let west_server = odm_tests::TestServer::start().await;
+    let east = connect(db).await;
+    let west = Connection::connect(&format!("{}/{db}", west_server.uri()))
+        .await
+        .unwrap();
+    for name in database_names(&east).await {
+        if name.starts_with(&format!("{db}_")) {
+            east.client().database(&name).drop().await.unwrap();
+        }
+    }
+    let on = |conn: &Connection| {
+        Tenants::new(
+            conn.clone(),
+            Strategy::database_per_tenant(format!("{db}_")),
+        )
+        .unwrap()
+    };
+    let fleet = Fleet::builder(&east, MODELS)
+        .placement("east", on(&east))
+        .placement("west", on(&west))
+        .default_placement("east")
+        .lease(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let id = "traveller";
+    fleet.provision(id, None).await.unwrap();
+    fill(&fleet, id, 500).await;
+    let mut written: BTreeSet<String> = (0..500).map(|i| format!("{id}-{i}")).collect();
+
+    for (round, (from, from_conn, to, to_conn)) in [
+        ("east", &east, "west", &west),
+        ("west", &west, "east", &east),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let writers = Writers::start(&fleet, id, ["out", "back"][round], 3);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let report = fleet.move_tenant(id, to).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let acked = writers.stop().await;
+        assert!(!acked.is_empty(), "the writers wrote during the move");
+        written.extend(acked);
+
+        let record = fleet.catalogue().get(id).await.unwrap().unwrap();
+        assert_eq!(
+            (record.state, record.placement.as_str(), record.cleanup),
+            (TenantState::Active, to, None)
+        );
+        assert_eq!(
+            keys_at(to_conn, db, "databases", id).await,
+            written,
+            "{from} -> {to}: the destination holds exactly what was acknowledged ({report:?})"
+        );
+        assert_eq!(stored(to_conn, db, "databases", id, "tags").await.len(), 1);
+        assert_eq!(
+            traces(from_conn, db, "databases", id).await,
+            Vec::<String>::new(),
+            "{from} -> {to}: the source cluster keeps nothing"
+        );
+    }
 }
