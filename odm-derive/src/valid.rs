@@ -671,17 +671,7 @@ fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
             }
             keys.push(name.to_owned());
             if !stored.contains(&head) {
-                let mut msg = format!("`{}` has no stored field `{head}` to index", cont.ident);
-                if let Some(field) = cont.stored().find(|f| f.ident == head && f.stored != head) {
-                    msg.push_str(&format!(
-                        "; the field `{head}` is stored as `{}`, and indexes use stored names",
-                        field.stored
-                    ));
-                } else if let Some(best) = suggest(head, &stored) {
-                    msg.push_str(&format!("; did you mean `{best}`?"));
-                } else {
-                    msg.push_str(&format!("; stored fields are {}", list(&stored)));
-                }
+                let msg = no_stored_field(cont, head, &stored, "to index", "indexes use");
                 cx.error_spanned_by(lit, msg);
             }
         }
@@ -703,6 +693,29 @@ fn check_indexes(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
+/// The message for a key (of an index or the shard key) naming `head`, which is no stored field: the
+/// field stored under another name, the closest stored name, or the stored names.
+fn no_stored_field(
+    cont: &Container<'_>,
+    head: &str,
+    stored: &[&str],
+    purpose: &str,
+    uses: &str,
+) -> String {
+    let mut msg = format!("`{}` has no stored field `{head}` {purpose}", cont.ident);
+    if let Some(field) = cont.stored().find(|f| f.ident == head && f.stored != head) {
+        msg.push_str(&format!(
+            "; the field `{head}` is stored as `{}`, and {uses} stored names",
+            field.stored
+        ));
+    } else if let Some(best) = suggest(head, stored) {
+        msg.push_str(&format!("; did you mean `{best}`?"));
+    } else {
+        msg.push_str(&format!("; stored fields are {}", list(stored)));
+    }
+    msg
+}
+
 /// The shard key names stored fields (top-level or dotted below an embedded one), each once.
 fn check_shard_key(cx: &Ctxt, cont: &Container<'_>) {
     let Some((_, fields)) = &cont.attrs.shard_key else {
@@ -721,20 +734,13 @@ fn check_shard_key(cx: &Ctxt, cont: &Container<'_>) {
         }
         seen.push(name.clone());
         if !stored.contains(&head) {
-            let mut msg = format!(
-                "`{}` has no stored field `{head}` for the shard key",
-                cont.ident
+            let msg = no_stored_field(
+                cont,
+                head,
+                &stored,
+                "for the shard key",
+                "the shard key uses",
             );
-            if let Some(field) = cont.stored().find(|f| f.ident == head && f.stored != head) {
-                msg.push_str(&format!(
-                    "; the field `{head}` is stored as `{}`, and the shard key uses stored names",
-                    field.stored
-                ));
-            } else if let Some(best) = suggest(head, &stored) {
-                msg.push_str(&format!("; did you mean `{best}`?"));
-            } else {
-                msg.push_str(&format!("; stored fields are {}", list(&stored)));
-            }
             cx.error_spanned_by(lit, msg);
         }
     }
