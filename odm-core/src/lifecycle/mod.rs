@@ -399,7 +399,8 @@ impl Fleet {
     }
 
     /// Records the tenant in the catalogue and creates its collections at `placement` (the default one
-    /// when `None`), each with its model's validator and indexes, then marks it active. Idempotent: for
+    /// when `None`), each with its model's validator and indexes (and, on a `mongos`, sharded: see
+    /// [`ModelHandle::shard_collection`](crate::ModelHandle::shard_collection)), then marks it active. Idempotent: for
     /// an active tenant it checks the collections again and changes nothing that is right.
     pub async fn provision(&self, id: &str, placement: Option<&str>) -> Result<TenantRecord> {
         let span = tracing::info_span!("odm.fleet.provision", tenant = id);

@@ -55,7 +55,8 @@ pub struct ModelSet {
 pub struct SetModel {
     /// The model's schema.
     pub schema: &'static Schema,
-    /// Creates the tenant's collection with the model's validator and indexes.
+    /// Creates the tenant's collection with the model's validator and indexes, and shards it on a
+    /// `mongos` ([`ModelHandle::shard_collection`](crate::ModelHandle::shard_collection)).
     pub provision: for<'t> fn(&'t Tenant) -> BoxFuture<'t, Result<()>>,
     /// The model's `$jsonSchema` ([`Model::json_schema`]), for an export's metadata.
     pub json_schema: fn() -> mongodb::bson::Document,
@@ -77,6 +78,11 @@ fn provision<T: Model>(tenant: &Tenant) -> BoxFuture<'_, Result<()>> {
         let handle = tenant.model::<T>();
         handle.sync_schema().await?;
         handle.sync_indexes().await?;
+        // On a `mongos`, shards what has a key to shard on (a shared collection always has one: its
+        // tenant field, then `_id`); elsewhere there is nothing to shard, and nothing is done.
+        if !T::SCHEMA.shard_key.is_empty() || handle.confinement().is_shared() {
+            handle.shard_collection().await?;
+        }
         Ok(())
     })
 }

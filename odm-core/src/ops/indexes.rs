@@ -352,12 +352,13 @@ impl<T: Model> ModelHandle<T> {
     /// Shards the collection on the model's `#[model(shard_key(..))]` (`shardCollection`, each field
     /// ascending) when the server is a `mongos`. Elsewhere (a replica set, a standalone) there is
     /// nothing to shard: the answer is [`Sharding::NotShardedCluster`], not an error, so a deployment
-    /// can run it everywhere. On a `mongos`, a model without a shard key is
-    /// [`Error::Unsupported`]. Bounded, as one operation, by the operation timeout.
+    /// can run it everywhere. Bounded, as one operation, by the operation timeout.
     ///
-    /// For a shared collection of many tenants, lead the shard key with the tenant field
-    /// (`shard_key("org", "_id")`), so each tenant's documents stay together and every confined
-    /// operation, whose filter holds the tenant, is routed to one shard.
+    /// On a tenant handle of a shared collection the key leads with the tenant field, as the indexes
+    /// do: `shard_key("_id")` shards on `{tenant_id: 1, _id: 1}`, and a model that declares no key is
+    /// sharded on exactly that. Each tenant's documents then stay together, and every confined
+    /// operation, whose filter holds the tenant, is routed to one shard. Elsewhere, on a `mongos`, a
+    /// model without a shard key is [`Error::Unsupported`].
     pub async fn shard_collection(&self) -> Result<Sharding> {
         let timeout = self.connection().operation_timeout();
         let run = crate::ops::with_timeout(timeout, async {
@@ -365,15 +366,10 @@ impl<T: Model> ModelHandle<T> {
             if !pipeline.is_mongos().await? {
                 return Ok(Sharding::NotShardedCluster);
             }
-            if T::SCHEMA.shard_key.is_empty() {
-                return Err(Error::Unsupported(
+            let key = shard_key(T::SCHEMA.shard_key, self.confinement().tenant_field())
+                .ok_or(Error::Unsupported(
                     "the model declares no shard key to shard its collection on; add `#[model(shard_key(\"org\", \"_id\"))]` naming its stored fields",
-                ));
-            }
-            let mut key = Document::new();
-            for field in T::SCHEMA.shard_key {
-                key.insert(*field, 1);
-            }
+                ))?;
             pipeline.shard_collection(key).await?;
             Ok(Sharding::Sharded)
         });
@@ -393,10 +389,63 @@ impl<T: Model> ModelHandle<T> {
     }
 }
 
+/// The key to shard a collection on: the declared fields, ascending, led by the tenant field of a shared
+/// collection (`_id` alone when the model declares none there); `None` when there is nothing to shard on.
+fn shard_key(declared: &[&str], tenant_field: Option<&str>) -> Option<Document> {
+    let mut key = Document::new();
+    if let Some(tenant) = tenant_field {
+        key.insert(tenant, 1);
+        if declared.is_empty() {
+            key.insert("_id", 1);
+        }
+    }
+    for field in declared {
+        key.insert(*field, 1);
+    }
+    (!key.is_empty()).then_some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mongodb::bson::doc;
+
+    #[test]
+    fn a_shared_collection_is_sharded_on_its_tenant_field_first() {
+        let cases: &[(&[&str], Option<&str>, Option<Document>)] = &[
+            (&[], None, None),
+            (&["org", "_id"], None, Some(doc! { "org": 1, "_id": 1 })),
+            (
+                &[],
+                Some("tenant_id"),
+                Some(doc! { "tenant_id": 1, "_id": 1 }),
+            ),
+            (
+                &["_id"],
+                Some("tenant_id"),
+                Some(doc! { "tenant_id": 1, "_id": 1 }),
+            ),
+            (
+                &["region", "_id"],
+                Some("org"),
+                Some(doc! { "org": 1, "region": 1, "_id": 1 }),
+            ),
+            // Declared with the tenant field first already: kept as declared.
+            (
+                &["org", "_id"],
+                Some("org"),
+                Some(doc! { "org": 1, "_id": 1 }),
+            ),
+        ];
+        for (declared, tenant, expected) in cases {
+            let key = shard_key(declared, *tenant);
+            assert_eq!(&key, expected, "{declared:?} with tenant field {tenant:?}");
+            // The order is the key's order.
+            if let (Some(key), Some(expected)) = (key, expected) {
+                assert!(key.keys().eq(expected.keys()), "{key:?}");
+            }
+        }
+    }
 
     #[test]
     fn default_names_follow_mongodb() {
