@@ -169,18 +169,16 @@ fn main() {
     // as a typed attribute, as an OpenTelemetry layer does; `registry` keeps the spans in the registry
     // but records no field, to tell the spans' own cost from the recording layer's.
     let layer = std::env::var("BENCH_LAYER").unwrap_or_else(|_| "text".into());
+    // The filter is global, as a service sets `EnvFilter` up, in front of the layers.
     let subscriber = || {
         let filter =
-            || tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
-        let text = (layer == "text").then(|| Recording::<Text>(PhantomData).with_filter(filter()));
-        let attributes = (layer == "attributes")
-            .then(|| Recording::<Attributes>(PhantomData).with_filter(filter()));
-        let registry = (layer == "registry")
-            .then(|| tracing_subscriber::layer::Identity::new().with_filter(filter()));
+            tracing_subscriber::filter::Targets::new().with_target("odm", tracing::Level::INFO);
+        let text = (layer == "text").then_some(Recording::<Text>(PhantomData));
+        let attributes = (layer == "attributes").then_some(Recording::<Attributes>(PhantomData));
         tracing_subscriber::registry()
+            .with(filter)
             .with(text)
             .with(attributes)
-            .with(registry)
     };
     // Warm up both sides.
     run(ops);
