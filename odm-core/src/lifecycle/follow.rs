@@ -74,6 +74,8 @@ pub(crate) struct Follower {
     registry: ModelHandle<ProcessRecord>,
     /// When the latest heartbeat the server confirmed was sent.
     beat: Mutex<Option<Instant>>,
+    /// Held while a heartbeat is written: one at a time (concurrent upserts of one registration race).
+    beating: tokio::sync::Mutex<()>,
     /// The heartbeat and follower tasks, once started (on the fleet's first use in a runtime).
     tasks: Mutex<Option<Vec<tokio::task::AbortHandle>>>,
     /// The tenants acknowledged in the registration, whose acknowledgement goes when they serve again.
@@ -86,6 +88,7 @@ impl Follower {
             process: format!("{}-{}", std::process::id(), ObjectId::new().to_hex()),
             registry: control.model::<ProcessRecord>(),
             beat: Mutex::new(None),
+            beating: tokio::sync::Mutex::new(()),
             tasks: Mutex::new(None),
             acked: Mutex::new(HashSet::new()),
         }
@@ -93,6 +96,12 @@ impl Follower {
 
     /// Writes the process's heartbeat; returns the server's time it wrote.
     async fn beat(&self, lease: Duration) -> Result<DateTime> {
+        let _one = self.beating.lock().await;
+        self.beat_alone(lease).await
+    }
+
+    /// [`beat`](Self::beat), with `beating` held.
+    async fn beat_alone(&self, lease: Duration) -> Result<DateTime> {
         let sent = Instant::now();
         let record = self
             .registry
@@ -226,13 +235,20 @@ impl Fleet {
         let Some(follower) = &self.inner.follower else {
             return Ok(());
         };
-        let fresh = follower
-            .last_beat()
-            .is_some_and(|b| b.elapsed() < self.inner.lease / 2);
-        if !fresh {
-            follower.beat(self.inner.lease).await?;
+        let fresh = || {
+            follower
+                .last_beat()
+                .is_some_and(|b| b.elapsed() < self.inner.lease / 2)
+        };
+        if fresh() {
+            return Ok(());
         }
-        Ok(())
+        // Requests arriving together wait for one heartbeat.
+        let _one = follower.beating.lock().await;
+        if fresh() {
+            return Ok(());
+        }
+        follower.beat_alone(self.inner.lease).await.map(drop)
     }
 
     /// Before a change that stops a tenant serving: the server's time (a heartbeat of this process),
