@@ -231,8 +231,9 @@ impl Fleet {
         let mut verified = Vec::new();
         for schema in self.stored().map(|m| m.schema) {
             self.report(id, "verify", Some(schema.collection), 0);
-            let at_source = census(&source, schema).await?;
-            let at_dest = census(&dest, schema).await?;
+            let (at_source, at_dest) =
+                futures_util::future::try_join(census(&source, schema), census(&dest, schema))
+                    .await?;
             if at_source != at_dest {
                 return Err(Error::TenantUnavailable {
                     id: id.to_owned(),
@@ -320,8 +321,8 @@ impl Fleet {
         follows: &mut [Follow],
     ) -> Result<u64> {
         let field = source.confine().tenant_field().map(str::to_owned);
-        let mut n = 0;
-        for follow in follows.iter_mut() {
+        // The streams are read together: each waits a moment on the server when it has nothing.
+        let changed = futures_util::future::try_join_all(follows.iter_mut().map(|follow| async {
             let mut ids = BTreeSet::new();
             let mut keys = Vec::new();
             while let Some(event) = follow.stream.next_if_any().await? {
@@ -331,6 +332,11 @@ impl Fleet {
                     }
                 }
             }
+            Ok::<_, Error>(keys)
+        }))
+        .await?;
+        let mut n = 0;
+        for (follow, keys) in follows.iter().zip(changed) {
             for chunk in keys.chunks(CATCH_UP_BATCH) {
                 n += self
                     .recopy(source, dest, follow.schema, chunk, field.as_deref())
