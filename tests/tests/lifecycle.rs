@@ -284,6 +284,11 @@ async fn the_catalogue_decides_who_is_served() {
 }
 
 async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
+    fleet_on_with(conn, db, odm_core::DEFAULT_LEASE).await
+}
+
+/// Another process's fleet on the catalogue in `db`, with lease `lease`.
+async fn fleet_on_with(conn: &Connection, db: &str, lease: Duration) -> (Connection, Fleet) {
     let fleet = Fleet::builder(conn, MODELS)
         .placement(
             "shared",
@@ -302,6 +307,7 @@ async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
             .unwrap(),
         )
         .default_placement("shared")
+        .lease(lease)
         .build()
         .unwrap();
     (conn.clone(), fleet)
@@ -851,7 +857,7 @@ async fn two_following_processes_cut_over_well_under_the_lease() {
 async fn a_following_process_revokes_its_handles_at_once() {
     let db = "lifecycle_follow_revoke";
     let (conn, fleet) = fleet(db, Duration::from_secs(60)).await;
-    let (_, other) = fleet_on(&conn, db).await;
+    let (_, other) = fleet_on_with(&conn, db, Duration::from_secs(60)).await;
     fleet.provision("acme", None).await.unwrap();
     let notes = other.tenant("acme").await.unwrap().model::<Note>();
     notes.create(note("a", 1)).await.unwrap();
