@@ -786,7 +786,7 @@ async fn registration_left_by_a_dead_process(conn: &Connection, name: &str, ago:
         DateTime::from_millis(DateTime::now().timestamp_millis() - ago.as_millis() as i64);
     conn.database()
         .collection::<Document>(odm_core::PROCESSES_COLLECTION)
-        .insert_one(doc! { "_id": name, "heartbeat": heartbeat, "lease_ms": 2000i64, "acks": {} })
+        .insert_one(doc! { "_id": name, "heartbeat": heartbeat, "lease_ms": 2000i64, "serves": true, "acks": {} })
         .await
         .unwrap();
 }
@@ -940,4 +940,27 @@ async fn without_following_a_cut_over_waits_the_lease() {
         .await
         .unwrap();
     assert_eq!(registered, 0);
+}
+
+/// A process that only runs lifecycle steps (a `tenant-admin` command) registers without serving: it
+/// hands out no lease, so another process's cut-over does not wait for it.
+#[tokio::test]
+async fn a_process_that_serves_no_request_is_not_waited_for() {
+    let db = "lifecycle_follow_admin";
+    let (conn, first) = fleet(db, odm_core::DEFAULT_LEASE).await;
+    for id in ["one", "two"] {
+        first.provision(id, Some("shared")).await.unwrap();
+        fill(&first, id, 10).await;
+    }
+    // `first` serves (and acknowledges); `admin` only moves a tenant and follows nothing.
+    let (_, admin) = fleet_on(&conn, db).await;
+    admin.move_tenant("one", "collections").await.unwrap();
+    assert!(admin.process_id().is_some());
+    let (_, other_admin) = fleet_on(&conn, db).await;
+    let report = other_admin.move_tenant("two", "collections").await.unwrap();
+    assert!(
+        report.release < odm_core::DEFAULT_LEASE,
+        "the cut-over waited for a process that serves nothing: {report:?}"
+    );
+    drop((admin, first));
 }

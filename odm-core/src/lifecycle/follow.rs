@@ -9,6 +9,7 @@
 //! [`FleetBuilder::follow`]: crate::FleetBuilder::follow
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ use crate::ops::watch::ChangeEvent;
 use crate::tenancy::Grant;
 
 /// The collection of the control database where following processes register: one document per
-/// process, `{ _id, heartbeat, lease_ms, acks: { <tenant>: <record version> } }`.
+/// process, `{ _id, heartbeat, lease_ms, serves, acks: { <tenant>: <record version> } }` (`serves` once
+/// it may have handed out a lease).
 pub const PROCESSES_COLLECTION: &str = "_fleet_processes";
 
 /// How long past a lease a cut-over waits for writes in flight from a process that did not
@@ -49,6 +51,9 @@ pub(crate) struct ProcessRecord {
     /// Its fleet's lease, in milliseconds.
     #[serde(default)]
     pub(crate) lease_ms: i64,
+    /// Whether it may have handed out a lease (a process that only runs lifecycle steps never does).
+    #[serde(default)]
+    pub(crate) serves: bool,
     /// Per tenant, the latest record version whose revocation it acknowledged.
     #[serde(default)]
     pub(crate) acks: Document,
@@ -76,6 +81,11 @@ pub(crate) struct Follower {
     beat: Mutex<Option<Instant>>,
     /// Held while a heartbeat is written: one at a time (concurrent upserts of one registration race).
     beating: tokio::sync::Mutex<()>,
+    /// Whether the registration says the process serves requests: set by the first heartbeat written
+    /// before a lease is handed out, and from then on by every heartbeat.
+    serves: AtomicBool,
+    /// Whether a heartbeat was written: the registration exists.
+    registered: AtomicBool,
     /// The heartbeat and follower tasks, once started (on the fleet's first use in a runtime).
     tasks: Mutex<Option<Vec<tokio::task::AbortHandle>>>,
     /// The tenants acknowledged in the registration, whose acknowledgement goes when they serve again.
@@ -89,6 +99,8 @@ impl Follower {
             registry: control.model::<ProcessRecord>(),
             beat: Mutex::new(None),
             beating: tokio::sync::Mutex::new(()),
+            serves: AtomicBool::new(false),
+            registered: AtomicBool::new(false),
             tasks: Mutex::new(None),
             acked: Mutex::new(HashSet::new()),
         }
@@ -102,6 +114,7 @@ impl Follower {
 
     /// [`beat`](Self::beat), with `beating` held.
     async fn beat_alone(&self, lease: Duration) -> Result<DateTime> {
+        let serves = self.serves.load(Ordering::SeqCst);
         let sent = Instant::now();
         let record = self
             .registry
@@ -109,15 +122,18 @@ impl Follower {
                 doc! { "_id": &self.process },
                 doc! {
                     "$currentDate": { "heartbeat": true },
-                    "$set": { "lease_ms": lease.as_millis() as i64 },
+                    "$set": { "lease_ms": lease.as_millis() as i64, "serves": serves },
                 },
             )
             .upsert(true)
             .return_after()
             .await?;
-        let mut beat = self.beat.lock().expect("heartbeat lock");
-        if beat.is_none_or(|b| b < sent) {
-            *beat = Some(sent);
+        self.registered.store(true, Ordering::SeqCst);
+        if serves {
+            let mut beat = self.beat.lock().expect("heartbeat lock");
+            if beat.is_none_or(|b| b < sent) {
+                *beat = Some(sent);
+            }
         }
         record
             .and_then(|r| r.heartbeat)
@@ -180,8 +196,9 @@ impl Follower {
                 // A process hands out leases only within a lease of its heartbeat, each lasting a
                 // lease: past twice its lease since its heartbeat, it holds none.
                 let window = (2 * p.lease() + IN_FLIGHT_GRACE).as_millis() as i64;
-                p.heartbeat
-                    .is_some_and(|h| h.timestamp_millis() + window >= since.timestamp_millis())
+                p.serves
+                    && p.heartbeat
+                        .is_some_and(|h| h.timestamp_millis() + window >= since.timestamp_millis())
                     && p.acknowledged(tenant) < version
             })
             .collect())
@@ -202,7 +219,7 @@ impl Follower {
                 tasks.iter().for_each(tokio::task::AbortHandle::abort);
                 true
             }
-            None => self.last_beat().is_some(),
+            None => self.registered.load(Ordering::SeqCst),
         }
     }
 }
@@ -248,6 +265,8 @@ impl Fleet {
         if fresh() {
             return Ok(());
         }
+        // From this heartbeat on, the registration says the process may hold leases.
+        follower.serves.store(true, Ordering::SeqCst);
         follower.beat_alone(self.inner.lease).await.map(drop)
     }
 

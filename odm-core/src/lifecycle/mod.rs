@@ -98,7 +98,8 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// A fleet [follows](FleetBuilder::follow) the catalogue (the default): on its first use it registers
 /// its process in the control database ([`PROCESSES_COLLECTION`]), writes a heartbeat there every
 /// quarter lease, and follows the catalogue with a change stream. It hands out leases only while its
-/// heartbeat is fresh, so every process that may hold a lease is registered. When a tenant stops
+/// heartbeat is fresh, and its registration says so from its first lease on, so every process that may
+/// hold a lease is registered as serving (one that only runs lifecycle steps is not). When a tenant stops
 /// serving where it was (a move's cut-over, a suspension, an erasure), each following process revokes
 /// the handles it handed out on it (they refuse their next operation with [`Error::LeaseExpired`]),
 /// waits for its operations in flight on it to end, and acknowledges in its registration. A move's
