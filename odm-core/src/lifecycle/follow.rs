@@ -86,6 +86,8 @@ pub(crate) struct Follower {
     serves: AtomicBool,
     /// Whether a heartbeat was written: the registration exists.
     registered: AtomicBool,
+    /// Whether the tasks were started.
+    started: AtomicBool,
     /// The heartbeat and follower tasks, once started (on the fleet's first use in a runtime).
     tasks: Mutex<Option<Vec<tokio::task::AbortHandle>>>,
     /// The tenants acknowledged in the registration, whose acknowledgement goes when they serve again.
@@ -101,6 +103,7 @@ impl Follower {
             beating: tokio::sync::Mutex::new(()),
             serves: AtomicBool::new(false),
             registered: AtomicBool::new(false),
+            started: AtomicBool::new(false),
             tasks: Mutex::new(None),
             acked: Mutex::new(HashSet::new()),
         }
@@ -231,6 +234,10 @@ impl Fleet {
         let Some(follower) = &self.inner.follower else {
             return;
         };
+        // Every request passes here: once started, one atomic read.
+        if follower.started.load(Ordering::Acquire) {
+            return;
+        }
         let mut tasks = follower.tasks.lock().expect("task lock");
         if tasks.is_some() {
             return;
@@ -243,6 +250,7 @@ impl Fleet {
             runtime.spawn(heartbeats(fleet.clone())).abort_handle(),
             runtime.spawn(follow(fleet)).abort_handle(),
         ]);
+        follower.started.store(true, Ordering::Release);
     }
 
     /// Confirms, before a read of the catalogue, that this process's registration is fresh enough to
