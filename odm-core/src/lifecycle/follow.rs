@@ -2,7 +2,8 @@
 //! process in the control database ([`PROCESSES_COLLECTION`]), writes a heartbeat there, and follows the
 //! catalogue with a change stream: when a tenant stops serving where it was (a move's cut-over, a
 //! suspension, an erasure), the process revokes the leases it handed out on it, waits for its operations
-//! in flight on it to end, and acknowledges. A move's cut-over waits for those acknowledgements instead
+//! in flight on it to end, and (for a cut-over or an erasure, which wait for it) acknowledges. A move's
+//! cut-over waits for those acknowledgements instead
 //! of a whole lease, and for a process that does not acknowledge (dead, or its stream down), until its
 //! leases have certainly ended: never longer than a lease.
 //!

@@ -102,10 +102,11 @@ type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// hold a lease is registered as serving (one that only runs lifecycle steps is not). When a tenant stops
 /// serving where it was (a move's cut-over, a suspension, an erasure), each following process revokes
 /// the handles it handed out on it (they refuse their next operation with [`Error::LeaseExpired`]),
-/// waits for its operations in flight on it to end, and acknowledges in its registration. A move's
-/// cut-over waits for every registered process's acknowledgement, and for a process that does not give
-/// it (dead, or its stream down), until its leases have certainly ended: at most a lease. With
-/// following, a cut-over takes a fraction of a second at the default lease, instead of the lease.
+/// waits for its operations in flight on it to end, and (for a cut-over or an erasure) acknowledges in
+/// its registration. A move's cut-over waits for every serving process's acknowledgement, and for a
+/// process that does not give it (dead, or its stream down), until its leases have certainly ended: at
+/// most a lease and a 250 ms grace. With following, a cut-over takes a fraction of a second at the
+/// default lease, instead of the lease.
 ///
 /// The shorter wait counts on every process of the service following: a process whose fleet does
 /// not follow is not registered, and a following mover does not wait for it. Turn following on (or
