@@ -261,6 +261,11 @@ impl Catalogue {
         })
     }
 
+    /// The records of the tenants `ids` that the catalogue has.
+    pub(crate) async fn records(&self, ids: &[String]) -> Result<Vec<TenantRecord>> {
+        self.records.find(doc! { "_id": { "$in": ids } }).await
+    }
+
     /// Follows every change to the catalogue's records, each with the record as it is after.
     pub(crate) async fn watch(&self) -> Result<crate::ChangeStream<TenantRecord>> {
         self.records.watch().full_document_on_update().await

@@ -323,6 +323,34 @@ impl Fleet {
         }
     }
 
+    /// Once the catalogue's stream is open: reads again the records of the tenants this fleet holds a
+    /// grant on, and handles each as a change, so a change made before the stream opened is not missed.
+    async fn reconcile(&self) -> Result<()> {
+        let ids: Vec<String> = {
+            let mut leases = self.leases();
+            // A resolution whose read started before now reads again, after the stream opened.
+            leases.revocations += 1;
+            leases.cache.clear();
+            leases.grants.keys().cloned().collect()
+        };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let records = self.inner.catalogue.records(&ids).await?;
+        for id in &ids {
+            if !records.iter().any(|r| &r.id == id) {
+                self.changed(ChangeEvent::Delete {
+                    id: Bson::String(id.clone()),
+                })
+                .await;
+            }
+        }
+        for record in records {
+            self.changed(ChangeEvent::Replace(record)).await;
+        }
+        Ok(())
+    }
+
     /// What the follower does with a change to the catalogue: a tenant that still serves where it was
     /// read again at its next request; one that stopped is revoked, its operations in flight awaited,
     /// and the change acknowledged.
@@ -398,9 +426,14 @@ async fn follow(fleet: Weak<Inner>) {
     loop {
         let opened = match fleet.upgrade() {
             Some(inner) => {
-                let opened = inner.catalogue.watch().await;
-                // Changes made while no stream was open were missed: read every tenant again.
-                Fleet { inner }.forget_all();
+                let fleet = Fleet { inner };
+                let opened = fleet.inner.catalogue.watch().await;
+                if opened.is_ok() {
+                    // Changes made before the stream opened are not in it: read them.
+                    if let Err(e) = fleet.reconcile().await {
+                        tracing::warn!(error = %e, "cannot read the catalogue after following it again; its handles keep their leases");
+                    }
+                }
                 opened
             }
             None => return,

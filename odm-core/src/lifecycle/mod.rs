@@ -475,10 +475,6 @@ impl Fleet {
         self.leases().cache.pop(id);
     }
 
-    fn forget_all(&self) {
-        self.leases().cache.clear();
-    }
-
     /// Drops the tenant's cached handle and revokes every lease this fleet handed out on it: its
     /// handles refuse their next operation. Returns the revoked grant, to wait for the operations in
     /// flight under it.
