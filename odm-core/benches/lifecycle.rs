@@ -1,12 +1,14 @@
 //! The tenant lifecycle against the server at `MONGODB_URI`, one shot per figure (these are bulk
 //! operations of seconds, not microseconds): a live move's throughput beside a plain copy of the same
 //! documents with the raw driver (a cursor over the source, `insert_many` of raw documents in batches of
-//! 1,000), export and import throughput, and the cut-over pause of a move with writers running, at the
-//! default lease and at a short one. Rounds alternate the two sides; the medians are printed.
+//! 1,000), export and import throughput, and the cut-over pause of a move with writers running: at the
+//! default lease with the fleets following the catalogue and without (two fleets on one catalogue, for
+//! two processes of a service, writing through both), and at a short lease without following. Rounds
+//! alternate the two sides; the medians are printed.
 //!
 //! `scripts/test-server run -- cargo bench --bench lifecycle` starts a local server. Skipped, with a
 //! message, when `MONGODB_URI` is not set. `BENCH_DOCS` (default 20,000) and `BENCH_ROUNDS` (default 3)
-//! size it.
+//! size it; `BENCH_ONLY=cutover` runs the cut-over figures alone.
 // The raw driver is the baseline measured against, so the pipeline-only rule does not apply here.
 #![allow(clippy::disallowed_methods)]
 
@@ -49,6 +51,10 @@ fn event(n: i64) -> Event {
 }
 
 async fn fleet(conn: &Connection, lease: Duration) -> Fleet {
+    fleet_following(conn, lease, true).await
+}
+
+async fn fleet_following(conn: &Connection, lease: Duration, follow: bool) -> Fleet {
     Fleet::builder(conn, MODELS)
         .placement(
             "shared",
@@ -60,6 +66,7 @@ async fn fleet(conn: &Connection, lease: Duration) -> Fleet {
         )
         .default_placement("shared")
         .lease(lease)
+        .follow(follow)
         .build()
         .unwrap()
 }
@@ -119,7 +126,93 @@ async fn main() {
             conn.client().database(&name).drop().await.unwrap();
         }
     }
-    let fleet = fleet(&conn, Duration::from_secs(2)).await;
+    if std::env::var("BENCH_ONLY").as_deref() != Ok("cutover") {
+        throughput(&conn, docs, rounds).await;
+    }
+    let cases = [
+        (Duration::from_secs(2), false),
+        (Duration::from_secs(2), true),
+        (Duration::from_millis(300), false),
+    ];
+    let mut pauses = vec![(vec![], vec![]); cases.len()];
+    for round in 0..rounds {
+        // Alternate the order of the cases from round to round.
+        let order: Vec<usize> = match round % 2 {
+            0 => (0..cases.len()).collect(),
+            _ => (0..cases.len()).rev().collect(),
+        };
+        for case in order {
+            let (lease, follow) = cases[case];
+            let id = format!(
+                "busy{}{}r{round}",
+                lease.as_millis(),
+                if follow { "f" } else { "" }
+            );
+            let (pause, release) = cut_over(&conn, &id, lease, follow).await;
+            pauses[case].0.push(pause.as_secs_f64());
+            pauses[case].1.push(release.as_secs_f64());
+        }
+    }
+    for (case, (pause, release)) in cases.iter().zip(pauses) {
+        let (lease, follow) = case;
+        println!(
+            "cut-over pause, 2 processes x 2 writers, lease {lease:?}, {}: {:.3} s (waiting for the processes {:.3} s)",
+            if *follow { "following" } else { "not following" },
+            median(pause),
+            median(release),
+        );
+    }
+    conn.database().drop().await.unwrap();
+    for name in conn.client().list_database_names().await.unwrap() {
+        if name.starts_with("bench_lc_") {
+            conn.client().database(&name).drop().await.unwrap();
+        }
+    }
+}
+
+/// Moves a fresh tenant from `shared` to `dedicated` while two fleets on the catalogue (two processes)
+/// write through it, two writers each; returns the cut-over's pause and its wait for the processes.
+async fn cut_over(
+    conn: &Connection,
+    id: &str,
+    lease: Duration,
+    follow: bool,
+) -> (Duration, Duration) {
+    let mover = fleet_following(conn, lease, follow).await;
+    let other = fleet_following(conn, lease, follow).await;
+    seeded(&mover, id, 2000).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let fleet = if w % 2 == 0 {
+            mover.clone()
+        } else {
+            other.clone()
+        };
+        let (done, id) = (done.clone(), id.to_owned());
+        writers.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(t) = fleet.tenant(&id).await {
+                    let _ = t.model::<Event>().create(event(w * 1_000_000 + n)).await;
+                    n += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = mover.move_tenant(id, "dedicated").await.unwrap();
+    done.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    (report.pause, report.release)
+}
+
+/// The copy, export and import throughput figures.
+async fn throughput(conn: &Connection, docs: usize, rounds: usize) {
+    let fleet = fleet(conn, Duration::from_secs(2)).await;
     let (mut raw, mut moved, mut export, mut import) = (vec![], vec![], vec![], vec![]);
     let dir = std::env::temp_dir().join("odm-bench-lifecycle");
     for round in 0..rounds {
@@ -127,14 +220,14 @@ async fn main() {
         seeded(&fleet, &id, docs).await;
         let raw_first = round % 2 == 0;
         if raw_first {
-            raw.push(docs as f64 / raw_copy(&conn, &id).await.as_secs_f64());
+            raw.push(docs as f64 / raw_copy(conn, &id).await.as_secs_f64());
         }
         let report = fleet.move_tenant(&id, "dedicated").await.unwrap();
         moved.push(report.copied as f64 / report.copy_time.as_secs_f64());
         if !raw_first {
             // Moved back to shared first, so both sides copy out of the same collection.
             fleet.move_tenant(&id, "shared").await.unwrap();
-            raw.push(docs as f64 / raw_copy(&conn, &id).await.as_secs_f64());
+            raw.push(docs as f64 / raw_copy(conn, &id).await.as_secs_f64());
         }
         let _ = std::fs::remove_dir_all(&dir);
         let started = Instant::now();
@@ -162,41 +255,4 @@ async fn main() {
         "import:                                {:>9.0} docs/s",
         median(import)
     );
-
-    for lease in [Duration::from_secs(2), Duration::from_millis(300)] {
-        let fleet = self::fleet(&conn, lease).await;
-        let id = format!("busy{}", lease.as_millis());
-        seeded(&fleet, &id, 2000).await;
-        let done = Arc::new(AtomicBool::new(false));
-        let mut writers = Vec::new();
-        for w in 0..4 {
-            let (fleet, done, id) = (fleet.clone(), done.clone(), id.clone());
-            writers.push(tokio::spawn(async move {
-                let mut n = 0;
-                while !done.load(Ordering::Relaxed) {
-                    if let Ok(t) = fleet.tenant(&id).await {
-                        let _ = t.model::<Event>().create(event(w * 1_000_000 + n)).await;
-                        n += 1;
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let report = fleet.move_tenant(&id, "dedicated").await.unwrap();
-        done.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.await.unwrap();
-        }
-        println!(
-            "cut-over pause, 4 writers, lease {lease:?}: {:?} ({} changes caught up)",
-            report.pause, report.caught_up
-        );
-    }
-    conn.database().drop().await.unwrap();
-    for name in conn.client().list_database_names().await.unwrap() {
-        if name.starts_with("bench_lc_") {
-            conn.client().database(&name).drop().await.unwrap();
-        }
-    }
 }

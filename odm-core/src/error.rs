@@ -64,10 +64,11 @@ pub enum Error {
         why: String,
     },
 
-    /// A tenant handle from [`Fleet::tenant`](crate::Fleet::tenant) outlived its lease: the catalogue
-    /// may have moved the tenant since, so the handle refuses rather than reach a placement it can no
-    /// longer confirm. Nothing was sent.
-    #[error("the handle of tenant {id:?} is older than its lease of {lease:?}, so its placement is no longer confirmed; get the tenant again from the fleet (take one handle per request, not one per process)")]
+    /// A tenant handle from [`Fleet::tenant`](crate::Fleet::tenant) outlived its lease, or its fleet
+    /// revoked it (the tenant entered a move's cut-over, was suspended or is being erased, or the
+    /// fleet was dropped): the catalogue may have moved the tenant since, so the handle refuses rather
+    /// than reach a placement it can no longer confirm. Nothing was sent.
+    #[error("the handle of tenant {id:?} is older than its lease of {lease:?}, or its fleet revoked it, so its placement is no longer confirmed; get the tenant again from the fleet (take one handle per request, not one per process)")]
     LeaseExpired {
         /// The tenant id.
         id: String,

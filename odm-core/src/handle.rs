@@ -130,9 +130,10 @@ impl<T: Model> ModelHandle<T> {
     /// A pipeline for one operation on this handle's collection, in `session` when given, carrying the
     /// model's default [`Settings`] (an operation's own go over them with `Pipeline::overriding`).
     pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
-        if let Some(scope) = &self.confinement {
-            scope.check_lease()?;
-        }
+        let in_flight = match &self.confinement {
+            Some(scope) => scope.check_lease()?,
+            None => None,
+        };
         let mut pipeline = Pipeline::new(
             &self.conn,
             self.confinement(),
@@ -140,6 +141,7 @@ impl<T: Model> ModelHandle<T> {
             session,
             Settings::of(T::SCHEMA),
         )?;
+        pipeline.in_flight(in_flight);
         pipeline.live_only(T::SCHEMA.soft_delete);
         // Only a model with hooks builds a context; the others pay this one check.
         if let Some(queries) = T::hooks().and_then(|h| h.queries()) {

@@ -118,7 +118,7 @@ pub use lifecycle::{
     Catalogue, DumpReport, ErasureReport, Fleet, FleetBuilder, LedgerEntry, MigrateOptions,
     MigrateProgress, MigrationReport, Migrations, ModelSet, MovePhase, MoveRecord, MoveReport,
     Progress, SetModel, TenantEvent, TenantMigration, TenantRecord, TenantState, TenantTop,
-    DEFAULT_HOLD, DEFAULT_LEASE, DUMP_MANIFEST, LEDGER_COLLECTION,
+    DEFAULT_HOLD, DEFAULT_LEASE, DUMP_MANIFEST, LEDGER_COLLECTION, PROCESSES_COLLECTION,
 };
 pub use model::{Embedded, Model};
 pub use name::{check_collection_name, check_database_name, MAX_DATABASE_NAME_LEN};

@@ -284,6 +284,11 @@ async fn the_catalogue_decides_who_is_served() {
 }
 
 async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
+    fleet_on_with(conn, db, odm_core::DEFAULT_LEASE).await
+}
+
+/// Another process's fleet on the catalogue in `db`, with lease `lease`.
+async fn fleet_on_with(conn: &Connection, db: &str, lease: Duration) -> (Connection, Fleet) {
     let fleet = Fleet::builder(conn, MODELS)
         .placement(
             "shared",
@@ -302,6 +307,7 @@ async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
             .unwrap(),
         )
         .default_placement("shared")
+        .lease(lease)
         .build()
         .unwrap();
     (conn.clone(), fleet)
@@ -492,7 +498,7 @@ async fn move_under_writes(db: &str, from: &str, to: &str) {
     fleet.provision("bystander", Some(from)).await.unwrap();
     fill(&fleet, "bystander", 10).await;
 
-    let writers = Writers::start(&fleet, id, "w", 4);
+    let writers = Writers::start(&[&fleet], id, "w", 4);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let report = fleet.move_tenant(id, to).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -708,8 +714,8 @@ async fn a_move_killed_while_cleaning_up_finishes_its_cleanup() {
     move_killed_at("cleanup").await;
 }
 
-/// Writers creating notes for tenant `id` through the fleet until stopped; each key they were told is
-/// written is recorded.
+/// Writers creating notes for tenant `id` until stopped, `n` through each of the fleets (one per service
+/// process); each key they were told is written is recorded.
 struct Writers {
     done: Arc<AtomicBool>,
     acked: Arc<Mutex<BTreeSet<String>>>,
@@ -717,12 +723,14 @@ struct Writers {
 }
 
 impl Writers {
-    fn start(fleet: &Fleet, id: &'static str, prefix: &'static str, n: usize) -> Writers {
+    fn start(fleets: &[&Fleet], id: &'static str, prefix: &'static str, n: usize) -> Writers {
         let done = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(BTreeSet::new()));
         let seq = Arc::new(AtomicU64::new(0));
-        let tasks = (0..n)
-            .map(|_| {
+        let tasks = fleets
+            .iter()
+            .flat_map(|fleet| std::iter::repeat_n(*fleet, n))
+            .map(|fleet| {
                 let (fleet, done, acked, seq) =
                     (fleet.clone(), done.clone(), acked.clone(), seq.clone());
                 tokio::spawn(async move {
@@ -809,7 +817,7 @@ async fn a_tenant_moves_to_another_cluster_and_back_under_writes() {
     .into_iter()
     .enumerate()
     {
-        let writers = Writers::start(&fleet, id, ["out", "back"][round], 3);
+        let writers = Writers::start(&[&fleet], id, ["out", "back"][round], 3);
         tokio::time::sleep(Duration::from_millis(150)).await;
         let report = fleet.move_tenant(id, to).await.unwrap();
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -834,4 +842,180 @@ async fn a_tenant_moves_to_another_cluster_and_back_under_writes() {
             "{from} -> {to}: the source cluster keeps nothing"
         );
     }
+}
+
+/// The registration of a process that stopped heartbeating, written as the process left it: last
+/// heartbeat `ago` before the server's now, no acknowledgement.
+async fn registration_left_by_a_dead_process(conn: &Connection, name: &str, ago: Duration) {
+    let heartbeat =
+        DateTime::from_millis(DateTime::now().timestamp_millis() - ago.as_millis() as i64);
+    conn.database()
+        .collection::<Document>(odm_core::PROCESSES_COLLECTION)
+        .insert_one(doc! { "_id": name, "heartbeat": heartbeat, "lease_ms": 2000i64, "serves": true, "acks": {} })
+        .await
+        .unwrap();
+}
+
+/// Two service processes (two fleets on one catalogue, at the default lease, following it) write
+/// through their own handles while one of them moves the tenant: the other revokes and acknowledges at
+/// the cut-over, so the cut-over waits well under a lease, and the destination holds exactly the
+/// acknowledged writes, none twice. A registration long dead is not waited for.
+#[tokio::test]
+async fn two_following_processes_cut_over_well_under_the_lease() {
+    let db = "lifecycle_follow_two";
+    let (conn, mover) = fleet(db, odm_core::DEFAULT_LEASE).await;
+    let (_, other) = fleet_on(&conn, db).await;
+    let id = "mover";
+    mover.provision(id, Some("shared")).await.unwrap();
+    fill(&mover, id, 1000).await;
+    registration_left_by_a_dead_process(&conn, "gone-yesterday", Duration::from_secs(86_400)).await;
+
+    let writers = Writers::start(&[&mover, &other], id, "w", 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = mover.move_tenant(id, "databases").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let acked = writers.stop().await;
+    eprintln!(
+        "following: paused {:?}, of which released {:?}, caught up {}",
+        report.pause, report.release, report.caught_up
+    );
+    // Without acknowledgements the wait is the lease and a grace: a wait under the lease means the
+    // other process acknowledged.
+    assert!(
+        report.release < odm_core::DEFAULT_LEASE,
+        "the cut-over waited out the lease: {report:?}"
+    );
+    let registered = conn
+        .database()
+        .collection::<Document>(odm_core::PROCESSES_COLLECTION)
+        .find_one(doc! { "_id": other.process_id().unwrap() })
+        .await
+        .unwrap();
+    assert!(registered.is_some(), "the other process is registered");
+
+    let keys = keys_at(&conn, db, "databases", id).await;
+    assert!(acked.len() > 10, "the writers wrote: {}", acked.len());
+    let written: BTreeSet<String> = (0..1000)
+        .map(|i| format!("{id}-{i}"))
+        .chain(acked)
+        .collect();
+    assert_eq!(
+        keys, written,
+        "the destination holds exactly what was acknowledged"
+    );
+    assert_eq!(traces(&conn, db, "shared", id).await, Vec::<String>::new());
+}
+
+/// A following process revokes the handles it handed out as soon as the catalogue says the tenant
+/// stopped serving, long before their lease ends.
+#[tokio::test]
+async fn a_following_process_revokes_its_handles_at_once() {
+    let db = "lifecycle_follow_revoke";
+    let (conn, fleet) = fleet(db, Duration::from_secs(60)).await;
+    let (_, other) = fleet_on_with(&conn, db, Duration::from_secs(60)).await;
+    fleet.provision("acme", None).await.unwrap();
+    let notes = other.tenant("acme").await.unwrap().model::<Note>();
+    notes.create(note("a", 1)).await.unwrap();
+    fleet.suspend("acme", "unpaid invoice").await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        match notes.count(doc! {}).await {
+            Err(Error::LeaseExpired { id, .. }) => {
+                assert_eq!(id, "acme");
+                break;
+            }
+            Ok(_) => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the handle still served half a minute after the suspension"
+            ),
+            Err(e) => panic!("{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(
+        other.tenant("acme").await,
+        Err(Error::TenantUnavailable { .. })
+    ));
+}
+
+/// A registered process that stopped heartbeating (crashed) does not acknowledge: the cut-over waits
+/// until its leases have certainly ended, one lease and a grace, and no longer.
+#[tokio::test]
+async fn a_cut_over_waits_at_most_a_lease_for_a_silent_process() {
+    let db = "lifecycle_follow_silent";
+    let (conn, fleet) = fleet(db, odm_core::DEFAULT_LEASE).await;
+    fleet.provision("acme", Some("shared")).await.unwrap();
+    fill(&fleet, "acme", 100).await;
+    registration_left_by_a_dead_process(&conn, "crashed", Duration::ZERO).await;
+    let report = fleet.move_tenant("acme", "databases").await.unwrap();
+    eprintln!(
+        "silent process: paused {:?}, released {:?}",
+        report.pause, report.release
+    );
+    assert!(
+        report.release >= odm_core::DEFAULT_LEASE,
+        "the cut-over did not wait for the silent process: {report:?}"
+    );
+    assert!(
+        report.release < 3 * odm_core::DEFAULT_LEASE,
+        "the cut-over waited far past the lease: {report:?}"
+    );
+    let served = fleet.tenant("acme").await.unwrap().model::<Note>();
+    assert_eq!(served.count(doc! {}).await.unwrap(), 100);
+}
+
+/// Without following, a cut-over waits the whole lease, as every process may hold one.
+#[tokio::test]
+async fn without_following_a_cut_over_waits_the_lease() {
+    let db = "lifecycle_follow_off";
+    let conn = connect(db).await;
+    let fleet = Fleet::builder(&conn, MODELS)
+        .placement(
+            "shared",
+            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
+        )
+        .placement(
+            "collections",
+            Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap(),
+        )
+        .default_placement("shared")
+        .lease(Duration::from_millis(500))
+        .follow(false)
+        .build()
+        .unwrap();
+    assert_eq!(fleet.process_id(), None);
+    fleet.provision("acme", None).await.unwrap();
+    fill(&fleet, "acme", 10).await;
+    let report = fleet.move_tenant("acme", "collections").await.unwrap();
+    assert!(report.release >= Duration::from_millis(500), "{report:?}");
+    let registered = conn
+        .database()
+        .collection::<Document>(odm_core::PROCESSES_COLLECTION)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(registered, 0);
+}
+
+/// A process that only runs lifecycle steps (a `tenant-admin` command) registers without serving: it
+/// hands out no lease, so another process's cut-over does not wait for it.
+#[tokio::test]
+async fn a_process_that_serves_no_request_is_not_waited_for() {
+    let db = "lifecycle_follow_admin";
+    let (conn, first) = fleet(db, odm_core::DEFAULT_LEASE).await;
+    for id in ["one", "two"] {
+        first.provision(id, Some("shared")).await.unwrap();
+        fill(&first, id, 10).await;
+    }
+    // `first` serves (and acknowledges); `admin` only moves a tenant and follows nothing.
+    let (_, admin) = fleet_on(&conn, db).await;
+    admin.move_tenant("one", "collections").await.unwrap();
+    assert!(admin.process_id().is_some());
+    let (_, other_admin) = fleet_on(&conn, db).await;
+    let report = other_admin.move_tenant("two", "collections").await.unwrap();
+    assert!(
+        report.release < odm_core::DEFAULT_LEASE,
+        "the cut-over waited for a process that serves nothing: {report:?}"
+    );
+    drop((admin, first));
 }

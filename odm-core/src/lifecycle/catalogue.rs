@@ -243,22 +243,36 @@ impl Catalogue {
         })
     }
 
-    /// Sets fields of a record in its current state, with no event (a move's phase).
-    pub(crate) async fn set(&self, id: &str, state: TenantState, set: Document) -> Result<()> {
-        let done = self
+    /// Sets fields of a record in its current state, with no event (a move's phase), and returns the
+    /// record as it is after.
+    pub(crate) async fn set(
+        &self,
+        id: &str,
+        state: TenantState,
+        set: Document,
+    ) -> Result<TenantRecord> {
+        let updated = self
             .records
-            .update_one(
+            .find_one_and_update(
                 doc! { "_id": id, "state": state.as_str() },
                 doc! { "$set": set, "$inc": { "__v": 1 } },
             )
+            .return_after()
             .await?;
-        if done.matched_count == 0 {
-            return Err(Error::TenantUnavailable {
-                id: id.to_owned(),
-                state: "changed".into(),
-                why: format!("it is no longer {state}: another process changed it"),
-            });
-        }
-        Ok(())
+        updated.ok_or_else(|| Error::TenantUnavailable {
+            id: id.to_owned(),
+            state: "changed".into(),
+            why: format!("it is no longer {state}: another process changed it"),
+        })
+    }
+
+    /// The records of the tenants `ids` that the catalogue has.
+    pub(crate) async fn records(&self, ids: &[String]) -> Result<Vec<TenantRecord>> {
+        self.records.find(doc! { "_id": { "$in": ids } }).await
+    }
+
+    /// Follows every change to the catalogue's records, each with the record as it is after.
+    pub(crate) async fn watch(&self) -> Result<crate::ChangeStream<TenantRecord>> {
+        self.records.watch().full_document_on_update().await
     }
 }

@@ -23,10 +23,6 @@ const COPY_BATCH: usize = 1000;
 /// How many changed documents a catch-up re-reads and writes per round trip.
 const CATCH_UP_BATCH: usize = 500;
 
-/// How long past the fleet's lease the cut-over waits for writes that were in flight when the lease
-/// ended.
-const IN_FLIGHT_GRACE: Duration = Duration::from_millis(250);
-
 /// What [`Fleet::move_tenant`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -45,6 +41,9 @@ pub struct MoveReport {
     pub copy_time: Duration,
     /// How long the tenant's requests were held: from the cut-over's start to the switch.
     pub pause: Duration,
+    /// The part of the pause spent waiting for every process to let go of the source: until each
+    /// acknowledged (when following the catalogue), or its leases ended.
+    pub release: Duration,
     /// Per collection: the documents and content hash found the same at both ends before the switch.
     pub verified: Vec<(&'static str, u64, u64)>,
 }
@@ -58,8 +57,15 @@ struct Follow {
 impl Fleet {
     /// Moves the tenant to placement `to` while it keeps serving: see the guide's
     /// [lifecycle](crate::guide::lifecycle) and tenancy chapters. Writes made through the fleet during
-    /// the move land exactly once at the destination; requests are held only during the cut-over
-    /// (about a lease, plus the last changes and the verification).
+    /// the move land exactly once at the destination; requests are held only during the cut-over.
+    ///
+    /// The cut-over marks the tenant in the catalogue, then waits until no process can still write to
+    /// the source: when the fleets [follow](super::FleetBuilder::follow) the catalogue (the default),
+    /// until every registered process acknowledged that it revoked its handles on the tenant and its
+    /// operations on it ended, and for a process that does not acknowledge, until its leases have
+    /// ended (a lease and a 250 ms grace at most); without following, a lease and the grace. Then it
+    /// copies the last changes, verifies both ends and switches. [`MoveReport::pause`] is the whole
+    /// cut-over, [`MoveReport::release`] its wait.
     ///
     /// A move that fails leaves the source authoritative and the tenant active there (the partial copy
     /// is deleted). A move interrupted by a crash (of the process or the server) leaves the tenant
@@ -89,6 +95,7 @@ impl Fleet {
                         caught_up: 0,
                         copy_time: Duration::ZERO,
                         pause: Duration::ZERO,
+                        release: Duration::ZERO,
                         verified: Vec::new(),
                     });
                 }
@@ -202,13 +209,18 @@ impl Fleet {
             }
         }
 
-        // Cut over: every process stops writing to the source within a lease.
+        // Cut over: every process stops writing to the source, at once when it follows the
+        // catalogue and acknowledges, within a lease when not.
         let paused = Instant::now();
-        self.catalogue()
+        let since = self.stamp().await?;
+        let marked = self
+            .catalogue()
             .set(id, TenantState::Moving, doc! { "moving.phase": "cutover" })
             .await?;
-        self.forget(id);
-        tokio::time::sleep(self.inner.lease + IN_FLIGHT_GRACE).await;
+        let release = self
+            .release(id, marked.version, since, Instant::now())
+            .await?;
+        // Writes acknowledged before the release are in the streams: drain them until quiet.
         loop {
             let n = self.catch_up(&source, &dest, &mut follows).await?;
             caught_up += n;
@@ -219,8 +231,9 @@ impl Fleet {
         let mut verified = Vec::new();
         for schema in self.stored().map(|m| m.schema) {
             self.report(id, "verify", Some(schema.collection), 0);
-            let at_source = census(&source, schema).await?;
-            let at_dest = census(&dest, schema).await?;
+            let (at_source, at_dest) =
+                futures_util::future::try_join(census(&source, schema), census(&dest, schema))
+                    .await?;
             if at_source != at_dest {
                 return Err(Error::TenantUnavailable {
                     id: id.to_owned(),
@@ -255,6 +268,7 @@ impl Fleet {
             caught_up,
             copy_time,
             pause,
+            release,
             verified,
         })
     }
@@ -267,6 +281,7 @@ impl Fleet {
         self.catalogue()
             .set(id, TenantState::Active, doc! { "cleanup": Bson::Null })
             .await
+            .map(drop)
     }
 
     /// Deletes every document of the tenant at a placement, and the namespaces that are its own.
@@ -306,8 +321,8 @@ impl Fleet {
         follows: &mut [Follow],
     ) -> Result<u64> {
         let field = source.confine().tenant_field().map(str::to_owned);
-        let mut n = 0;
-        for follow in follows.iter_mut() {
+        // The streams are read together: each waits a moment on the server when it has nothing.
+        let changed = futures_util::future::try_join_all(follows.iter_mut().map(|follow| async {
             let mut ids = BTreeSet::new();
             let mut keys = Vec::new();
             while let Some(event) = follow.stream.next_if_any().await? {
@@ -317,6 +332,11 @@ impl Fleet {
                     }
                 }
             }
+            Ok::<_, Error>(keys)
+        }))
+        .await?;
+        let mut n = 0;
+        for (follow, keys) in follows.iter().zip(changed) {
             for chunk in keys.chunks(CATCH_UP_BATCH) {
                 n += self
                     .recopy(source, dest, follow.schema, chunk, field.as_deref())

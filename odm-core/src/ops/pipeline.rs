@@ -88,6 +88,8 @@ pub(crate) struct Pipeline<'a> {
     queries: Option<(&'static dyn DynQueryHooks, HookContext)>,
     /// Updates sent as soft deletes, which query hooks see as deletes.
     stamping: bool,
+    /// For a fleet's tenant handle: the operation, counted in flight under its lease until it ends.
+    in_flight: Option<crate::tenancy::InFlight>,
 }
 
 /// Sends a driver action with the pipeline's session, within its deadline.
@@ -153,7 +155,13 @@ impl<'a> Pipeline<'a> {
             live: None,
             queries: None,
             stamping: false,
+            in_flight: None,
         })
+    }
+
+    /// Counts the operation in flight under its handle's lease until the pipeline drops.
+    pub(crate) fn in_flight(&mut self, guard: Option<crate::tenancy::InFlight>) {
+        self.in_flight = guard;
     }
 
     /// The operation's own settings over the model's: each one set wins.

@@ -14,6 +14,7 @@ pub use fleet::FleetReport;
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
@@ -181,24 +182,76 @@ pub(crate) struct Scope {
 }
 
 /// How long a fleet's tenant handle may trust the placement it was resolved to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Lease {
     /// When the placement stops being confirmed (the catalogue's read, plus the lease).
     pub(crate) until: std::time::Instant,
     /// The fleet's lease, for the error.
     pub(crate) length: std::time::Duration,
+    /// Shared by the tenant's handles from one fleet: revoked when the fleet learns that the tenant
+    /// stopped serving where it was (a move's cut-over, a suspension, an erasure).
+    pub(crate) grant: Arc<Grant>,
+}
+
+/// A fleet's grant of a tenant's placement to its handles: revocable, and counting the operations
+/// that passed the lease check and have not finished, so a revocation can wait for them.
+#[derive(Debug, Default)]
+pub(crate) struct Grant {
+    revoked: AtomicBool,
+    in_flight: AtomicUsize,
+}
+
+impl Grant {
+    /// Every handle of the grant refuses its next operation.
+    pub(crate) fn revoke(&self) {
+        self.revoked.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no operation that passed the lease check is still running, for at most `bound`;
+    /// `false` when some still ran at the bound.
+    pub(crate) async fn settled(&self, bound: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + bound;
+        while self.in_flight.load(Ordering::SeqCst) > 0 {
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        true
+    }
+}
+
+/// One operation under a grant, from its lease check until it ends (the pipeline holds it).
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Grant>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Scope {
-    /// Refuses an operation once the handle's lease is over.
-    pub(crate) fn check_lease(&self) -> Result<()> {
-        match self.lease {
-            Some(lease) if std::time::Instant::now() >= lease.until => Err(Error::LeaseExpired {
+    /// Refuses an operation once the handle's lease is over or revoked; else counts it in flight
+    /// until the returned guard drops.
+    pub(crate) fn check_lease(&self) -> Result<Option<InFlight>> {
+        let Some(lease) = &self.lease else {
+            return Ok(None);
+        };
+        // Counted before the revocation is read: a revocation that comes after sees the operation.
+        lease.grant.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(lease.grant.clone());
+        if std::time::Instant::now() >= lease.until || lease.grant.is_revoked() {
+            return Err(Error::LeaseExpired {
                 id: self.tenant.id.to_string(),
                 lease: lease.length,
-            }),
-            _ => Ok(()),
+            });
         }
+        Ok(Some(guard))
     }
 }
 

@@ -484,8 +484,8 @@ async fn run_fleet_command(command: Command, progress: &ProgressBar) -> odm_core
             } else {
                 let report = fleet.move_tenant(&id, &to).await?;
                 println!(
-                    "{id}: moved {} -> {}: {} documents copied, {} changes caught up, requests held {:?}",
-                    report.from, report.to, report.copied, report.caught_up, report.pause
+                    "{id}: moved {} -> {}: {} documents copied, {} changes caught up, requests held {:?} ({:?} waiting for the processes)",
+                    report.from, report.to, report.copied, report.caught_up, report.pause, report.release
                 );
             }
         }
