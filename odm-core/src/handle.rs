@@ -129,9 +129,18 @@ impl<T: Model> ModelHandle<T> {
 
     /// A pipeline for one operation on this handle's collection, in `session` when given, carrying the
     /// model's default [`Settings`] (an operation's own go over them with `Pipeline::overriding`).
-    pub(crate) fn pipeline<'p>(&'p self, session: Option<&'p mut Session>) -> Result<Pipeline<'p>> {
+    pub(crate) fn pipeline<'p>(
+        &'p self,
+        mut session: Option<&'p mut Session>,
+    ) -> Result<Pipeline<'p>> {
         let in_flight = match &self.confinement {
-            Some(scope) => scope.check_lease()?,
+            Some(scope) => {
+                let in_flight = scope.check_lease()?;
+                if let (Some(session), Some(_)) = (session.as_deref_mut(), &in_flight) {
+                    session.used(scope);
+                }
+                in_flight
+            }
             None => None,
         };
         let mut pipeline = Pipeline::new(

@@ -1,6 +1,11 @@
 //! [`Session`]: a driver session tied to the connection that started it.
 
+use std::sync::Arc;
+
 use mongodb::ClientSession;
+
+use crate::error::Result;
+use crate::tenancy::{InFlight, Scope};
 
 /// A session started by [`Connection::start_session`](crate::Connection::start_session).
 ///
@@ -10,11 +15,43 @@ use mongodb::ClientSession;
 pub struct Session {
     inner: ClientSession,
     client_id: u64,
+    /// The leased tenant handles (of a [`Fleet`](crate::Fleet)) the session's operations used since its
+    /// transaction started: checked again when [`Connection::transaction`](crate::Connection::transaction)
+    /// commits, so a commit never lands where a tenant was moved from.
+    leased: Vec<Arc<Scope>>,
 }
 
 impl Session {
     pub(crate) fn new(inner: ClientSession, client_id: u64) -> Self {
-        Session { inner, client_id }
+        Session {
+            inner,
+            client_id,
+            leased: Vec::new(),
+        }
+    }
+
+    /// Notes that an operation of a leased tenant handle ran in the session.
+    pub(crate) fn used(&mut self, scope: &Arc<Scope>) {
+        if scope.lease.is_some() && !self.leased.iter().any(|s| Arc::ptr_eq(s, scope)) {
+            self.leased.push(scope.clone());
+        }
+    }
+
+    /// Forgets the leased handles used so far: a new transaction starts.
+    pub(crate) fn forget_leases(&mut self) {
+        self.leased.clear();
+    }
+
+    /// Checks every lease the transaction's operations used, and counts the commit in flight on each
+    /// until the returned guards drop: a lease over or revoked (the tenant is being moved or stopped)
+    /// refuses the commit with [`Error::LeaseExpired`](crate::Error::LeaseExpired), and a cut-over waits
+    /// for a commit already under way.
+    pub(crate) fn check_leases(&self) -> Result<Vec<InFlight>> {
+        let mut guards = Vec::with_capacity(self.leased.len());
+        for scope in &self.leased {
+            guards.extend(scope.check_lease()?);
+        }
+        Ok(guards)
     }
 
     /// The driver's session.

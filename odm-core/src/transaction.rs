@@ -86,6 +86,12 @@ impl Connection {
     /// than once: keep side effects outside the database out of it. The guide's
     /// [transactions](crate::guide::transactions) chapter has a runnable example.
     ///
+    /// The commit is an operation of the tenant handles `f` used: when one came from a
+    /// [`Fleet`](crate::Fleet) and its lease is over or revoked (the tenant is being moved, suspended
+    /// or erased), the transaction is aborted and the answer is [`Error::LeaseExpired`](crate::Error::LeaseExpired);
+    /// a move's cut-over waits for a commit already under way. (A commit made on the driver's session
+    /// directly, `session.inner().commit_transaction()`, is not checked.)
+    ///
     /// ```no_run
     /// # use odm_core::prelude::*;
     /// # async fn run<T: Model + Clone>(conn: Connection, a: T, b: T) -> odm_core::Result<()> {
@@ -115,7 +121,9 @@ impl Connection {
         let timeout = self.operation_timeout();
         'attempt: loop {
             with_timeout(timeout, async {
-                Ok(tx.session().await.inner().start_transaction().await?)
+                let mut session = tx.session().await;
+                session.forget_leases();
+                Ok(session.inner().start_transaction().await?)
             })
             .await?;
             let value = match f(tx.clone()).await {
@@ -139,7 +147,17 @@ impl Connection {
                 // The commit is bounded like every operation; a timed-out commit's outcome is unknown,
                 // so it is reported, not retried.
                 let committed = with_timeout(timeout, async {
-                    Ok(tx.session().await.inner().commit_transaction().await?)
+                    let mut session = tx.session().await;
+                    // A tenant handle's lease is checked again, and the commit counted in flight, so a
+                    // move's cut-over either refuses the commit or waits for it.
+                    let _in_flight = match session.check_leases() {
+                        Ok(guards) => guards,
+                        Err(e) => {
+                            let _ = session.inner().abort_transaction().await;
+                            return Err(e);
+                        }
+                    };
+                    Ok(session.inner().commit_transaction().await?)
                 })
                 .await;
                 match committed {

@@ -1019,3 +1019,56 @@ async fn a_process_that_serves_no_request_is_not_waited_for() {
     );
     drop((admin, first));
 }
+
+/// A transaction's commit is an operation of the tenant handles it used: once their lease is over, or
+/// revoked because another process suspended (or is moving) the tenant, the commit is refused with
+/// `LeaseExpired` and nothing the transaction wrote lands.
+#[tokio::test]
+async fn a_commit_is_refused_once_the_handles_lease_is_over_or_revoked() {
+    let db = "lifecycle_commit_lease";
+    let (conn, fleet) = fleet(db, Duration::from_millis(300)).await;
+    let (_, other) = fleet_on(&conn, db).await;
+    fleet.provision("acme", None).await.unwrap();
+
+    for case in ["lease over", "revoked"] {
+        let tenant = fleet.tenant("acme").await.unwrap();
+        let notes = tenant.model::<Note>();
+        let outcome = tenant
+            .connection()
+            .transaction(|tx| {
+                let (notes, other) = (notes.clone(), other.clone());
+                async move {
+                    let mut s = tx.session().await;
+                    notes
+                        .create(note(&format!("in {case}"), 1))
+                        .session(&mut s)
+                        .await?;
+                    drop(s);
+                    if case == "lease over" {
+                        tokio::time::sleep(Duration::from_millis(400)).await;
+                    } else {
+                        other.suspend("acme", "test").await?;
+                        // Wait until this process has followed the suspension.
+                        for _ in 0..200 {
+                            if let Err(Error::LeaseExpired { .. }) = notes.count(doc! {}).await {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                    Ok(())
+                }
+            })
+            .await;
+        match outcome {
+            Err(Error::LeaseExpired { id, .. }) => assert_eq!(id, "acme", "{case}"),
+            other => panic!("{case}: the commit went through: {other:?}"),
+        }
+        assert!(
+            stored(&conn, db, "shared", "acme", "notes")
+                .await
+                .is_empty(),
+            "{case}: nothing of the transaction is stored"
+        );
+    }
+}
