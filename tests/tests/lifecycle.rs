@@ -40,15 +40,10 @@ static MODELS: ModelSet = model_set![Note, Tag];
 
 const PLACEMENTS: [&str; 3] = ["shared", "collections", "databases"];
 
-/// A fleet with the three placements on one test database (`db`), tenant databases named `{db}_{id}`.
-async fn fleet(db: &str, lease: Duration) -> (Connection, Fleet) {
-    let conn = connect(db).await;
-    for name in database_names(&conn).await {
-        if name.starts_with(&format!("{db}_")) {
-            conn.client().database(&name).drop().await.unwrap();
-        }
-    }
-    let fleet = Fleet::builder(&conn, MODELS)
+/// A fleet builder with the three placements on `conn`'s database, tenant databases named `{db}_{id}`,
+/// the shared collection by default.
+fn placements(conn: &Connection, db: &str) -> odm_core::FleetBuilder {
+    Fleet::builder(conn, MODELS)
         .placement(
             "shared",
             Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
@@ -66,9 +61,17 @@ async fn fleet(db: &str, lease: Duration) -> (Connection, Fleet) {
             .unwrap(),
         )
         .default_placement("shared")
-        .lease(lease)
-        .build()
-        .unwrap();
+}
+
+/// A fleet with the three placements on one test database (`db`), tenant databases named `{db}_{id}`.
+async fn fleet(db: &str, lease: Duration) -> (Connection, Fleet) {
+    let conn = connect(db).await;
+    for name in database_names(&conn).await {
+        if name.starts_with(&format!("{db}_")) {
+            conn.client().database(&name).drop().await.unwrap();
+        }
+    }
+    let fleet = placements(&conn, db).lease(lease).build().unwrap();
     (conn, fleet)
 }
 
@@ -283,34 +286,17 @@ async fn the_catalogue_decides_who_is_served() {
         .unwrap();
 }
 
+/// Another process's fleet on the catalogue in `db`, with the default lease.
 async fn fleet_on(conn: &Connection, db: &str) -> (Connection, Fleet) {
-    fleet_on_with(conn, db, odm_core::DEFAULT_LEASE).await
+    (conn.clone(), placements(conn, db).build().unwrap())
 }
 
 /// Another process's fleet on the catalogue in `db`, with lease `lease`.
 async fn fleet_on_with(conn: &Connection, db: &str, lease: Duration) -> (Connection, Fleet) {
-    let fleet = Fleet::builder(conn, MODELS)
-        .placement(
-            "shared",
-            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
-        )
-        .placement(
-            "collections",
-            Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap(),
-        )
-        .placement(
-            "databases",
-            Tenants::new(
-                conn.clone(),
-                Strategy::database_per_tenant(format!("{db}_")),
-            )
-            .unwrap(),
-        )
-        .default_placement("shared")
-        .lease(lease)
-        .build()
-        .unwrap();
-    (conn.clone(), fleet)
+    (
+        conn.clone(),
+        placements(conn, db).lease(lease).build().unwrap(),
+    )
 }
 
 async fn fill(fleet: &Fleet, id: &str, n: i64) {
@@ -969,16 +955,7 @@ async fn a_cut_over_waits_at_most_a_lease_for_a_silent_process() {
 async fn without_following_a_cut_over_waits_the_lease() {
     let db = "lifecycle_follow_off";
     let conn = connect(db).await;
-    let fleet = Fleet::builder(&conn, MODELS)
-        .placement(
-            "shared",
-            Tenants::new(conn.clone(), Strategy::shared_collection()).unwrap(),
-        )
-        .placement(
-            "collections",
-            Tenants::new(conn.clone(), Strategy::collection_per_tenant()).unwrap(),
-        )
-        .default_placement("shared")
+    let fleet = placements(&conn, db)
         .lease(Duration::from_millis(500))
         .follow(false)
         .build()
