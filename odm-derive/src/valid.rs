@@ -5,10 +5,7 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
-use crate::symbol::{
-    COLLATION, COLLECTION, DELETED_AT, HOOKS, ID, INDEX, MAX_TIME, READ, READ_CONCERN, SHARD_KEY,
-    SOFT_DELETE, TIMESTAMPS, VERSION, VERSION_KEY, WRITE_CONCERN,
-};
+use crate::symbol::{DELETED_AT, ID, MODEL_KEYS, VALIDATE, VERSION_KEY};
 use crate::ty::{type_string, Ty};
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
@@ -52,20 +49,8 @@ fn check_container_keys(cx: &Ctxt, cont: &Container<'_>) {
         return;
     }
     for key in &cont.attrs.keys {
-        for model_only in [
-            COLLECTION,
-            TIMESTAMPS,
-            VERSION,
-            HOOKS,
-            SOFT_DELETE,
-            INDEX,
-            READ,
-            READ_CONCERN,
-            WRITE_CONCERN,
-            COLLATION,
-            MAX_TIME,
-            SHARD_KEY,
-        ] {
+        // Every model key but `validate`, which an embedded document takes too.
+        for &model_only in MODEL_KEYS.iter().filter(|k| k.0 != VALIDATE.0) {
             if *key == model_only {
                 cx.error_spanned_by(
                     key,
