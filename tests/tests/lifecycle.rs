@@ -27,8 +27,9 @@ struct Note {
     updated_at: Option<DateTime>,
 }
 
+/// Labels compare without case: its indexes carry the collation, and so does an export's metadata.
 #[derive(Debug, Clone, Serialize, Deserialize, Model)]
-#[model(collection = "tags")]
+#[model(collection = "tags", collation(locale = "en", strength = 2))]
 struct Tag {
     #[serde(rename = "_id")]
     id: String,
@@ -200,6 +201,8 @@ async fn provisioning_twice_changes_nothing_and_makes_exactly_the_declared_names
             "a second provision records nothing"
         );
         assert_eq!(second.history.len(), first.history.len());
+        // A fresh handle: the first may have outlived its lease on a loaded machine.
+        let notes = fleet.tenant(&id).await.unwrap().model::<Note>();
         assert_eq!(notes.list_indexes().await.unwrap(), indexes_before);
 
         let moved = fleet.provision(&id, Some("elsewhere")).await.unwrap_err();
@@ -420,6 +423,13 @@ async fn export_then_import_elsewhere_keeps_every_document_byte_for_byte() {
                 && meta.contains("\"unique\": true"),
             "{}",
             meta.0
+        );
+        let tags_meta: serde_json_like::Value =
+            serde_json_like::from_file(&out.join("tags.metadata.json"));
+        assert!(
+            tags_meta.contains("\"label_1\"") && tags_meta.contains("\"collation\""),
+            "the index keeps the model's collation: {}",
+            tags_meta.0
         );
 
         let imported = fleet.import(&copy, Some(to), &out).await.unwrap();

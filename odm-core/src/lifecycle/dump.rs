@@ -119,9 +119,16 @@ fn metadata(schema: &'static crate::schema::Schema, json_schema: Document) -> Re
     let mut indexes = vec![Bson::Document(
         doc! { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
     )];
+    // The model's collation, as `sync_indexes` builds its indexes with it.
+    let collation = crate::Settings::of(schema)
+        .collation
+        .and_then(|c| mongodb::bson::to_document(&c).ok());
     for index in schema.indexes {
         let spec = IndexSpec::declared(index)?.of_model(schema);
         let mut d = doc! { "v": 2, "key": spec.keys, "name": spec.name };
+        if let Some(collation) = &collation {
+            d.insert("collation", collation.clone());
+        }
         if spec.unique {
             d.insert("unique", true);
         }
