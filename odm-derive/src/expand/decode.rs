@@ -27,7 +27,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         .map(field_plan)
         .collect::<Option<Vec<Plan>>>()?;
 
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let option = quote!(::core::option::Option);
     let mut slots = Vec::new();
     let mut arms = Vec::new();
