@@ -26,7 +26,10 @@ use crate::valid;
 /// The generated items inside `const _: () = { .. }` reach `odm_core::__private` through this alias: a
 /// short path, so each model's expansion is fewer tokens for the compiler to read.
 fn private_alias() -> TokenStream {
-    quote!(#[allow(unused_imports)] use ::odm_core::__private as __odm;)
+    quote!(
+        #[allow(unused_imports)]
+        use ::odm_core::__private as __odm;
+    )
 }
 
 pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {

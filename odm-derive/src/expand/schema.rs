@@ -32,8 +32,7 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             let ident = unraw(f.ident);
             let stored = &f.stored;
             let rust_type = type_string(f.ty);
-            let mut out =
-                quote!(__odm::FieldSchema::new(#ident, #stored, #rust_type));
+            let mut out = quote!(__odm::FieldSchema::new(#ident, #stored, #rust_type));
             let rules: Vec<Ident> = shared_rules(cont, f)
                 .into_iter()
                 .map(|j| rule_const(cont, f, j))
@@ -372,7 +371,8 @@ pub(super) fn indexes(cont: &Container<'_>) -> Vec<TokenStream> {
 pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
     let type_name = cont.ident.to_string();
     let collection = cont.collection();
-    let mut schema = quote!(__odm::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
+    let mut schema =
+        quote!(__odm::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
     if let Some(ts) = &cont.attrs.timestamps {
         let (c, u) = (&ts.created_at, &ts.updated_at);
         schema = quote!(#schema.with_timestamps(#c, #u));
