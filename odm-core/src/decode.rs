@@ -424,6 +424,14 @@ pub trait DecodeDocument: Sized {
     }
 }
 
+/// A struct with a generated decoder is read, as a field of another, from an embedded document.
+impl<T: DecodeDocument> Decode for T {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        T::decode_elements(value.as_document()?)
+    }
+}
+
 /// Picks, for a field's type, the generated path when the type implements [`Decode`] and serde
 /// otherwise: `(&&Probe::<T>::NEW).slot()?` gives the field's [`Slot`], or sends the whole document to
 /// serde. Method lookup tries the `&Probe<T>` impl ([`ViaDecode`], needs `T: Decode`) before the

@@ -16,7 +16,7 @@ enum Plan {
     Skip { default: TokenStream },
 }
 
-/// The `DecodeDocument` and `Decode` impls, or nothing when serde's attributes change how the struct is
+/// The `DecodeDocument` impl (odm-core's blanket impl makes it `Decode`), or nothing when serde's attributes change how the struct is
 /// decoded in a way the generated decoder does not follow (then every read goes through serde).
 pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     if cont.tagged().is_some() || !cont.input.generics.params.is_empty() || !cont.serde.decodable {
@@ -70,13 +70,6 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
                     }
                 }
                 #option::Some(Self { #(#inits,)* })
-            }
-        }
-
-        #[automatically_derived]
-        impl #p::Decode for #ident {
-            fn decode(__value: #p::Value<'_>) -> #option<Self> {
-                <Self as #p::DecodeDocument>::decode_elements(__value.as_document()?)
             }
         }
     })
