@@ -424,10 +424,18 @@ pub trait DecodeDocument: Sized {
     }
 }
 
+/// A struct with a generated decoder is read, as a field of another, from an embedded document.
+impl<T: DecodeDocument> Decode for T {
+    #[inline]
+    fn decode(value: Value<'_>) -> Option<Self> {
+        T::decode_elements(value.as_document()?)
+    }
+}
+
 /// Picks, for a field's type, the generated path when the type implements [`Decode`] and serde
-/// otherwise: `(&&Probe::<T>::NEW).decode(value)`. Method lookup tries the `&Probe<T>` impl
-/// ([`ViaDecode`], needs `T: Decode`) before the `Probe<T>` one ([`ViaSerde`]), so no type needs to
-/// say which it is.
+/// otherwise: `(&&Probe::<T>::NEW).slot()?` gives the field's [`Slot`], or sends the whole document to
+/// serde. Method lookup tries the `&Probe<T>` impl ([`ViaDecode`], needs `T: Decode`) before the
+/// `Probe<T>` one ([`ViaSerde`]), so no type needs to say which it is.
 pub struct Probe<T>(PhantomData<fn() -> T>);
 
 impl<T> Probe<T> {
@@ -439,27 +447,15 @@ impl<T> Probe<T> {
 pub trait ViaDecode {
     /// The field's type.
     type Out;
-    /// Whether the type decodes without serde.
-    fn supported(&self) -> bool;
-    /// See [`Decode::decode`].
-    fn decode(&self, value: Value<'_>) -> Option<Self::Out>;
-    /// See [`Decode::missing`].
-    fn missing(&self) -> Option<Self::Out>;
+    /// An empty slot for the field.
+    fn slot(&self) -> Option<Slot<Self::Out>>;
 }
 
 impl<T: Decode> ViaDecode for &Probe<T> {
     type Out = T;
     #[inline]
-    fn supported(&self) -> bool {
-        true
-    }
-    #[inline]
-    fn decode(&self, value: Value<'_>) -> Option<T> {
-        T::decode(value)
-    }
-    #[inline]
-    fn missing(&self) -> Option<T> {
-        T::missing()
+    fn slot(&self) -> Option<Slot<T>> {
+        Some(Slot(None))
     }
 }
 
@@ -467,22 +463,73 @@ impl<T: Decode> ViaDecode for &Probe<T> {
 pub trait ViaSerde {
     /// The field's type.
     type Out;
-    /// Whether the type decodes without serde: no.
-    fn supported(&self) -> bool {
-        false
-    }
-    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
-    fn decode(&self, _: Value<'_>) -> Option<Self::Out> {
-        None
-    }
-    /// Never reached: the decoder checks [`ViaSerde::supported`] first.
-    fn missing(&self) -> Option<Self::Out> {
+    /// `None`: the type decodes through serde.
+    fn slot(&self) -> Option<SerdeSlot<Self::Out>> {
         None
     }
 }
 
 impl<T> ViaSerde for Probe<T> {
     type Out = T;
+}
+
+/// One field of a struct a generated decoder reads: empty until its key comes.
+pub struct Slot<T>(Option<T>);
+
+impl<T: Decode> Slot<T> {
+    /// Reads the field's stored value; `None` when serde must decide (the value, or a repeated key).
+    #[inline]
+    pub fn read(&mut self, value: Value<'_>) -> Option<()> {
+        if self.0.is_some() {
+            return None;
+        }
+        self.0 = Some(T::decode(value)?);
+        Some(())
+    }
+
+    /// The field's value, or when its key never came, [`Decode::missing`].
+    #[inline]
+    pub fn finish(self) -> Option<T> {
+        match self.0 {
+            Some(value) => Some(value),
+            None => T::missing(),
+        }
+    }
+
+    /// The value read, if the key came.
+    #[inline]
+    pub fn take(self) -> Option<T> {
+        self.0
+    }
+}
+
+/// The slot [`ViaSerde`] would give: never made, since the decoder gives up first. Its methods exist
+/// so that the generated code type-checks for every field type.
+pub struct SerdeSlot<T>(PhantomData<fn() -> T>);
+
+impl<T> SerdeSlot<T> {
+    /// Never reached.
+    pub fn read(&mut self, _: Value<'_>) -> Option<()> {
+        None
+    }
+
+    /// Never reached.
+    pub fn finish(self) -> Option<T> {
+        None
+    }
+
+    /// Never reached.
+    pub fn take(self) -> Option<T> {
+        None
+    }
+}
+
+/// An element whose key is no field's: serde reads the key as text and the value whole, then ignores
+/// both.
+#[inline]
+pub fn skip_element(key: &[u8], value: Value<'_>) -> Option<()> {
+    std::str::from_utf8(key).ok()?;
+    value.check()
 }
 
 #[cfg(test)]
@@ -548,9 +595,15 @@ mod tests {
     fn the_probe_picks_the_generated_path_only_for_decode_types() {
         #[allow(unused_imports)]
         use super::{ViaDecode as _, ViaSerde as _};
-        assert!((&&Probe::<Vec<Option<String>>>::NEW).supported());
-        assert!((&&Probe::<Option<mongodb::bson::Document>>::NEW).supported());
-        assert!(!(&&Probe::<std::collections::HashMap<String, i32>>::NEW).supported());
-        assert!(!(&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW).supported());
+        assert!((&&Probe::<Vec<Option<String>>>::NEW).slot().is_some());
+        assert!((&&Probe::<Option<mongodb::bson::Document>>::NEW)
+            .slot()
+            .is_some());
+        assert!((&&Probe::<std::collections::HashMap<String, i32>>::NEW)
+            .slot()
+            .is_none());
+        assert!((&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW)
+            .slot()
+            .is_none());
     }
 }

@@ -173,7 +173,10 @@ pub mod prelude {
 /// Items the derive's generated code uses. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::decode::{Decode, DecodeDocument, Elements, Probe, Value, ViaDecode, ViaSerde};
+    pub use crate::decode::{
+        skip_element, Decode, DecodeDocument, Elements, Probe, SerdeSlot, Slot, Value, ViaDecode,
+        ViaSerde,
+    };
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::ops::settings::{
         Acknowledgment, Collation, CollationStrength, ReadConcern, ReadPreference, Settings,

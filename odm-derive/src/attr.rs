@@ -590,11 +590,8 @@ impl Field {
             });
         } else if meta.path == REGEX {
             if let Some(s) = string_value(cx, &meta, "\"^[a-z]+$\"")? {
-                if let Err(e) = regex::Regex::new(&s.value()) {
-                    cx.error_spanned_by(
-                        &s,
-                        format!("invalid regex: {}", regex_reason(&e.to_string())),
-                    );
+                if let Err(e) = check_regex(&s.value()) {
+                    cx.error_spanned_by(&s, format!("invalid regex: {}", regex_reason(&e)));
                 } else {
                     rule(RuleKind::Regex(s));
                 }
@@ -724,10 +721,86 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     n.checked_mul(secs)
 }
 
+/// Checks a `regex` rule's pattern as `Regex::new` does when the rule first runs, with its message on
+/// failure. Parsing finds every syntax error; the pattern is compiled as well only when it could outgrow
+/// the regex crate's size limit, since compiling (a Unicode class such as `\d` above all) is slow in
+/// the unoptimised build a derive runs as, and would be most of the derive's own time.
+fn check_regex(pattern: &str) -> Result<(), String> {
+    let hir = regex_syntax::Parser::new()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    // A unit is a literal character or a class, with repetitions multiplied out. Sixty-four of the
+    // largest class (`\w`, `\pL`) stay far below the default size limit of 10 MB.
+    if regex_units(&hir) > 64 {
+        regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// An upper bound of the literal characters and classes `hir` compiles to, repetitions multiplied out.
+fn regex_units(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 0,
+        HirKind::Literal(lit) => lit.0.len() as u64,
+        HirKind::Class(_) => 1,
+        HirKind::Repetition(rep) => {
+            let times = rep.max.unwrap_or(rep.min.saturating_add(1)).max(1);
+            regex_units(&rep.sub).saturating_mul(u64::from(times))
+        }
+        HirKind::Capture(cap) => regex_units(&cap.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().map(regex_units).fold(0, u64::saturating_add)
+        }
+    }
+}
+
 /// The reason of a regex error, without the pattern and caret lines of its multi-line display.
 fn regex_reason(msg: &str) -> String {
     msg.lines()
         .find_map(|l| l.trim().strip_prefix("error: "))
         .map(str::to_owned)
         .unwrap_or_else(|| msg.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_regex, regex_units};
+
+    #[test]
+    fn a_bad_pattern_gets_the_message_regex_gives() {
+        for pattern in [
+            r"(",
+            r"[a-",
+            r"\p{Nope}",
+            r"a{3,1}",
+            r"(?<n>a)(?<n>b)",
+            r"\8",
+        ] {
+            let regex = regex::Regex::new(pattern).expect_err(pattern).to_string();
+            assert_eq!(check_regex(pattern).expect_err(pattern), regex);
+        }
+        let huge = r"\w{1000}";
+        let regex = regex::Regex::new(huge).expect_err(huge).to_string();
+        assert_eq!(check_regex(huge).expect_err(huge), regex);
+    }
+
+    #[test]
+    fn patterns_left_uncompiled_stay_far_below_the_size_limit() {
+        // The largest classes, at the most units `check_regex` leaves uncompiled: within half the
+        // default limit of 10 MiB (they take about a third).
+        for pattern in [
+            r"\w{64}",
+            r"[\w\pN\pS\pP\pM]{64}",
+            r"\pL{64}",
+            r"\W{32}\w{32}",
+        ] {
+            let hir = regex_syntax::Parser::new().parse(pattern).unwrap();
+            assert_eq!(regex_units(&hir), 64, "{pattern}");
+            let built = regex::RegexBuilder::new(pattern)
+                .size_limit((10 << 20) / 2)
+                .build();
+            assert!(built.is_ok(), "{pattern}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ enum Plan {
     Skip { default: TokenStream },
 }
 
-/// The `DecodeDocument` and `Decode` impls, or nothing when serde's attributes change how the struct is
+/// The `DecodeDocument` impl (odm-core's blanket impl makes it `Decode`), or nothing when serde's attributes change how the struct is
 /// decoded in a way the generated decoder does not follow (then every read goes through serde).
 pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     if cont.tagged().is_some() || !cont.input.generics.params.is_empty() || !cont.serde.decodable {
@@ -27,68 +27,49 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         .map(field_plan)
         .collect::<Option<Vec<Plan>>>()?;
 
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let option = quote!(::core::option::Option);
-    let mut tys = Vec::new();
-    let mut locals = Vec::new();
-    let mut keys = Vec::new();
+    let mut slots = Vec::new();
+    let mut arms = Vec::new();
     let mut inits = Vec::new();
     for (i, (field, plan)) in cont.fields().zip(&plans).enumerate() {
         let (ident, ty) = (field.ident, field.ty);
         match plan {
             Plan::Read { default } => {
-                let local = format_ident!("__field{}", i);
-                let missing = match default {
-                    Some(default) => default.clone(),
-                    None => quote!((&&#p::Probe::<#ty>::NEW).missing()?),
-                };
-                inits.push(quote! {
-                    #ident: match #local {
-                        #option::Some(__v) => __v,
-                        #option::None => #missing,
-                    }
+                let slot = format_ident!("__field{}", i);
+                let key = syn::LitByteStr::new(field.stored.as_bytes(), ident.span());
+                slots.push(quote!(let mut #slot = (&&#p::Probe::<#ty>::NEW).slot()?;));
+                arms.push(quote!(#key => #slot.read(__value)?,));
+                inits.push(match default {
+                    Some(default) => quote! {
+                        #ident: match #slot.take() {
+                            #option::Some(__v) => __v,
+                            #option::None => #default,
+                        }
+                    },
+                    None => quote!(#ident: #slot.finish()?),
                 });
-                tys.push(ty);
-                locals.push(local);
-                keys.push(syn::LitByteStr::new(field.stored.as_bytes(), ident.span()));
             }
             Plan::Skip { default } => inits.push(quote!(#ident: #default)),
         }
     }
     let ident = cont.ident;
+    // Every field's slot comes first: a field whose type only serde decodes sends the document to serde
+    // before anything is read.
     Some(quote! {
         #[automatically_derived]
         impl #p::DecodeDocument for #ident {
             fn decode_elements(mut __elements: #p::Elements<'_>) -> #option<Self> {
                 #[allow(unused_imports)]
                 use #p::{ViaDecode as _, ViaSerde as _};
-                if !(true #(&& (&&#p::Probe::<#tys>::NEW).supported())*) {
-                    return #option::None;
-                }
-                #(let mut #locals: #option<#tys> = #option::None;)*
+                #(#slots)*
                 while let #option::Some((__key, __value)) = __elements.next()? {
                     match __key {
-                        #(#keys => {
-                            if #locals.is_some() {
-                                return #option::None;
-                            }
-                            #locals = #option::Some((&&#p::Probe::<#tys>::NEW).decode(__value)?);
-                        })*
-                        // serde reads an unknown key as text and its value whole, then ignores both.
-                        _ => {
-                            ::core::str::from_utf8(__key).ok()?;
-                            __value.check()?;
-                        }
+                        #(#arms)*
+                        _ => #p::skip_element(__key, __value)?,
                     }
                 }
                 #option::Some(Self { #(#inits,)* })
-            }
-        }
-
-        #[automatically_derived]
-        impl #p::Decode for #ident {
-            fn decode(__value: #p::Value<'_>) -> #option<Self> {
-                <Self as #p::DecodeDocument>::decode_elements(__value.as_document()?)
             }
         }
     })

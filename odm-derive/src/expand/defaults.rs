@@ -44,7 +44,7 @@ fn looks_like_function(path: &syn::Path) -> bool {
 
 /// The functions of every default: the value as the field's type, and as BSON.
 pub(super) fn default_fns(cont: &Container<'_>) -> TokenStream {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let type_name = cont.ident.to_string();
     let mut out = TokenStream::new();
     for f in cont.stored() {

@@ -86,7 +86,7 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
             match as_embedded(f) {
                 Some(elem) => quote! {
                     #member: #elem::fields_at::<M>(
-                        &::odm_core::__private::join_path(prefix, #stored),
+                        &__odm::join_path(prefix, #stored),
                     ),
                 },
                 None => quote!(#member: ::odm_core::Field::nested(prefix, #stored),),
@@ -203,7 +203,7 @@ pub(super) fn embedded_fns(cont: &Container<'_>) -> TokenStream {
             let elem = as_embedded(f)?;
             let fn_ident = embedded_fn_ident(f);
             Some(quote! {
-                fn #fn_ident() -> &'static [::odm_core::__private::FieldSchema] {
+                fn #fn_ident() -> &'static [__odm::FieldSchema] {
                     #elem::FIELDS
                 }
             })

@@ -36,7 +36,7 @@ pub(super) fn kind_enum(
     );
     let kind_doc =
         format!("The kind of this `{ident}`: which variant it is, as stored in `{tag}`.");
-    let serde = quote!(::odm_core::__private::serde);
+    let serde = quote!(__odm::serde);
     let decl = quote! {
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]

@@ -23,6 +23,15 @@ use crate::ast::{Container, Derive};
 use crate::ctxt::Ctxt;
 use crate::valid;
 
+/// The generated items inside `const _: () = { .. }` reach `odm_core::__private` through this alias: a
+/// short path, so each model's expansion is fewer tokens for the compiler to read.
+fn private_alias() -> TokenStream {
+    quote!(
+        #[allow(unused_imports)]
+        use ::odm_core::__private as __odm;
+    )
+}
+
 pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
     let cx = Ctxt::new();
     let cont = Container::from_ast(&cx, input, derive);
@@ -46,6 +55,7 @@ pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
 /// A minimal impl next to the errors, so uses of the trait and of the field paths elsewhere do not add
 /// errors of their own. The field paths are real when the struct could be read.
 fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -> TokenStream {
+    let private = private_alias();
     if !input.generics.params.is_empty() {
         return TokenStream::new();
     }
@@ -85,13 +95,13 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
         Derive::Model => quote! {
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
-                const SCHEMA: &'static ::odm_core::__private::Schema =
-                    &::odm_core::__private::Schema::new(#name, #collection, &[]);
+                const SCHEMA: &'static __odm::Schema =
+                    &__odm::Schema::new(#name, #collection, &[]);
                 #assoc
-                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
-                    ::core::result::Result::Ok(::odm_core::__private::bson::Bson::Null)
+                fn id(&self) -> __odm::Result<__odm::bson::Bson> {
+                    ::core::result::Result::Ok(__odm::bson::Bson::Null)
                 }
-                fn set_id(&mut self, _: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                fn set_id(&mut self, _: __odm::bson::Bson) -> __odm::Result<()> {
                     ::core::result::Result::Ok(())
                 }
             }
@@ -99,7 +109,7 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
         Derive::Embedded => quote! {
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
-                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[];
+                const FIELDS: &'static [__odm::FieldSchema] = &[];
                 #assoc
             }
         },
@@ -108,6 +118,7 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
         #decl
         #kind_decl
         const _: () = {
+            #private
             #impls
             #kind_impls
             #body
@@ -116,6 +127,7 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
 }
 
 fn expand_model(cont: &Container<'_>) -> TokenStream {
+    let private = private_alias();
     let ident = cont.ident;
     let field_schemas = field_schemas(cont);
     let rule_consts = rule_consts(cont);
@@ -142,9 +154,9 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     if decoder.is_some() {
         methods.extend(quote! {
             fn decode_generated(
-                doc: &::odm_core::__private::bson::RawDocument,
+                doc: &__odm::bson::RawDocument,
             ) -> ::core::option::Option<Self> {
-                <Self as ::odm_core::__private::DecodeDocument>::decode_document(doc)
+                <Self as __odm::DecodeDocument>::decode_document(doc)
             }
         });
     }
@@ -158,6 +170,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
         #kind_decl
 
         const _: () = {
+            #private
             #impls
             #kind_impls
             #kind_method
@@ -166,12 +179,12 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #default_fns
 
             #rule_consts
-            const __FIELDS: &[::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
-            const __INDEXES: &[::odm_core::__private::IndexSchema] = &[#(#indexes),*];
+            const __FIELDS: &[__odm::FieldSchema] = &[#(#field_schemas),*];
+            const __INDEXES: &[__odm::IndexSchema] = &[#(#indexes),*];
 
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
-                const SCHEMA: &'static ::odm_core::__private::Schema = &#schema;
+                const SCHEMA: &'static __odm::Schema = &#schema;
 
                 #assoc
 
@@ -182,6 +195,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 }
 
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
+    let private = private_alias();
     let ident = cont.ident;
     let field_schemas = field_schemas(cont);
     let rule_consts = rule_consts(cont);
@@ -194,6 +208,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
         #decl
 
         const _: () = {
+            #private
             #impls
             #embedded_fns
             #decoder
@@ -201,7 +216,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
-                const FIELDS: &'static [::odm_core::__private::FieldSchema] = &[#(#field_schemas),*];
+                const FIELDS: &'static [__odm::FieldSchema] = &[#(#field_schemas),*];
 
                 #assoc
 

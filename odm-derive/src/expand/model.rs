@@ -16,12 +16,12 @@ pub(super) fn id_fns(cont: &Container<'_>) -> TokenStream {
         None => {
             let id = cont.stored_field(ID.0).expect("checked").ident;
             quote! {
-                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
-                    ::odm_core::__private::id_to_bson(#type_name, &self.#id)
+                fn id(&self) -> __odm::Result<__odm::bson::Bson> {
+                    __odm::id_to_bson(#type_name, &self.#id)
                 }
 
-                fn set_id(&mut self, id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
-                    self.#id = ::odm_core::__private::id_from_bson(#type_name, id)?;
+                fn set_id(&mut self, id: __odm::bson::Bson) -> __odm::Result<()> {
+                    self.#id = __odm::id_from_bson(#type_name, id)?;
                     ::core::result::Result::Ok(())
                 }
             }
@@ -40,17 +40,17 @@ pub(super) fn id_fns(cont: &Container<'_>) -> TokenStream {
                 })
                 .collect();
             let get = arms.iter().map(|(v, id)| {
-                quote!(Self::#v { #id: __id, .. } => ::odm_core::__private::id_to_bson(#type_name, __id),)
+                quote!(Self::#v { #id: __id, .. } => __odm::id_to_bson(#type_name, __id),)
             });
             let set = arms.iter().map(|(v, id)| {
-                quote!(Self::#v { #id: __id, .. } => *__id = ::odm_core::__private::id_from_bson(#type_name, __new_id)?,)
+                quote!(Self::#v { #id: __id, .. } => *__id = __odm::id_from_bson(#type_name, __new_id)?,)
             });
             quote! {
-                fn id(&self) -> ::odm_core::__private::Result<::odm_core::__private::bson::Bson> {
+                fn id(&self) -> __odm::Result<__odm::bson::Bson> {
                     match self { #(#get)* }
                 }
 
-                fn set_id(&mut self, __new_id: ::odm_core::__private::bson::Bson) -> ::odm_core::__private::Result<()> {
+                fn set_id(&mut self, __new_id: __odm::bson::Bson) -> __odm::Result<()> {
                     match self { #(#set)* }
                     ::core::result::Result::Ok(())
                 }
@@ -63,7 +63,7 @@ pub(super) fn id_fns(cont: &Container<'_>) -> TokenStream {
 pub(super) fn touch_fn(cont: &Container<'_>, ts: &Timestamps) -> TokenStream {
     let created = cont.stored_field(&ts.created_at).expect("checked").ident;
     let updated = cont.stored_field(&ts.updated_at).expect("checked").ident;
-    let set = quote!(::odm_core::__private::TimestampField::set_timestamp);
+    let set = quote!(__odm::TimestampField::set_timestamp);
     let body = match cont.tagged() {
         None => quote! {
             if created {
@@ -91,7 +91,7 @@ pub(super) fn touch_fn(cont: &Container<'_>, ts: &Timestamps) -> TokenStream {
         }
     };
     quote! {
-        fn touch(&mut self, now: ::odm_core::__private::bson::DateTime, created: bool) {
+        fn touch(&mut self, now: __odm::bson::DateTime, created: bool) {
             #body
         }
     }
@@ -100,7 +100,7 @@ pub(super) fn touch_fn(cont: &Container<'_>, ts: &Timestamps) -> TokenStream {
 /// `version` and `set_version`, through the field stored as `__v`.
 pub(super) fn version_fns(cont: &Container<'_>) -> TokenStream {
     let v = cont.stored_field(VERSION_KEY.0).expect("checked").ident;
-    let p = quote!(::odm_core::__private::VersionField);
+    let p = quote!(__odm::VersionField);
     let (get, put) = match cont.tagged() {
         None => (
             quote!(#p::get_version(&self.#v)),
@@ -128,9 +128,9 @@ pub(super) fn version_fns(cont: &Container<'_>) -> TokenStream {
 pub(super) fn hooks_fn(key: &Path) -> TokenStream {
     // Spanned at `hooks`: a model without `impl Hooks` gets the error there.
     let span = key.segments[0].ident.span();
-    let hooks_of = quote_spanned!(span=> ::odm_core::__private::hooks_of::<Self>());
+    let hooks_of = quote_spanned!(span=> __odm::hooks_of::<Self>());
     quote! {
-        fn hooks() -> ::core::option::Option<&'static dyn ::odm_core::__private::DynHooks<Self>> {
+        fn hooks() -> ::core::option::Option<&'static dyn __odm::DynHooks<Self>> {
             ::core::option::Option::Some(#hooks_of)
         }
     }

@@ -14,7 +14,7 @@ use crate::symbol::{DELETED_AT, VERSION_KEY};
 use crate::ty::{self, type_string, Ty};
 
 pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let tag = cont.tagged().map(|tagged| {
         let member = unraw(&tagged.tag_member);
         let stored = &tagged.tag;
@@ -32,8 +32,7 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
             let ident = unraw(f.ident);
             let stored = &f.stored;
             let rust_type = type_string(f.ty);
-            let mut out =
-                quote!(::odm_core::__private::FieldSchema::new(#ident, #stored, #rust_type));
+            let mut out = quote!(__odm::FieldSchema::new(#ident, #stored, #rust_type));
             let rules: Vec<Ident> = shared_rules(cont, f)
                 .into_iter()
                 .map(|j| rule_const(cont, f, j))
@@ -135,7 +134,7 @@ pub(super) fn rule_const(cont: &Container<'_>, f: &Field<'_>, j: usize) -> Ident
 
 /// One constant per rule of every stored field (and, for a `regex`, the function that compiles it once).
 pub(super) fn rule_consts(cont: &Container<'_>) -> TokenStream {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let mut out = TokenStream::new();
     for f in cont.fields().filter(|f| f.is_stored()) {
         for (j, rule) in f.attrs.rules.iter().enumerate() {
@@ -161,7 +160,7 @@ pub(super) fn rule_consts(cont: &Container<'_>) -> TokenStream {
 }
 
 pub(super) fn rule_tokens(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> TokenStream {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let rule = quote!(#p::Rule);
     match kind {
         RuleKind::Required => quote!(#rule::Required),
@@ -194,7 +193,7 @@ pub(super) fn rule_tokens(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> Token
 
 /// A `one_of` value as the field stores it: an `f32` literal is the `f32` widened, as it is stored.
 pub(super) fn literal_tokens(base: Ty<'_>, e: &Expr) -> TokenStream {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     match e {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
@@ -264,7 +263,7 @@ pub(super) struct IndexDoc {
 }
 
 pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
-    let key = quote!(::odm_core::__private::IndexKey);
+    let key = quote!(__odm::IndexKey);
     let mut out = Vec::new();
     let mut text_keys = Vec::new();
     // Every stored field, not the union of an enum's: an index is declared on one variant's field.
@@ -284,7 +283,7 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
         } else {
             quote!(#key::Asc)
         };
-        let mut tokens = quote!(::odm_core::__private::IndexSchema::new(&[(#stored, #dir)]));
+        let mut tokens = quote!(__odm::IndexSchema::new(&[(#stored, #dir)]));
         let mut options = Vec::new();
         if ix.unique.is_some() {
             tokens = quote!(#tokens.unique());
@@ -303,7 +302,7 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
     }
     if !text_keys.is_empty() {
         let pairs = text_keys.iter().map(|k| quote!((#k, #key::Text)));
-        let tokens = quote!(::odm_core::__private::IndexSchema::new(&[#(#pairs),*]));
+        let tokens = quote!(__odm::IndexSchema::new(&[#(#pairs),*]));
         let keys = text_keys
             .iter()
             .map(|k| format!("{k}: \"text\""))
@@ -334,7 +333,7 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
             doc_keys.push(format!("{name}: {}", if desc { -1 } else { 1 }));
             pairs.push(quote!((#name, #dir)));
         }
-        let mut tokens = quote!(::odm_core::__private::IndexSchema::new(&[#(#pairs),*]));
+        let mut tokens = quote!(__odm::IndexSchema::new(&[#(#pairs),*]));
         let mut options = Vec::new();
         if let Some(name) = &index.name {
             tokens = quote!(#tokens.named(#name));
@@ -372,7 +371,8 @@ pub(super) fn indexes(cont: &Container<'_>) -> Vec<TokenStream> {
 pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
     let type_name = cont.ident.to_string();
     let collection = cont.collection();
-    let mut schema = quote!(::odm_core::__private::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
+    let mut schema =
+        quote!(__odm::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
     if let Some(ts) = &cont.attrs.timestamps {
         let (c, u) = (&ts.created_at, &ts.updated_at);
         schema = quote!(#schema.with_timestamps(#c, #u));
@@ -388,8 +388,8 @@ pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
     if cont.attrs.settings.any() {
         let settings = settings_expr(&cont.attrs.settings);
         schema = quote!(#schema.with_settings(|| {
-            static SETTINGS: ::odm_core::__private::LazyLock<::odm_core::__private::Settings> =
-                ::odm_core::__private::LazyLock::new(|| #settings);
+            static SETTINGS: __odm::LazyLock<__odm::Settings> =
+                __odm::LazyLock::new(|| #settings);
             &SETTINGS
         }));
     }
@@ -406,7 +406,7 @@ pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
 /// The model's default `Settings`, built from the driver's types on first use.
 fn settings_expr(settings: &crate::attr::settings::Settings) -> TokenStream {
     use crate::attr::settings::W;
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let mut out = quote!(#p::Settings::new());
     if let Some(read) = &settings.read {
         let mode = match read.as_str() {

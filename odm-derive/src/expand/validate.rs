@@ -10,7 +10,7 @@ use crate::attr::RuleKind;
 
 /// The generated body of `validate_into`, or nothing when the type has no rules.
 pub(super) fn validate_into(cont: &Container<'_>) -> TokenStream {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let mut checks = Vec::new();
     match cont.tagged() {
         None => {
@@ -80,7 +80,7 @@ pub(super) fn field_checks(
     f: &Field<'_>,
     place: &dyn Fn(Span) -> TokenStream,
 ) -> Vec<TokenStream> {
-    let p = quote!(::odm_core::__private);
+    let p = quote!(__odm);
     let stored = &f.stored;
     let mut checks = Vec::new();
     for (j, rule) in f.attrs.rules.iter().enumerate() {
