@@ -85,8 +85,13 @@ impl Connection {
     /// without it the windows are empty. Publishing is one insert per window through the library; a
     /// failed insert is logged (target `odm`) and its counts are lost, never retried into the next
     /// window. The task (which first creates the index that expires the windows) stops when the
-    /// publisher is dropped.
+    /// publisher is dropped. A window is at least 100 ms.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, which runs the task.
     pub fn publish_tenant_activity(&self, to: &Connection, every: Duration) -> ActivityPublisher {
+        let every = every.max(Duration::from_millis(100));
         let process = format!(
             "{}:{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
