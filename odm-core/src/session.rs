@@ -15,10 +15,11 @@ use crate::tenancy::{InFlight, Scope};
 pub struct Session {
     inner: ClientSession,
     client_id: u64,
-    /// The leased tenant handles (of a [`Fleet`](crate::Fleet)) the session's operations used since its
-    /// transaction started: checked again when [`Connection::transaction`](crate::Connection::transaction)
-    /// commits, so a commit never lands where a tenant was moved from.
-    leased: Vec<Arc<Scope>>,
+    /// The leased tenant handles (of a [`Fleet`](crate::Fleet)) the session's operations used since
+    /// [`Connection::transaction`](crate::Connection::transaction) started its transaction: checked again
+    /// when it commits, so a commit never lands where a tenant was moved from. `None` outside one (a
+    /// session of the caller's keeps nothing).
+    leased: Option<Vec<Arc<Scope>>>,
 }
 
 impl Session {
@@ -26,20 +27,23 @@ impl Session {
         Session {
             inner,
             client_id,
-            leased: Vec::new(),
+            leased: None,
         }
     }
 
     /// Notes that an operation of a leased tenant handle ran in the session.
     pub(crate) fn used(&mut self, scope: &Arc<Scope>) {
-        if scope.lease.is_some() && !self.leased.iter().any(|s| Arc::ptr_eq(s, scope)) {
-            self.leased.push(scope.clone());
+        if let Some(leased) = &mut self.leased {
+            if scope.lease.is_some() && !leased.iter().any(|s| Arc::ptr_eq(s, scope)) {
+                leased.push(scope.clone());
+            }
         }
     }
 
-    /// Forgets the leased handles used so far: a new transaction starts.
-    pub(crate) fn forget_leases(&mut self) {
-        self.leased.clear();
+    /// Starts noting the leased handles used, from none: a transaction of
+    /// [`Connection::transaction`](crate::Connection::transaction) starts.
+    pub(crate) fn track_leases(&mut self) {
+        self.leased = Some(Vec::new());
     }
 
     /// Checks every lease the transaction's operations used, and counts the commit in flight on each
@@ -47,8 +51,8 @@ impl Session {
     /// refuses the commit with [`Error::LeaseExpired`](crate::Error::LeaseExpired), and a cut-over waits
     /// for a commit already under way.
     pub(crate) fn check_leases(&self) -> Result<Vec<InFlight>> {
-        let mut guards = Vec::with_capacity(self.leased.len());
-        for scope in &self.leased {
+        let mut guards = Vec::new();
+        for scope in self.leased.iter().flatten() {
             guards.extend(scope.check_lease()?);
         }
         Ok(guards)

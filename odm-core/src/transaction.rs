@@ -122,7 +122,7 @@ impl Connection {
         'attempt: loop {
             with_timeout(timeout, async {
                 let mut session = tx.session().await;
-                session.forget_leases();
+                session.track_leases();
                 Ok(session.inner().start_transaction().await?)
             })
             .await?;
