@@ -162,7 +162,7 @@ impl Fleet {
     /// keeps serving; writes made during the export may or may not be in it.
     pub async fn export(&self, id: &str, dir: impl AsRef<Path>) -> Result<DumpReport> {
         let dir = dir.as_ref();
-        let span = tracing::info_span!("odm.fleet.export", tenant = id);
+        let span = tracing::info_span!(target: "odm", "odm.fleet.export", tenant = id);
         async {
             let record = self
                 .catalogue()
@@ -234,7 +234,7 @@ impl Fleet {
         dir: impl AsRef<Path>,
     ) -> Result<DumpReport> {
         let dir = dir.as_ref();
-        let span = tracing::info_span!("odm.fleet.import", tenant = id);
+        let span = tracing::info_span!(target: "odm", "odm.fleet.import", tenant = id);
         async {
             let manifest = read_manifest(dir)?;
             let wanted = match placement {

@@ -388,7 +388,7 @@ impl Fleet {
             |r: &TenantRecord| matches!(r.state, TenantState::Moving | TenantState::Erasing);
         if let (Some(record), Some(follower)) = (record.filter(awaited), &self.inner.follower) {
             if let Err(e) = follower.acknowledge(&id, record.version).await {
-                tracing::warn!(tenant = id, error = %e, "could not acknowledge a tenant's revocation; its cut-over waits out the lease");
+                tracing::warn!(target: "odm", tenant = id, error = %e, "could not acknowledge a tenant's revocation; its cut-over waits out the lease");
             }
         }
     }
@@ -411,7 +411,7 @@ async fn heartbeats(fleet: Weak<Inner>) {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "the fleet's heartbeat failed; it hands out no lease until one succeeds")
+                    tracing::warn!(target: "odm", error = %e, "the fleet's heartbeat failed; it hands out no lease until one succeeds")
                 }
             }
             inner.lease
@@ -431,7 +431,7 @@ async fn follow(fleet: Weak<Inner>) {
                 if opened.is_ok() {
                     // Changes made before the stream opened are not in it: read them.
                     if let Err(e) = fleet.reconcile().await {
-                        tracing::warn!(error = %e, "cannot read the catalogue after following it again; its handles keep their leases");
+                        tracing::warn!(target: "odm", error = %e, "cannot read the catalogue after following it again; its handles keep their leases");
                     }
                 }
                 opened
@@ -441,7 +441,7 @@ async fn follow(fleet: Weak<Inner>) {
         let mut stream = match opened {
             Ok(stream) => stream,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot follow the catalogue; cut-overs wait out the lease for this process");
+                tracing::warn!(target: "odm", error = %e, "cannot follow the catalogue; cut-overs wait out the lease for this process");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -453,7 +453,7 @@ async fn follow(fleet: Weak<Inner>) {
             match event {
                 Ok(event) => Fleet { inner }.changed(event).await,
                 Err(e) => {
-                    tracing::warn!(error = %e, "the catalogue's change stream failed; opening it again");
+                    tracing::warn!(target: "odm", error = %e, "the catalogue's change stream failed; opening it again");
                     break;
                 }
             }

@@ -419,7 +419,7 @@ impl Migrations {
     }
 
     async fn run_step(&self, tenant: &Tenant, step: &Arc<Step>) -> Result<()> {
-        let span = tracing::info_span!("odm.migrate.step", tenant = tenant.id(), step = step.name);
+        let span = tracing::info_span!(target: "odm", "odm.migrate.step", tenant = tenant.id(), step = step.name);
         self.run_step_in_span(tenant, step).instrument(span).await
     }
 

@@ -525,7 +525,7 @@ impl Fleet {
     /// [`ModelHandle::shard_collection`](crate::ModelHandle::shard_collection)), then marks it active. Idempotent: for
     /// an active tenant it checks the collections again and changes nothing that is right.
     pub async fn provision(&self, id: &str, placement: Option<&str>) -> Result<TenantRecord> {
-        let span = tracing::info_span!("odm.fleet.provision", tenant = id);
+        let span = tracing::info_span!(target: "odm", "odm.fleet.provision", tenant = id);
         async {
             crate::tenancy::check_tenant_id(id)?;
             let wanted = match placement {
@@ -618,7 +618,7 @@ impl Fleet {
     /// of it (acknowledged, when they follow the catalogue; at most a lease), and an erasure that fails
     /// half-way can be run again.
     pub async fn erase(&self, id: &str) -> Result<ErasureReport> {
-        let span = tracing::info_span!("odm.fleet.erase", tenant = id);
+        let span = tracing::info_span!(target: "odm", "odm.fleet.erase", tenant = id);
         async {
             let since = self.stamp().await?;
             let record = self

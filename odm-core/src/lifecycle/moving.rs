@@ -74,7 +74,7 @@ impl Fleet {
     /// tenant active at the destination with [`TenantRecord::cleanup`](super::TenantRecord::cleanup)
     /// naming the source: `move_tenant` to the same destination deletes the leftover copy.
     pub async fn move_tenant(&self, id: &str, to: &str) -> Result<MoveReport> {
-        let span = tracing::info_span!("odm.fleet.move", tenant = id, to);
+        let span = tracing::info_span!(target: "odm", "odm.fleet.move", tenant = id, to);
         async {
             self.placement(to)?.check(id)?;
             let record = self
@@ -136,7 +136,7 @@ impl Fleet {
                     // A failure of the rollback itself (the server gone) leaves the tenant `moving`,
                     // for `abort_move` or a new `move_tenant` to finish.
                     if self.abort_move(id).await.is_err() {
-                        tracing::warn!(tenant = id, "the move failed and could not be rolled back yet; run `abort_move` or `move_tenant` again");
+                        tracing::warn!(target: "odm", tenant = id, "the move failed and could not be rolled back yet; run `abort_move` or `move_tenant` again");
                     }
                     Err(e)
                 }
