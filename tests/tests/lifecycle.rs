@@ -507,20 +507,7 @@ async fn move_under_writes(db: &str, from: &str, to: &str) {
     );
     assert_eq!(record.cleanup, None);
 
-    let keys = keys_at(&conn, db, to, id).await;
-    assert!(
-        acked.len() > 10,
-        "the writers wrote during the move: {}",
-        acked.len()
-    );
-    let written: BTreeSet<String> = (0..2000)
-        .map(|i| format!("{id}-{i}"))
-        .chain(acked)
-        .collect();
-    assert_eq!(
-        keys, written,
-        "the destination holds exactly what was acknowledged"
-    );
+    exactly_what_was_acknowledged(&conn, db, to, id, 2000, acked).await;
     assert_eq!(stored(&conn, db, to, id, "tags").await.len(), 1);
     if from != to {
         assert_eq!(traces(&conn, db, from, id).await, Vec::<String>::new());
@@ -761,6 +748,28 @@ impl Writers {
     }
 }
 
+/// Checks that the tenant's notes at `placement` are exactly the `filled` ones [`fill`] made and the
+/// `acked` ones the writers were told were written, none twice, and that the writers did write.
+async fn exactly_what_was_acknowledged(
+    conn: &Connection,
+    db: &str,
+    placement: &str,
+    id: &str,
+    filled: i64,
+    acked: BTreeSet<String>,
+) {
+    assert!(acked.len() > 10, "the writers wrote: {}", acked.len());
+    let written: BTreeSet<String> = (0..filled)
+        .map(|i| format!("{id}-{i}"))
+        .chain(acked)
+        .collect();
+    assert_eq!(
+        keys_at(conn, db, placement, id).await,
+        written,
+        "the destination holds exactly what was acknowledged"
+    );
+}
+
 /// The keys of the tenant's notes at `placement` on `conn`'s cluster; a key stored twice fails.
 async fn keys_at(conn: &Connection, db: &str, placement: &str, id: &str) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
@@ -889,16 +898,7 @@ async fn two_following_processes_cut_over_well_under_the_lease() {
         .unwrap();
     assert!(registered.is_some(), "the other process is registered");
 
-    let keys = keys_at(&conn, db, "databases", id).await;
-    assert!(acked.len() > 10, "the writers wrote: {}", acked.len());
-    let written: BTreeSet<String> = (0..1000)
-        .map(|i| format!("{id}-{i}"))
-        .chain(acked)
-        .collect();
-    assert_eq!(
-        keys, written,
-        "the destination holds exactly what was acknowledged"
-    );
+    exactly_what_was_acknowledged(&conn, db, "databases", id, 1000, acked).await;
     assert_eq!(traces(&conn, db, "shared", id).await, Vec::<String>::new());
 }
 
