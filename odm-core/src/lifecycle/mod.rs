@@ -730,20 +730,11 @@ impl Fleet {
                 } }])
                 .await?;
             if let Some(d) = totals.first() {
-                total.documents += number(d, "documents");
-                total.bytes += number(d, "bytes");
+                total.documents += crate::ops::count_in(d, "documents");
+                total.bytes += crate::ops::count_in(d, "bytes");
             }
         }
         Ok(total)
-    }
-}
-
-fn number(d: &mongodb::bson::Document, key: &str) -> u64 {
-    match d.get(key) {
-        Some(mongodb::bson::Bson::Int32(n)) => *n as u64,
-        Some(mongodb::bson::Bson::Int64(n)) => *n as u64,
-        Some(mongodb::bson::Bson::Double(n)) => *n as u64,
-        _ => 0,
     }
 }
 

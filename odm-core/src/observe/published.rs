@@ -193,12 +193,7 @@ pub async fn busiest_tenants_published(
 }
 
 fn activity(row: &Document) -> TenantActivity {
-    let count = |key: &str| match row.get(key) {
-        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-        Some(Bson::Double(n)) => *n as u64,
-        _ => 0,
-    };
+    let count = |key: &str| crate::ops::count_in(row, key);
     let millis = match row.get("time_ms") {
         Some(Bson::Double(n)) => *n,
         Some(Bson::Int32(n)) => f64::from(*n),

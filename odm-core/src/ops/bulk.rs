@@ -527,14 +527,16 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                     saved[*position] = true;
                 }
             }
-            let n = reply_count(&reply, "n");
+            let n = crate::ops::count_in(&reply, "n");
             if let [position] = batch.positions[..] {
                 if matches!(writes[position].kind, Kind::Replace { .. }) {
                     saved[position] = n > 0;
                 }
             }
             match command {
-                _ if batch.soft => result.deleted_count += reply_count(&reply, "nModified"),
+                _ if batch.soft => {
+                    result.deleted_count += crate::ops::count_in(&reply, "nModified")
+                }
                 "insert" => result.inserted_count += n,
                 "delete" => result.deleted_count += n,
                 _ => {
@@ -551,7 +553,7 @@ impl<'a, T: Model> BulkWrite<'a, T> {
                         }
                     }
                     result.matched_count += n.saturating_sub(upserted);
-                    result.modified_count += reply_count(&reply, "nModified");
+                    result.modified_count += crate::ops::count_in(&reply, "nModified");
                 }
             }
             if let (Ok(wc), None) = (reply.get_document("writeConcernError"), &write_concern) {
@@ -620,15 +622,6 @@ const BATCH_LIMIT: usize = 100_000;
 /// The most bytes of statements one command carries: a command is one BSON document, which MongoDB
 /// takes up to 16 MiB and 16 KiB, the 16 KiB left for the command's other fields.
 const BATCH_BYTES: usize = crate::handle::MAX_DOCUMENT_SIZE;
-
-fn reply_count(reply: &Document, key: &str) -> u64 {
-    match reply.get(key) {
-        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-        Some(Bson::Double(n)) => *n as u64,
-        _ => 0,
-    }
-}
 
 fn reply_index(doc: &Document) -> Option<usize> {
     match doc.get("index") {

@@ -121,6 +121,18 @@ pub(crate) async fn with_timeout<O>(
     }
 }
 
+/// The count `key` of a server reply or an aggregation's row (an `int`, a `long` or a `double`,
+/// as servers and `$sum` give them); 0 when it is missing or negative.
+pub(crate) fn count_in(reply: &mongodb::bson::Document, key: &str) -> u64 {
+    use mongodb::bson::Bson;
+    match reply.get(key) {
+        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Double(n)) if *n > 0.0 => *n as u64,
+        _ => 0,
+    }
+}
+
 /// A raw document as a `Document`, for reads that return documents (projections, aggregations).
 pub(crate) fn to_document(
     type_name: &'static str,

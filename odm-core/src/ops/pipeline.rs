@@ -751,12 +751,7 @@ impl<'a> Pipeline<'a> {
             cmd.append("writeConcern", concern);
         }
         let reply: Document = send!(self, |s| db.run_raw_command(cmd))?;
-        let n = match reply.get("n") {
-            Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-            Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-            _ => 0,
-        };
-        self.wrote(n);
+        self.wrote(crate::ops::count_in(&reply, "n"));
         Ok(reply)
     }
 

@@ -311,15 +311,9 @@ impl Tenant {
                 "bytes": { "$sum": { "$bsonSize": "$$ROOT" } },
             } }])
             .await?;
-        let number = |d: &mongodb::bson::Document, key: &str| match d.get(key) {
-            Some(mongodb::bson::Bson::Int32(n)) => *n as u64,
-            Some(mongodb::bson::Bson::Int64(n)) => *n as u64,
-            Some(mongodb::bson::Bson::Double(n)) => *n as u64,
-            _ => 0,
-        };
         Ok(totals.first().map_or(Usage::default(), |d| Usage {
-            documents: number(d, "documents"),
-            bytes: number(d, "bytes"),
+            documents: crate::ops::count_in(d, "documents"),
+            bytes: crate::ops::count_in(d, "bytes"),
         }))
     }
 }
