@@ -723,15 +723,11 @@ impl Fleet {
         let mut total = crate::tenancy::Usage::default();
         for schema in self.stored().map(|m| m.schema) {
             let totals = pipeline(&tenant, schema)?
-                .aggregate(vec![doc! { "$group": {
-                    "_id": mongodb::bson::Bson::Null,
-                    "documents": { "$sum": 1 },
-                    "bytes": { "$sum": { "$bsonSize": "$$ROOT" } },
-                } }])
+                .aggregate(vec![crate::tenancy::Usage::group()])
                 .await?;
-            if let Some(d) = totals.first() {
-                total.documents += crate::ops::count_in(d, "documents");
-                total.bytes += crate::ops::count_in(d, "bytes");
+            if let Some(usage) = totals.first().map(crate::tenancy::Usage::of_row) {
+                total.documents += usage.documents;
+                total.bytes += usage.bytes;
             }
         }
         Ok(total)

@@ -303,18 +303,8 @@ impl Tenant {
     /// so it reads every document of the tenant's: run it from an admin task, not per request). The
     /// sizes are of the documents as BSON, before compression and without indexes.
     pub async fn usage<T: Model>(&self) -> Result<Usage> {
-        let totals = self
-            .model::<T>()
-            .aggregate([mongodb::bson::doc! { "$group": {
-                "_id": mongodb::bson::Bson::Null,
-                "documents": { "$sum": 1 },
-                "bytes": { "$sum": { "$bsonSize": "$$ROOT" } },
-            } }])
-            .await?;
-        Ok(totals.first().map_or(Usage::default(), |d| Usage {
-            documents: crate::ops::count_in(d, "documents"),
-            bytes: crate::ops::count_in(d, "bytes"),
-        }))
+        let totals = self.model::<T>().aggregate([Usage::group()]).await?;
+        Ok(totals.first().map_or(Usage::default(), Usage::of_row))
     }
 }
 
@@ -326,6 +316,26 @@ pub struct Usage {
     pub documents: u64,
     /// Their total size as BSON, in bytes.
     pub bytes: u64,
+}
+
+impl Usage {
+    /// The aggregation stage that sums a collection's documents and their BSON size (over the
+    /// tenant's documents alone, once the pipeline confines it).
+    pub(crate) fn group() -> mongodb::bson::Document {
+        mongodb::bson::doc! { "$group": {
+            "_id": mongodb::bson::Bson::Null,
+            "documents": { "$sum": 1 },
+            "bytes": { "$sum": { "$bsonSize": "$$ROOT" } },
+        } }
+    }
+
+    /// The usage [`group`](Self::group)'s row gives.
+    pub(crate) fn of_row(row: &mongodb::bson::Document) -> Usage {
+        Usage {
+            documents: crate::ops::count_in(row, "documents"),
+            bytes: crate::ops::count_in(row, "bytes"),
+        }
+    }
 }
 
 impl fmt::Debug for Tenant {
