@@ -61,6 +61,8 @@ pub struct Variant<'a> {
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
+    /// The type as written, for the docs, the schema and messages (rendered once).
+    pub type_name: String,
     pub attrs: attr::Field,
     pub serde: attr::serde::Field,
     /// The name serde stores the field under.
@@ -341,6 +343,7 @@ impl<'a> Field<'a> {
         Field {
             ident,
             ty: &field.ty,
+            type_name: ty::type_string(&field.ty),
             attrs,
             serde,
             stored,

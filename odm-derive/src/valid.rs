@@ -6,7 +6,7 @@ use crate::ast::{Container, Derive, Field};
 use crate::attr::RuleKind;
 use crate::ctxt::{list, suggest, Ctxt};
 use crate::symbol::{DELETED_AT, ID, MODEL_KEYS, VALIDATE, VERSION_KEY};
-use crate::ty::{type_string, Ty};
+use crate::ty::Ty;
 
 pub fn check(cx: &Ctxt, cont: &Container<'_>) {
     check_generics(cx, cont);
@@ -87,10 +87,6 @@ fn duplicate_names(cx: &Ctxt, stored: &[&Field<'_>]) {
     }
 }
 
-fn rust_type(field: &Field<'_>) -> String {
-    type_string(field.ty)
-}
-
 fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
     let attrs = &field.attrs;
     if !field.is_stored() {
@@ -108,7 +104,7 @@ fn check_field(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
         return;
     }
     let base = field.base();
-    let ty = rust_type(field);
+    let ty = &field.type_name;
     let name = field.ident;
     for rule in &attrs.rules {
         let key = &rule.key;
@@ -243,8 +239,8 @@ fn check_default(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::
             key,
             format!(
                 "`default` applies to `Option` fields, where `None` takes the default on insert; `{name}: {}` always has a value: make it `Option<{}>`, or give it its value where the struct is built",
-                rust_type(field),
-                rust_type(field)
+                field.type_name,
+                field.type_name
             ),
         );
     }
@@ -295,7 +291,7 @@ fn check_hidden(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>, key: &syn::P
             quote::quote!(#name: #ty),
             format!(
                 "`{name}` is `hidden`, so reads leave it out, and `{name}: {}` cannot be decoded without it: make it an `Option`, or give it `#[serde(default)]`",
-                rust_type(field)
+                field.type_name
             ),
         );
         return;
@@ -332,7 +328,7 @@ fn check_min_max(
 }
 
 fn check_one_of(cx: &Ctxt, key: &syn::Path, field: &Field<'_>, base: Ty<'_>, values: &[Expr]) {
-    let ty = rust_type(field);
+    let ty = &field.type_name;
     let name = field.ident;
     let expected: fn(&Expr) -> bool = match base {
         Ty::Text => |e| {
@@ -479,14 +475,14 @@ fn check_variants(cx: &Ctxt, cont: &Container<'_>) {
                         field.ident, field.stored, first.ident
                     ),
                 );
-            } else if type_string(first.ty) != type_string(field.ty) {
+            } else if first.type_name != field.type_name {
                 cx.error_spanned_by(
                     field.ty,
                     format!(
                         "`{}` is `{}` here but `{}` in another variant; a field stored by several variants is one field of the collection, with one type",
                         field.ident,
-                        type_string(field.ty),
-                        type_string(first.ty)
+                        field.type_name,
+                        first.type_name
                     ),
                 );
             } else if field.attrs.index.any() && first.attrs.index.any() {
@@ -558,7 +554,7 @@ fn check_timestamps(cx: &Ctxt, cont: &Container<'_>) {
                 if !matches!(field.base(), Ty::DateTime) {
                     cx.error_spanned_by(
                         field.ty,
-                        format!("the timestamp field `{}` must be a `DateTime` or `Option<DateTime>` (bson's), not `{}`", field.ident, rust_type(field)),
+                        format!("the timestamp field `{}` must be a `DateTime` or `Option<DateTime>` (bson's), not `{}`", field.ident, field.type_name),
                     );
                 }
             }
@@ -594,7 +590,7 @@ fn check_version(cx: &Ctxt, cont: &Container<'_>) {
             if !matches!(field.base(), Ty::Int(_)) {
                 cx.error_spanned_by(
                     field.ty,
-                    format!("the version field `{}` must be an integer or an `Option` of one, not `{}`", field.ident, rust_type(field)),
+                    format!("the version field `{}` must be an integer or an `Option` of one, not `{}`", field.ident, field.type_name),
                 );
             }
         }
@@ -622,7 +618,7 @@ fn check_soft_delete(cx: &Ctxt, cont: &Container<'_>) {
                     format!(
                         "`soft_delete` needs `{}` to be an `Option<DateTime>` (`None` while the document is live), not `{}`",
                         field.ident,
-                        rust_type(field)
+                        field.type_name
                     ),
                 );
             }

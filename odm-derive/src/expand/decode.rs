@@ -2,8 +2,12 @@
 //! whose serde attributes leave decoding to serde's defaults (see `odm_core::decode` for the contract:
 //! the decoder gives serde's value or gives up, never another value).
 
+use std::fmt::Write as _;
+
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
+
+use super::text::{byte_str_lit, Code};
 
 use crate::ast::{Container, Field};
 
@@ -27,49 +31,68 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         .map(field_plan)
         .collect::<Option<Vec<Plan>>>()?;
 
-    let p = quote!(__odm);
-    let option = quote!(::core::option::Option);
-    let mut slots = Vec::new();
-    let mut arms = Vec::new();
-    let mut inits = Vec::new();
+    // Few `?` and few statements, whatever the number of fields: every slot is made in one `let .. else`,
+    // every key read in one `match` with one `?`, and every value taken in one more `let .. else`. All of
+    // it is text (see `text`) but the probes, which name the fields' types.
+    let mut head = Code::default();
+    head.push_str("#[allow(unused_imports)] use __odm::{ViaDecode as _, ViaSerde as _}; let (");
+    let mut probes = Vec::new();
+    let mut arms = String::new();
+    let mut values = String::new();
+    let mut finishes = String::new();
+    let mut inits = String::new();
     for (i, (field, plan)) in cont.fields().zip(&plans).enumerate() {
-        let (ident, ty) = (field.ident, field.ty);
+        let ident = field.ident;
         match plan {
             Plan::Read { default } => {
-                let slot = format_ident!("__field{}", i);
-                let key = syn::LitByteStr::new(field.stored.as_bytes(), ident.span());
-                slots.push(quote!(let mut #slot = (&&#p::Probe::<#ty>::NEW).slot()?;));
-                arms.push(quote!(#key => #slot.read(__value)?,));
-                inits.push(match default {
-                    Some(default) => quote! {
-                        #ident: match #slot.take() {
-                            #option::Some(__v) => __v,
-                            #option::None => #default,
-                        }
-                    },
-                    None => quote!(#ident: #slot.finish()?),
-                });
+                let ty = field.ty;
+                let _ = write!(head, "::core::option::Option::Some(mut __field{i}),");
+                probes.push(quote!((&&__odm::Probe::<#ty>::NEW).slot(),));
+                let _ = write!(
+                    arms,
+                    "{} => __field{i}.read(__value),",
+                    byte_str_lit(&field.stored)
+                );
+                match default {
+                    Some(default) => {
+                        let _ = write!(
+                            inits,
+                            "{ident}: match __field{i}.take() {{ \
+                             ::core::option::Option::Some(__v) => __v, \
+                             ::core::option::Option::None => {default}, }},"
+                        );
+                    }
+                    None => {
+                        let _ = write!(values, "::core::option::Option::Some(__value{i}),");
+                        let _ = write!(finishes, "__field{i}.finish(),");
+                        let _ = write!(inits, "{ident}: __value{i},");
+                    }
+                }
             }
-            Plan::Skip { default } => inits.push(quote!(#ident: #default)),
+            Plan::Skip { default } => {
+                let _ = write!(inits, "{ident}: {default},");
+            }
         }
     }
+    head.push_str(") =");
+    let mut tail = Code::default();
+    let _ = write!(
+        tail,
+        "else {{ return ::core::option::Option::None; }}; \
+         while let ::core::option::Option::Some((__key, __value)) = __elements.next()? {{ \
+         match __key {{ {arms} _ => __odm::skip_element(__key, __value), }}?; }} \
+         let ({values}) = ({finishes}) else {{ return ::core::option::Option::None; }}; \
+         ::core::option::Option::Some(Self {{ {inits} }})"
+    );
+    let (head, tail) = (head.into_tokens(), tail.into_tokens());
     let ident = cont.ident;
     // Every field's slot comes first: a field whose type only serde decodes sends the document to serde
     // before anything is read.
     Some(quote! {
         #[automatically_derived]
-        impl #p::DecodeDocument for #ident {
-            fn decode_elements(mut __elements: #p::Elements<'_>) -> #option<Self> {
-                #[allow(unused_imports)]
-                use #p::{ViaDecode as _, ViaSerde as _};
-                #(#slots)*
-                while let #option::Some((__key, __value)) = __elements.next()? {
-                    match __key {
-                        #(#arms)*
-                        _ => #p::skip_element(__key, __value)?,
-                    }
-                }
-                #option::Some(Self { #(#inits,)* })
+        impl __odm::DecodeDocument for #ident {
+            fn decode_elements(mut __elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
+                #head (#(#probes)*) #tail
             }
         }
     })

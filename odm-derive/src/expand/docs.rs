@@ -109,7 +109,7 @@ pub(super) fn member_doc(cont: &Container<'_>, f: &Field<'_>) -> String {
         "`{}`, stored as `{}`: `{}`",
         unraw(f.ident),
         f.stored,
-        type_string(f.ty)
+        f.type_name
     );
     if let Some(variants) = variants_doc(cont, f) {
         doc.push_str(&format!(", {variants}"));
@@ -139,7 +139,7 @@ pub(super) fn fields_table(cont: &Container<'_>) -> String {
             "| `{}` | `{}` | {} | {} |\n",
             unraw(f.ident),
             f.stored,
-            code(&type_string(f.ty)),
+            code(&f.type_name),
             field_rules_doc(f).join(", ")
         ));
     }

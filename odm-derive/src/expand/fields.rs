@@ -1,14 +1,18 @@
 //! The typed field paths: the public `{Name}Fields` struct, its impls, and the functions that reach an
 //! embedded document's schema.
 
+use std::fmt::Write as _;
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
+use super::text::{str_lit, Code};
+
 use super::docs::*;
 use crate::ast::{Container, Field};
 
-/// The typed field paths: the public struct, its `Clone`/`Debug` impls, and the trait's associated type and
+/// The typed field paths: the public struct, its `Debug` impl, and the trait's associated type and
 /// constructor.
 pub(super) struct FieldsParts {
     pub(super) decl: TokenStream,
@@ -54,7 +58,7 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
                 #(#members)*
             }
         },
-        impls: clone_debug(cont, &fields_ident, false),
+        impls: debug_impl(cont, &fields_ident, false),
         assoc: quote! {
             type Fields = #fields_ident;
 
@@ -108,7 +112,7 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
                 #(#members)*
             }
         },
-        impls: clone_debug(cont, &fields_ident, true),
+        impls: debug_impl(cont, &fields_ident, true),
         assoc: quote! {
             type Fields<M> = #fields_ident<M>;
 
@@ -148,42 +152,24 @@ pub(super) fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
     }
 }
 
-pub(super) fn clone_debug(
-    cont: &Container<'_>,
-    fields_ident: &Ident,
-    generic: bool,
-) -> TokenStream {
-    let name = fields_ident.to_string();
+/// The `Debug` impl of the typed paths (text: it names no type of the input).
+pub(super) fn debug_impl(cont: &Container<'_>, fields_ident: &Ident, generic: bool) -> TokenStream {
     let mut members: Vec<&Ident> = cont.tagged().into_iter().map(|t| &t.tag_member).collect();
     members.extend(cont.stored().map(|f| f.ident));
-    let names: Vec<String> = members.iter().map(|m| unraw(m)).collect();
-    let (generics, phantom) = if generic {
-        (quote!(<M>), members.is_empty())
-    } else {
-        (TokenStream::new(), false)
-    };
-    let phantom_init = if phantom {
-        quote!(__model: ::core::marker::PhantomData,)
-    } else {
-        TokenStream::new()
-    };
-    quote! {
-        #[automatically_derived]
-        impl #generics ::core::clone::Clone for #fields_ident #generics {
-            fn clone(&self) -> Self {
-                #fields_ident { #(#members: ::core::clone::Clone::clone(&self.#members),)* #phantom_init }
-            }
-        }
-
-        #[automatically_derived]
-        impl #generics ::core::fmt::Debug for #fields_ident #generics {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(#name)
-                    #(.field(#names, &self.#members))*
-                    .finish()
-            }
-        }
+    let generics = if generic { "<M>" } else { "" };
+    let mut code = Code::default();
+    let _ = write!(
+        code,
+        "#[automatically_derived] impl{generics} ::core::fmt::Debug for {fields_ident}{generics} {{ \
+         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{ \
+         f.debug_struct({})",
+        str_lit(&fields_ident.to_string())
+    );
+    for member in members {
+        let _ = write!(code, ".field({}, &self.{member})", str_lit(&unraw(member)));
     }
+    code.push_str(".finish() } }");
+    code.into_tokens()
 }
 
 pub(super) fn embedded_fn_ident(f: &Field<'_>) -> Ident {

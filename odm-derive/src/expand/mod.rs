@@ -9,7 +9,10 @@ mod fields;
 mod kind;
 mod model;
 mod schema;
+mod text;
 mod validate;
+
+use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -17,7 +20,8 @@ use syn::DeriveInput;
 
 use self::fields::{embedded_fields, embedded_fns, model_fields, FieldsParts};
 use self::kind::kind_enum;
-use self::schema::{field_schemas, indexes, rule_consts, schema_expr};
+use self::schema::{field_schemas, rule_consts, schema_expr};
+use self::text::Code;
 use self::validate::validate_into;
 use crate::ast::{Container, Derive};
 use crate::ctxt::Ctxt;
@@ -129,10 +133,13 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
 fn expand_model(cont: &Container<'_>) -> TokenStream {
     let private = private_alias();
     let ident = cont.ident;
-    let field_schemas = field_schemas(cont);
-    let rule_consts = rule_consts(cont);
-    let indexes = indexes(cont);
-    let schema = schema_expr(cont);
+    // The schema's tables, as text.
+    let mut tables = Code::default();
+    rule_consts(cont, &mut tables);
+    let tables = tables.into_tokens();
+    let mut schema = Code::default();
+    let _ = write!(schema, "&{}", schema_expr(cont));
+    let schema = schema.into_tokens();
 
     let mut methods = model::id_fns(cont);
     if let Some(ts) = &cont.attrs.timestamps {
@@ -178,13 +185,11 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #decoder
             #default_fns
 
-            #rule_consts
-            const __FIELDS: &[__odm::FieldSchema] = &[#(#field_schemas),*];
-            const __INDEXES: &[__odm::IndexSchema] = &[#(#indexes),*];
+            #tables
 
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
-                const SCHEMA: &'static __odm::Schema = &#schema;
+                const SCHEMA: &'static __odm::Schema = #schema;
 
                 #assoc
 
@@ -197,8 +202,12 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let private = private_alias();
     let ident = cont.ident;
-    let field_schemas = field_schemas(cont);
-    let rule_consts = rule_consts(cont);
+    let mut tables = Code::default();
+    rule_consts(cont, &mut tables);
+    let tables = tables.into_tokens();
+    let mut fields = Code::default();
+    let _ = write!(fields, "&[{}]", field_schemas(cont));
+    let fields = fields.into_tokens();
     let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
     let embedded_fns = embedded_fns(cont);
     let validate = validate_into(cont);
@@ -212,11 +221,11 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
             #impls
             #embedded_fns
             #decoder
-            #rule_consts
+            #tables
 
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {
-                const FIELDS: &'static [__odm::FieldSchema] = &[#(#field_schemas),*];
+                const FIELDS: &'static [__odm::FieldSchema] = #fields;
 
                 #assoc
 

@@ -1,99 +1,117 @@
 //! The schema as `'static` data: one `FieldSchema` per stored field, one constant per rule (the one
-//! definition the client-side check, the update check and the `$jsonSchema` share), the indexes.
+//! definition the client-side check, the update check and the `$jsonSchema` share), the indexes; all
+//! of it written as text (see `text`), since none of it carries a span.
 
-use proc_macro2::{Literal, TokenStream};
+use std::fmt::Write as _;
+
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use super::defaults::{default_bson_fn_ident, default_text};
-use super::docs::*;
-use super::fields::*;
-use crate::ast::{Container, Field};
-use crate::attr::{Num, RuleKind};
-use crate::symbol::{DELETED_AT, VERSION_KEY};
-use crate::ty::{self, type_string, Ty};
+use super::text::{f64_lit, str_lit, Code};
 
-pub(super) fn field_schemas(cont: &Container<'_>) -> Vec<TokenStream> {
-    let p = quote!(__odm);
-    let tag = cont.tagged().map(|tagged| {
-        let member = unraw(&tagged.tag_member);
-        let stored = &tagged.tag;
-        let kind = format!("{}Kind", cont.ident);
-        let values = tagged.variants.iter().map(|v| &v.tag_value);
-        quote! {
-            #p::FieldSchema::new(#member, #stored, #kind)
-                .with_bson_type(#p::BsonType::String)
-                .with_rules(&[#p::Rule::OneOf(&[#(#p::Literal::Text(#values)),*])])
-        }
-    });
+use super::defaults::{default_bson_fn_ident, default_text};
+use super::docs::{code as docs_code, *};
+use super::fields::*;
+use crate::ast::{Container, Derive, Field};
+use crate::attr::RuleKind;
+use crate::symbol::{DELETED_AT, VERSION_KEY};
+use crate::ty::{self, Ty};
+
+/// One `FieldSchema` per stored field (and the tag of an enum), as the text of a slice's elements.
+pub(super) fn field_schemas(cont: &Container<'_>) -> String {
+    let mut out = String::new();
+    if let Some(tagged) = cont.tagged() {
+        let values: Vec<String> = tagged
+            .variants
+            .iter()
+            .map(|v| format!("__odm::Literal::Text({})", str_lit(&v.tag_value)))
+            .collect();
+        let _ = write!(
+            out,
+            "__odm::FieldSchema::new({}, {}, {}).with_bson_type(__odm::BsonType::String)\
+             .with_rules(&[__odm::Rule::OneOf(&[{}])]),",
+            str_lit(&unraw(&tagged.tag_member)),
+            str_lit(&tagged.tag),
+            str_lit(&format!("{}Kind", cont.ident)),
+            values.join(", "),
+        );
+    }
     let variants = cont.tagged().map_or(0, |t| t.variants.len());
-    tag.into_iter()
-        .chain(cont.stored().map(|f| {
-            let ident = unraw(f.ident);
-            let stored = &f.stored;
-            let rust_type = type_string(f.ty);
-            let mut out = quote!(__odm::FieldSchema::new(#ident, #stored, #rust_type));
-            let rules: Vec<Ident> = shared_rules(cont, f)
-                .into_iter()
-                .map(|j| rule_const(cont, f, j))
-                .collect();
-            if !rules.is_empty() {
-                out = quote!(#out.with_rules(&[#(#rules),*]));
-            }
-            let nested = nested_type(f).is_some();
-            let base = f.base();
-            let bson_type = if f.serde.custom_serde {
-                None
-            } else if nested && matches!(base, Ty::Other) {
-                Some("Object")
-            } else {
-                base.bson_type()
+    for f in cont.stored() {
+        let _ = write!(
+            out,
+            "__odm::FieldSchema::new({}, {}, {})",
+            str_lit(&unraw(f.ident)),
+            str_lit(&f.stored),
+            str_lit(&f.type_name),
+        );
+        // A struct's rules are written here, and its `validate_into` reads them from the schema; an
+        // enum's union field holds the rules its variants share, so each variant's rule is a constant.
+        let rules: Vec<String> = shared_rules(cont, f)
+            .into_iter()
+            .map(|j| match cont.tagged() {
+                Some(_) => rule_const(cont, f, j).to_string(),
+                None => rule_text(f, &f.attrs.rules[j].kind, &rule_const(cont, f, j)),
+            })
+            .collect();
+        if !rules.is_empty() {
+            let _ = write!(out, ".with_rules(&[{}])", rules.join(", "));
+        }
+        let nested = nested_type(f).is_some();
+        let base = f.base();
+        let bson_type = if f.serde.custom_serde {
+            None
+        } else if nested && matches!(base, Ty::Other) {
+            Some("Object")
+        } else {
+            base.bson_type()
+        };
+        if let Some(t) = bson_type {
+            let _ = write!(out, ".with_bson_type(__odm::BsonType::{t})");
+        }
+        if let (Some("Array"), Ty::List(elem)) = (bson_type, base) {
+            let elem = ty::classify(elem);
+            // An element that may be `None` is stored as `null`: its type is not one.
+            let items = match elem {
+                Ty::Option(_) => None,
+                _ if nested => Some("Object"),
+                _ => elem.bson_type(),
             };
-            if let Some(t) = bson_type {
-                let t = format_ident!("{}", t);
-                out = quote!(#out.with_bson_type(#p::BsonType::#t));
+            if let Some(items) = items {
+                let _ = write!(out, ".with_items(__odm::BsonType::{items})");
             }
-            if let (Some("Array"), Ty::List(elem)) = (bson_type, base) {
-                let elem = ty::classify(elem);
-                // An element that may be `None` is stored as `null`: its type is not one.
-                let items = match elem {
-                    Ty::Option(_) => None,
-                    _ if nested => Some("Object"),
-                    _ => elem.bson_type(),
-                };
-                if let Some(items) = items {
-                    let items = format_ident!("{}", items);
-                    out = quote!(#out.with_items(#p::BsonType::#items));
-                }
-            }
-            if f.is_option() {
-                out = quote!(#out.optional());
-            }
-            if f.attrs.immutable.is_some() {
-                out = quote!(#out.immutable());
-            }
-            if f.attrs.hidden.is_some() {
-                out = quote!(#out.hidden());
-            }
-            if let (Some((_, expr)), true) = (&f.attrs.default, f.is_option()) {
-                let text = default_text(expr);
-                let value = default_bson_fn_ident(f);
-                out = quote!(#out.with_default(#p::FieldDefault::new(#text, #value)));
-            }
-            let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
-            // A field serde fills in when it is absent (`default`) may be missing from a stored
-            // document, as one skipped when serialized may: neither is required by `$jsonSchema`, so
-            // documents of an older shape stay valid.
-            if f.serde.skip_serializing_if || f.serde.default.is_some() || in_some_variants {
-                out = quote!(#out.omittable());
-            }
-            if nested {
-                let fn_ident = embedded_fn_ident(f);
-                out = quote!(#out.with_embedded(#fn_ident));
-            }
-            out
-        }))
-        .collect()
+        }
+        if f.is_option() {
+            out.push_str(".optional()");
+        }
+        if f.attrs.immutable.is_some() {
+            out.push_str(".immutable()");
+        }
+        if f.attrs.hidden.is_some() {
+            out.push_str(".hidden()");
+        }
+        if let (Some((_, expr)), true) = (&f.attrs.default, f.is_option()) {
+            let _ = write!(
+                out,
+                ".with_default(__odm::FieldDefault::new({}, {}))",
+                str_lit(&default_text(expr)),
+                default_bson_fn_ident(f),
+            );
+        }
+        let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
+        // A field serde fills in when it is absent (`default`) may be missing from a stored
+        // document, as one skipped when serialized may: neither is required by `$jsonSchema`, so
+        // documents of an older shape stay valid.
+        if f.serde.skip_serializing_if || f.serde.default.is_some() || in_some_variants {
+            out.push_str(".omittable()");
+        }
+        if nested {
+            let _ = write!(out, ".with_embedded({})", embedded_fn_ident(f));
+        }
+        out.push(',');
+    }
+    out
 }
 
 /// The rules of the union field `f` of an enum that hold for every document: those every variant storing
@@ -132,111 +150,105 @@ pub(super) fn rule_const(cont: &Container<'_>, f: &Field<'_>, j: usize) -> Ident
     format_ident!("__RULE_{}_{}", i, j)
 }
 
-/// One constant per rule of every stored field (and, for a `regex`, the function that compiles it once).
-pub(super) fn rule_consts(cont: &Container<'_>) -> TokenStream {
-    let p = quote!(__odm);
-    let mut out = TokenStream::new();
+/// The rule `j` of field `f`, as `validate_into` reads it: from the schema's table for a struct, from
+/// its constant for an enum's variant.
+pub(super) fn rule_ref(cont: &Container<'_>, f: &Field<'_>, j: usize) -> TokenStream {
+    if cont.tagged().is_some() {
+        let name = rule_const(cont, f, j);
+        return quote!(#name);
+    }
+    let i = cont
+        .stored()
+        .position(|g| std::ptr::eq(g, f))
+        .expect("a stored field");
+    match cont.derive {
+        Derive::Model => quote!(<Self as ::odm_core::Model>::SCHEMA.fields[#i].rules[#j]),
+        Derive::Embedded => quote!(<Self as ::odm_core::Embedded>::FIELDS[#i].rules[#j]),
+    }
+}
+
+/// For an enum, one constant per rule of every stored field; for a `regex`, the function that compiles it
+/// once.
+pub(super) fn rule_consts(cont: &Container<'_>, out: &mut Code) {
     for f in cont.fields().filter(|f| f.is_stored()) {
         for (j, rule) in f.attrs.rules.iter().enumerate() {
             let name = rule_const(cont, f, j);
-            let tokens = rule_tokens(f, &rule.kind, &name);
             if let RuleKind::Regex(lit) = &rule.kind {
-                let compiled = format_ident!("{}_REGEX", name);
-                out.extend(quote! {
-                    #[allow(non_snake_case)]
-                    fn #compiled() -> &'static #p::Regex {
-                        static __RE: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| #p::compile(#lit));
-                        &__RE
-                    }
-                });
+                let _ = write!(
+                    out,
+                    "#[allow(non_snake_case)] fn {name}_REGEX() -> &'static __odm::Regex {{ \
+                     static __RE: __odm::LazyLock<__odm::Regex> = \
+                     __odm::LazyLock::new(|| __odm::compile({})); &__RE }}",
+                    str_lit(&lit.value()),
+                );
             }
-            out.extend(quote! {
-                #[allow(dead_code)]
-                const #name: #p::Rule = #tokens;
-            });
+            if cont.tagged().is_some() {
+                let _ = write!(
+                    out,
+                    "#[allow(dead_code)] const {name}: __odm::Rule = {};",
+                    rule_text(f, &rule.kind, &name)
+                );
+            }
         }
     }
-    out
 }
 
-pub(super) fn rule_tokens(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> TokenStream {
-    let p = quote!(__odm);
-    let rule = quote!(#p::Rule);
+fn rule_text(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> String {
+    let opt = |v: Option<String>| match v {
+        Some(v) => format!("::core::option::Option::Some({v})"),
+        None => "::core::option::Option::None".to_owned(),
+    };
     match kind {
-        RuleKind::Required => quote!(#rule::Required),
-        RuleKind::Range { min, max } => {
-            let min = opt(min.as_ref().map(f64_tokens));
-            let max = opt(max.as_ref().map(f64_tokens));
-            quote!(#rule::Range { min: #min, max: #max })
-        }
-        RuleKind::Length { min, max } => {
-            let min = opt(min.map(Literal::usize_suffixed));
-            let max = opt(max.map(Literal::usize_suffixed));
-            quote!(#rule::Length { min: #min, max: #max })
-        }
-        RuleKind::Regex(lit) => {
-            let compiled = format_ident!("{}_REGEX", name);
-            quote!(#rule::Regex(#p::Pattern::new(#lit, #compiled)))
-        }
+        RuleKind::Required => "__odm::Rule::Required".to_owned(),
+        RuleKind::Range { min, max } => format!(
+            "__odm::Rule::Range {{ min: {}, max: {} }}",
+            opt(min.as_ref().map(|n| f64_lit(n.value))),
+            opt(max.as_ref().map(|n| f64_lit(n.value))),
+        ),
+        RuleKind::Length { min, max } => format!(
+            "__odm::Rule::Length {{ min: {}, max: {} }}",
+            opt(min.map(|n| format!("{n}usize"))),
+            opt(max.map(|n| format!("{n}usize"))),
+        ),
+        RuleKind::Regex(lit) => format!(
+            "__odm::Rule::Regex(__odm::Pattern::new({}, {name}_REGEX))",
+            str_lit(&lit.value())
+        ),
         RuleKind::OneOf(values) => {
             let base = f.base();
-            let literals = values.iter().map(|v| literal_tokens(base, v));
-            quote!(#rule::OneOf(&[#(#literals),*]))
+            let literals: Vec<String> = values.iter().map(|v| literal_text_code(base, v)).collect();
+            format!("__odm::Rule::OneOf(&[{}])", literals.join(", "))
         }
-        RuleKind::Email => quote!(#rule::Email),
-        RuleKind::Custom(path) => {
-            let text = crate::attr::path_name(path);
-            quote!(#rule::Custom(#text))
-        }
+        RuleKind::Email => "__odm::Rule::Email".to_owned(),
+        RuleKind::Custom(path) => format!(
+            "__odm::Rule::Custom({})",
+            str_lit(&crate::attr::path_name(path))
+        ),
     }
 }
 
 /// A `one_of` value as the field stores it: an `f32` literal is the `f32` widened, as it is stored.
-pub(super) fn literal_tokens(base: Ty<'_>, e: &Expr) -> TokenStream {
-    let p = quote!(__odm);
+fn literal_text_code(base: Ty<'_>, e: &Expr) -> String {
     match e {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
-        }) => {
-            let b = b.value;
-            return quote!(#p::Literal::Bool(#b));
-        }
+        }) => return format!("__odm::Literal::Bool({})", b.value),
         Expr::Lit(ExprLit {
             lit: Lit::Str(_) | Lit::Char(_),
             ..
-        }) => {
-            let text = literal_text(e);
-            return quote!(#p::Literal::Text(#text));
-        }
+        }) => return format!("__odm::Literal::Text({})", str_lit(&literal_text(e))),
         _ => {}
     }
     let Some(n) = crate::attr::number(e) else {
-        let text = literal_text(e);
-        return quote!(#p::Literal::Text(#text));
+        return format!("__odm::Literal::Text({})", str_lit(&literal_text(e)));
     };
-    let float = f64_tokens(&n);
+    let float = f64_lit(n.value);
     let number = match (base, n.text.parse::<i64>()) {
-        (Ty::Float("f32"), _) => quote!(#p::Number::Float(#float as f32 as f64)),
-        (Ty::Float(_), _) | (_, Err(_)) => quote!(#p::Number::Float(#float)),
-        (_, Ok(i)) => quote!(#p::Number::Int(#i)),
+        (Ty::Float("f32"), _) => format!("__odm::Number::Float({float} as f32 as f64)"),
+        (Ty::Float(_), _) | (_, Err(_)) => format!("__odm::Number::Float({float})"),
+        (_, Ok(i)) => format!("__odm::Number::Int({i}i64)"),
     };
-    quote!(#p::Literal::Number(#number))
-}
-
-pub(super) fn f64_tokens(n: &Num) -> TokenStream {
-    let lit = Literal::f64_suffixed(n.value.abs());
-    if n.value < 0.0 {
-        quote!(-#lit)
-    } else {
-        quote!(#lit)
-    }
-}
-
-pub(super) fn opt<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
-    match v {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    }
+    format!("__odm::Literal::Number({number})")
 }
 
 /// A `one_of` value as text: a string without quotes, a number as written.
@@ -262,8 +274,14 @@ pub(super) struct IndexDoc {
     pub(super) options: Vec<String>,
 }
 
-pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> {
-    let key = quote!(__odm::IndexKey);
+pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(String, IndexDoc)> {
+    let dir = |desc: bool| {
+        if desc {
+            "__odm::IndexKey::Desc"
+        } else {
+            "__odm::IndexKey::Asc"
+        }
+    };
     let mut out = Vec::new();
     let mut text_keys = Vec::new();
     // Every stored field, not the union of an enum's: an index is declared on one variant's field.
@@ -278,38 +296,40 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
             continue;
         }
         let desc = ix.index.as_ref().is_some_and(|(_, d)| *d);
-        let dir = if desc {
-            quote!(#key::Desc)
-        } else {
-            quote!(#key::Asc)
-        };
-        let mut tokens = quote!(__odm::IndexSchema::new(&[(#stored, #dir)]));
+        let mut code = format!(
+            "__odm::IndexSchema::new(&[({}, {})])",
+            str_lit(stored),
+            dir(desc)
+        );
         let mut options = Vec::new();
         if ix.unique.is_some() {
-            tokens = quote!(#tokens.unique());
+            code.push_str(".unique()");
             options.push("unique".to_owned());
         }
         if ix.sparse.is_some() {
-            tokens = quote!(#tokens.sparse());
+            code.push_str(".sparse()");
             options.push("sparse".to_owned());
         }
         if let Some((_, secs)) = ix.ttl {
-            tokens = quote!(#tokens.expire_after_secs(#secs));
+            let _ = write!(code, ".expire_after_secs({secs}u64)");
             options.push(format!("expires {secs} s after the date"));
         }
         let keys = format!("{{ {stored}: {} }}", if desc { -1 } else { 1 });
-        out.push((tokens, IndexDoc { keys, options }));
+        out.push((code, IndexDoc { keys, options }));
     }
     if !text_keys.is_empty() {
-        let pairs = text_keys.iter().map(|k| quote!((#k, #key::Text)));
-        let tokens = quote!(__odm::IndexSchema::new(&[#(#pairs),*]));
+        let pairs: Vec<String> = text_keys
+            .iter()
+            .map(|k| format!("({}, __odm::IndexKey::Text)", str_lit(k)))
+            .collect();
+        let code = format!("__odm::IndexSchema::new(&[{}])", pairs.join(", "));
         let keys = text_keys
             .iter()
             .map(|k| format!("{k}: \"text\""))
             .collect::<Vec<_>>()
             .join(", ");
         out.push((
-            tokens,
+            code,
             IndexDoc {
                 keys: format!("{{ {keys} }}"),
                 options: vec!["text".to_owned()],
@@ -325,34 +345,29 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
                 Some(rest) => (rest.to_owned(), true),
                 None => (spec.trim_start_matches('+').to_owned(), false),
             };
-            let dir = if desc {
-                quote!(#key::Desc)
-            } else {
-                quote!(#key::Asc)
-            };
             doc_keys.push(format!("{name}: {}", if desc { -1 } else { 1 }));
-            pairs.push(quote!((#name, #dir)));
+            pairs.push(format!("({}, {})", str_lit(&name), dir(desc)));
         }
-        let mut tokens = quote!(__odm::IndexSchema::new(&[#(#pairs),*]));
+        let mut code = format!("__odm::IndexSchema::new(&[{}])", pairs.join(", "));
         let mut options = Vec::new();
         if let Some(name) = &index.name {
-            tokens = quote!(#tokens.named(#name));
-            options.push(format!("named {}", code(&name.value())));
+            let _ = write!(code, ".named({})", str_lit(&name.value()));
+            options.push(format!("named {}", docs_code(&name.value())));
         }
         if index.unique {
-            tokens = quote!(#tokens.unique());
+            code.push_str(".unique()");
             options.push("unique".to_owned());
         }
         if index.sparse {
-            tokens = quote!(#tokens.sparse());
+            code.push_str(".sparse()");
             options.push("sparse".to_owned());
         }
         if let Some(partial) = &index.partial {
-            tokens = quote!(#tokens.partial_filter(#partial));
-            options.push(format!("partial {}", code(&partial.value())));
+            let _ = write!(code, ".partial_filter({})", str_lit(&partial.value()));
+            options.push(format!("partial {}", docs_code(&partial.value())));
         }
         out.push((
-            tokens,
+            code,
             IndexDoc {
                 keys: format!("{{ {} }}", doc_keys.join(", ")),
                 options,
@@ -362,43 +377,52 @@ pub(super) fn index_parts(cont: &Container<'_>) -> Vec<(TokenStream, IndexDoc)> 
     out
 }
 
-pub(super) fn indexes(cont: &Container<'_>) -> Vec<TokenStream> {
-    index_parts(cont).into_iter().map(|(t, _)| t).collect()
+/// The text of the indexes' slice's elements.
+pub(super) fn indexes(cont: &Container<'_>) -> String {
+    index_parts(cont)
+        .into_iter()
+        .map(|(code, _)| code + ",")
+        .collect()
 }
 
 /// The `Schema` constant's expression: name, collection, fields, indexes, and what the model's options
 /// add (timestamps, version, tag).
-pub(super) fn schema_expr(cont: &Container<'_>) -> TokenStream {
-    let type_name = cont.ident.to_string();
-    let collection = cont.collection();
-    let mut schema =
-        quote!(__odm::Schema::new(#type_name, #collection, __FIELDS).with_indexes(__INDEXES));
+pub(super) fn schema_expr(cont: &Container<'_>) -> String {
+    let mut schema = format!(
+        "__odm::Schema::new({}, {}, &[{}]).with_indexes(&[{}])",
+        str_lit(&cont.ident.to_string()),
+        str_lit(&cont.collection()),
+        field_schemas(cont),
+        indexes(cont),
+    );
     if let Some(ts) = &cont.attrs.timestamps {
-        let (c, u) = (&ts.created_at, &ts.updated_at);
-        schema = quote!(#schema.with_timestamps(#c, #u));
+        let _ = write!(
+            schema,
+            ".with_timestamps({}, {})",
+            str_lit(&ts.created_at),
+            str_lit(&ts.updated_at)
+        );
     }
     if cont.attrs.version.is_some() {
-        let v = VERSION_KEY.0;
-        schema = quote!(#schema.with_version(#v));
+        let _ = write!(schema, ".with_version({})", str_lit(VERSION_KEY.0));
     }
     if let Some(tagged) = cont.tagged() {
-        let tag = &tagged.tag;
-        schema = quote!(#schema.with_tag(#tag));
+        let _ = write!(schema, ".with_tag({})", str_lit(&tagged.tag));
     }
     if cont.attrs.settings.any() {
         let settings = settings_expr(&cont.attrs.settings);
-        schema = quote!(#schema.with_settings(|| {
-            static SETTINGS: __odm::LazyLock<__odm::Settings> =
-                __odm::LazyLock::new(|| #settings);
-            &SETTINGS
-        }));
+        let _ = write!(
+            schema,
+            ".with_settings(|| {{ static SETTINGS: __odm::LazyLock<__odm::Settings> = \
+             __odm::LazyLock::new(|| {settings}); &SETTINGS }})"
+        );
     }
     if let Some((_, fields)) = &cont.attrs.shard_key {
-        schema = quote!(#schema.with_shard_key(&[#(#fields),*]));
+        let fields: Vec<String> = fields.iter().map(|f| str_lit(&f.value())).collect();
+        let _ = write!(schema, ".with_shard_key(&[{}])", fields.join(", "));
     }
     if cont.attrs.soft_delete.is_some() {
-        let d = DELETED_AT.0;
-        schema = quote!(#schema.with_soft_delete(#d));
+        let _ = write!(schema, ".with_soft_delete({})", str_lit(DELETED_AT.0));
     }
     schema
 }

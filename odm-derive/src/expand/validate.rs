@@ -86,7 +86,7 @@ pub(super) fn field_checks(
     for (j, rule) in f.attrs.rules.iter().enumerate() {
         let span = rule.key.segments[0].ident.span();
         let mut member = place(span);
-        let def = rule_const(cont, f, j);
+        let def = rule_ref(cont, f, j);
         checks.push(match &rule.kind {
                 RuleKind::Required => quote_spanned! {span=>
                     #p::check_required(__errors, __path, #stored, ::core::option::Option::is_some(&#member));
