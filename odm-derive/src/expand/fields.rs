@@ -42,14 +42,23 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
         let ty = member_type(f, quote!(#ident));
         quote!(#[doc = #doc] pub #member: #ty,)
     }));
-    inits.extend(cont.stored().map(|f| {
+    // The plain paths as text (see `text`); a nested field's, which names its type, as tokens.
+    let mut plain = Code::default();
+    for f in cont.stored() {
         let member = f.ident;
         let stored = &f.stored;
         match as_embedded(f) {
-            Some(elem) => quote!(#member: #elem::fields_at::<#ident>(#stored),),
-            None => quote!(#member: ::odm_core::Field::new(#stored),),
+            Some(elem) => inits.push(quote!(#member: #elem::fields_at::<#ident>(#stored),)),
+            None => {
+                let _ = write!(
+                    plain,
+                    "{member}: ::odm_core::Field::new({}),",
+                    str_lit(stored)
+                );
+            }
         }
-    }));
+    }
+    inits.push(plain.into_tokens());
     let doc = model_doc(cont, &cont.collection());
     FieldsParts {
         decl: quote! {
@@ -82,21 +91,27 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
             quote!(#[doc = #doc] pub #member: #ty,)
         })
         .collect();
-    let mut inits: Vec<TokenStream> = cont
-        .stored()
-        .map(|f| {
-            let member = f.ident;
-            let stored = &f.stored;
-            match as_embedded(f) {
-                Some(elem) => quote! {
-                    #member: #elem::fields_at::<M>(
-                        &__odm::join_path(prefix, #stored),
-                    ),
-                },
-                None => quote!(#member: ::odm_core::Field::nested(prefix, #stored),),
+    let mut inits: Vec<TokenStream> = Vec::new();
+    let mut plain = Code::default();
+    for f in cont.stored() {
+        let member = f.ident;
+        let stored = &f.stored;
+        match as_embedded(f) {
+            Some(elem) => inits.push(quote! {
+                #member: #elem::fields_at::<M>(
+                    &__odm::join_path(prefix, #stored),
+                ),
+            }),
+            None => {
+                let _ = write!(
+                    plain,
+                    "{member}: ::odm_core::Field::nested(prefix, {}),",
+                    str_lit(stored)
+                );
             }
-        })
-        .collect();
+        }
+    }
+    inits.push(plain.into_tokens());
     let prefix = if empty {
         members.push(quote!(__model: ::core::marker::PhantomData<fn() -> M>,));
         inits.push(quote!(__model: ::core::marker::PhantomData,));
