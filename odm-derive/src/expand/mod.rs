@@ -12,8 +12,6 @@ mod schema;
 mod text;
 mod validate;
 
-use std::fmt::Write as _;
-
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
@@ -137,9 +135,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     let mut tables = Code::default();
     rule_consts(cont, &mut tables);
     let tables = tables.into_tokens();
-    let mut schema = Code::default();
-    let _ = write!(schema, "&{}", schema_expr(cont));
-    let schema = schema.into_tokens();
+    let schema = text::tokens(&format!("&{}", schema_expr(cont)));
 
     let mut methods = model::id_fns(cont);
     if let Some(ts) = &cont.attrs.timestamps {
@@ -205,9 +201,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let mut tables = Code::default();
     rule_consts(cont, &mut tables);
     let tables = tables.into_tokens();
-    let mut fields = Code::default();
-    let _ = write!(fields, "&[{}]", field_schemas(cont));
-    let fields = fields.into_tokens();
+    let fields = text::tokens(&format!("&[{}]", field_schemas(cont)));
     let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
     let embedded_fns = embedded_fns(cont);
     let validate = validate_into(cont);

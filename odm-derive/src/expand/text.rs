@@ -14,20 +14,28 @@ use proc_macro2::TokenStream;
 pub(super) struct Code(String);
 
 impl Code {
-    /// The code as tokens, lexed by the compiler (`proc_macro2`'s own `parse` lexes the text once more
-    /// first, in the unoptimised proc macro, to report a lexing error without the compiler: several times
-    /// the cost of building the tokens one by one). Outside a proc macro (unit tests), `proc_macro2`'s.
+    /// The code as tokens (see [`tokens`]).
     pub(super) fn into_tokens(self) -> TokenStream {
-        let lexed = if proc_macro::is_available() {
-            self.0
-                .parse::<proc_macro::TokenStream>()
-                .map(TokenStream::from)
-                .map_err(|e| e.to_string())
-        } else {
-            self.0.parse::<TokenStream>().map_err(|e| e.to_string())
-        };
-        lexed.unwrap_or_else(|e| panic!("generated code that does not lex ({e}): {}", self.0))
+        tokens(&self.0)
     }
+}
+
+/// `text` as tokens, lexed by the compiler (`proc_macro2`'s own `parse` lexes the text once more first,
+/// in the unoptimised proc macro, to report a lexing error without the compiler: several times the cost
+/// of building the tokens one by one). Outside a proc macro (unit tests), `proc_macro2`'s. Nothing is
+/// lexed for no text: each call has a fixed cost.
+pub(super) fn tokens(text: &str) -> TokenStream {
+    if text.is_empty() {
+        return TokenStream::new();
+    }
+    let lexed = if proc_macro::is_available() {
+        text.parse::<proc_macro::TokenStream>()
+            .map(TokenStream::from)
+            .map_err(|e| e.to_string())
+    } else {
+        text.parse::<TokenStream>().map_err(|e| e.to_string())
+    };
+    lexed.unwrap_or_else(|e| panic!("generated code that does not lex ({e}): {text}"))
 }
 
 impl Code {
