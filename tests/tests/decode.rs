@@ -140,6 +140,42 @@ fn a_stored_model_is_decoded_without_serde() {
     ));
 }
 
+/// An embedded document with no field: the decoder has no slot to make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Embedded)]
+struct Marker {}
+
+/// Every field filled in by serde when missing: the decoder has no value that may be absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Model)]
+struct Counters {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    #[serde(default)]
+    hits: i64,
+    #[serde(default = "seven")]
+    lucky: i32,
+    #[field(nested)]
+    #[serde(default)]
+    marker: Option<Marker>,
+}
+
+#[test]
+fn structs_without_slots_or_required_values_decode_like_serde() {
+    let same = |a: &Counters, b: &Counters| a == b;
+    for doc in [
+        doc! {},
+        doc! { "hits": 3_i64 },
+        doc! { "hits": 3_i64, "lucky": 1, "marker": {} },
+        doc! { "marker": { "unknown": true } },
+        doc! { "hits": "not a number" },
+    ] {
+        agree::<Counters>(&raw(&doc), same);
+    }
+    let decoded = Counters::decode_generated(&raw(&doc! { "marker": {} })).unwrap();
+    assert_eq!(decoded.hits, 0);
+    assert_eq!(decoded.lucky, 7);
+    assert_eq!(decoded.marker, Some(Marker {}));
+}
+
 #[test]
 fn missing_fields_follow_serde_defaults() {
     let mut doc = bson::to_document(&person()).unwrap();

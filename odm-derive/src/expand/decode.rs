@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::text::{byte_str_lit, Code};
+use super::text::{self, byte_str_lit, Code};
 
 use crate::ast::{Container, Field};
 
@@ -35,7 +35,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     // every key read in one `match` with one `?`, and every value taken in one more `let .. else`. All of
     // it is text (see `text`) but the probes, which name the fields' types.
     let mut head = Code::default();
-    head.push_str("#[allow(unused_imports)] use __odm::{ViaDecode as _, ViaSerde as _}; let (");
+    head.push_str("let (");
     let mut probes = Vec::new();
     let mut arms = String::new();
     let mut values = String::new();
@@ -75,16 +75,28 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         }
     }
     head.push_str(") =");
-    let mut tail = Code::default();
+    // With no slot or no value to take, no `let .. else` (it would be irrefutable).
+    let slots = if probes.is_empty() {
+        TokenStream::new()
+    } else {
+        let head = head.into_tokens();
+        let tail = text::tokens("else { return ::core::option::Option::None; };");
+        quote!(#[allow(unused_imports)] use __odm::{ViaDecode as _, ViaSerde as _}; #head (#(#probes)*) #tail)
+    };
+    let mut rest = Code::default();
     let _ = write!(
-        tail,
-        "else {{ return ::core::option::Option::None; }}; \
-         while let ::core::option::Option::Some((__key, __value)) = __elements.next()? {{ \
-         match __key {{ {arms} _ => __odm::skip_element(__key, __value), }}?; }} \
-         let ({values}) = ({finishes}) else {{ return ::core::option::Option::None; }}; \
-         ::core::option::Option::Some(Self {{ {inits} }})"
+        rest,
+        "while let ::core::option::Option::Some((__key, __value)) = __elements.next()? {{ \
+         match __key {{ {arms} _ => __odm::skip_element(__key, __value), }}?; }}"
     );
-    let (head, tail) = (head.into_tokens(), tail.into_tokens());
+    if !values.is_empty() {
+        let _ = write!(
+            rest,
+            "let ({values}) = ({finishes}) else {{ return ::core::option::Option::None; }};"
+        );
+    }
+    let _ = write!(rest, "::core::option::Option::Some(Self {{ {inits} }})");
+    let rest = rest.into_tokens();
     let ident = cont.ident;
     // Every field's slot comes first: a field whose type only serde decodes sends the document to serde
     // before anything is read.
@@ -92,7 +104,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         #[automatically_derived]
         impl __odm::DecodeDocument for #ident {
             fn decode_elements(mut __elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
-                #head (#(#probes)*) #tail
+                #slots #rest
             }
         }
     })
