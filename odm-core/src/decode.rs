@@ -433,9 +433,9 @@ impl<T: DecodeDocument> Decode for T {
 }
 
 /// Picks, for a field's type, the generated path when the type implements [`Decode`] and serde
-/// otherwise: `(&&Probe::<T>::NEW).slot()?` gives the field's [`Slot`], or sends the whole document to
-/// serde. Method lookup tries the `&Probe<T>` impl ([`ViaDecode`], needs `T: Decode`) before the
-/// `Probe<T>` one ([`ViaSerde`]), so no type needs to say which it is.
+/// otherwise: `(&&Probe::<T>::NEW).slot()` gives the field's [`Slot`], or a [`SerdeSlot`] that sends the
+/// whole document to serde. Method lookup tries the `&Probe<T>` impl ([`ViaDecode`], needs `T: Decode`)
+/// before the `Probe<T>` one ([`ViaSerde`]), so no type needs to say which it is.
 pub struct Probe<T>(PhantomData<fn() -> T>);
 
 impl<T> Probe<T> {
@@ -448,14 +448,14 @@ pub trait ViaDecode {
     /// The field's type.
     type Out;
     /// An empty slot for the field.
-    fn slot(&self) -> Option<Slot<Self::Out>>;
+    fn slot(&self) -> Slot<Self::Out>;
 }
 
 impl<T: Decode> ViaDecode for &Probe<T> {
     type Out = T;
     #[inline]
-    fn slot(&self) -> Option<Slot<T>> {
-        Some(Slot(None))
+    fn slot(&self) -> Slot<T> {
+        Slot(None)
     }
 }
 
@@ -463,9 +463,9 @@ impl<T: Decode> ViaDecode for &Probe<T> {
 pub trait ViaSerde {
     /// The field's type.
     type Out;
-    /// `None`: the type decodes through serde.
-    fn slot(&self) -> Option<SerdeSlot<Self::Out>> {
-        None
+    /// A slot that sends the document to serde.
+    fn slot(&self) -> SerdeSlot<Self::Out> {
+        SerdeSlot(PhantomData)
     }
 }
 
@@ -473,13 +473,53 @@ impl<T> ViaSerde for Probe<T> {
     type Out = T;
 }
 
+/// The fields a generated decoder reads, in declaration order: one [`Slot`] per field, in tuples of at
+/// most 12, nested in a tuple past 12 fields. Everything about a struct but its keys, its types and its
+/// defaults is [`decode_slots`]'s, written once here rather than in every struct's expansion.
+pub trait Slots {
+    /// How many fields.
+    const LEN: usize;
+    /// Whether every field has a generated decoder: when one has not, serde decodes the document.
+    const GENERATED: bool;
+    /// The fields' values.
+    type Values;
+    /// Reads field `i`'s stored value; `None` when serde must decide (the value, or a repeated key).
+    fn read(&mut self, i: usize, value: Value<'_>) -> Option<()>;
+    /// The values, or `None` when a field without a default never came.
+    fn finish(self) -> Option<Self::Values>;
+}
+
+/// Reads a stored document's elements into `slots`, the key of field `i` being `keys[i]`: the values,
+/// or `None` when serde must decide (a field serde alone decodes, a value the field's type does not
+/// take, a repeated key, a missing field without a default, damaged bytes).
+#[inline]
+pub fn decode_slots<S: Slots>(
+    mut elements: Elements<'_>,
+    keys: &[&[u8]],
+    mut slots: S,
+) -> Option<S::Values> {
+    if !S::GENERATED {
+        return None;
+    }
+    while let Some((key, value)) = elements.next()? {
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => slots.read(i, value)?,
+            None => skip_element(key, value)?,
+        }
+    }
+    slots.finish()
+}
+
 /// One field of a struct a generated decoder reads: empty until its key comes.
 pub struct Slot<T>(Option<T>);
 
-impl<T: Decode> Slot<T> {
-    /// Reads the field's stored value; `None` when serde must decide (the value, or a repeated key).
+impl<T: Decode> Slots for Slot<T> {
+    const LEN: usize = 1;
+    const GENERATED: bool = true;
+    type Values = T;
+
     #[inline]
-    pub fn read(&mut self, value: Value<'_>) -> Option<()> {
+    fn read(&mut self, _: usize, value: Value<'_>) -> Option<()> {
         if self.0.is_some() {
             return None;
         }
@@ -489,40 +529,131 @@ impl<T: Decode> Slot<T> {
 
     /// The field's value, or when its key never came, [`Decode::missing`].
     #[inline]
-    pub fn finish(self) -> Option<T> {
+    fn finish(self) -> Option<T> {
         match self.0 {
             Some(value) => Some(value),
             None => T::missing(),
         }
     }
+}
 
-    /// The value read, if the key came.
+/// A field serde fills in when it is missing (`#[serde(default)]`): its value is `None` then, for the
+/// generated code to put the default in.
+pub struct Defaulted<S>(S);
+
+/// The slot of a field with a serde default: `None` for its value when its key never came.
+pub trait WithDefault {
+    /// The slot.
+    type Slot: Slots;
+    /// The slot of the field, with a default.
+    fn with_default(self) -> Self::Slot;
+}
+
+impl<T: Decode> WithDefault for Slot<T> {
+    type Slot = Defaulted<Slot<T>>;
     #[inline]
-    pub fn take(self) -> Option<T> {
-        self.0
+    fn with_default(self) -> Self::Slot {
+        Defaulted(self)
     }
 }
 
-/// The slot [`ViaSerde`] would give: never made, since the decoder gives up first. Its methods exist
-/// so that the generated code type-checks for every field type.
+impl<T> WithDefault for SerdeSlot<T> {
+    type Slot = SerdeSlot<Option<T>>;
+    #[inline]
+    fn with_default(self) -> Self::Slot {
+        SerdeSlot(PhantomData)
+    }
+}
+
+impl<T: Decode> Slots for Defaulted<Slot<T>> {
+    const LEN: usize = 1;
+    const GENERATED: bool = true;
+    type Values = Option<T>;
+
+    #[inline]
+    fn read(&mut self, i: usize, value: Value<'_>) -> Option<()> {
+        self.0.read(i, value)
+    }
+
+    #[inline]
+    fn finish(self) -> Option<Option<T>> {
+        Some(self.0 .0)
+    }
+}
+
+/// The slot [`ViaSerde`] gives: never read, since the decoder gives up first.
 pub struct SerdeSlot<T>(PhantomData<fn() -> T>);
 
-impl<T> SerdeSlot<T> {
-    /// Never reached.
-    pub fn read(&mut self, _: Value<'_>) -> Option<()> {
+impl<T> Slots for SerdeSlot<T> {
+    const LEN: usize = 1;
+    const GENERATED: bool = false;
+    type Values = T;
+
+    fn read(&mut self, _: usize, _: Value<'_>) -> Option<()> {
         None
     }
 
-    /// Never reached.
-    pub fn finish(self) -> Option<T> {
-        None
-    }
-
-    /// Never reached.
-    pub fn take(self) -> Option<T> {
+    fn finish(self) -> Option<T> {
         None
     }
 }
+
+impl Slots for () {
+    const LEN: usize = 0;
+    const GENERATED: bool = true;
+    type Values = ();
+
+    fn read(&mut self, _: usize, _: Value<'_>) -> Option<()> {
+        None
+    }
+
+    fn finish(self) -> Option<()> {
+        Some(())
+    }
+}
+
+/// `Slots` for a tuple of slots: field `i` is the first element's while `i` is below its length, and so
+/// on; the lengths are constants, so the compiler resolves the chain.
+macro_rules! tuple_slots {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: Slots),+> Slots for ($($name,)+) {
+            const LEN: usize = 0 $(+ $name::LEN)+;
+            const GENERATED: bool = true $(&& $name::GENERATED)+;
+            type Values = ($($name::Values,)+);
+
+            #[inline]
+            fn read(&mut self, i: usize, value: Value<'_>) -> Option<()> {
+                let mut i = i;
+                $(
+                    if i < $name::LEN {
+                        return self.$index.read(i, value);
+                    }
+                    i -= $name::LEN;
+                )+
+                let _ = i;
+                None
+            }
+
+            #[inline]
+            fn finish(self) -> Option<Self::Values> {
+                Some(($(self.$index.finish()?,)+))
+            }
+        }
+    };
+}
+
+tuple_slots!(A 0);
+tuple_slots!(A 0, B 1);
+tuple_slots!(A 0, B 1, C 2);
+tuple_slots!(A 0, B 1, C 2, D 3);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
 /// An element whose key is no field's: serde reads the key as text and the value whole, then ignores
 /// both.
@@ -590,20 +721,70 @@ mod tests {
         assert_eq!(<i32>::missing(), None);
     }
 
+    /// Whether a slot reads its field with a generated decoder.
+    fn generated<S: Slots>(_: S) -> bool {
+        S::GENERATED
+    }
+
     #[test]
     #[allow(clippy::needless_borrow)] // the exact call the generated decoders make
     fn the_probe_picks_the_generated_path_only_for_decode_types() {
         #[allow(unused_imports)]
-        use super::{ViaDecode as _, ViaSerde as _};
-        assert!((&&Probe::<Vec<Option<String>>>::NEW).slot().is_some());
-        assert!((&&Probe::<Option<mongodb::bson::Document>>::NEW)
-            .slot()
-            .is_some());
-        assert!((&&Probe::<std::collections::HashMap<String, i32>>::NEW)
-            .slot()
-            .is_none());
-        assert!((&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW)
-            .slot()
-            .is_none());
+        use super::{ViaDecode as _, ViaSerde as _, WithDefault as _};
+        assert!(generated((&&Probe::<Vec<Option<String>>>::NEW).slot()));
+        assert!(generated(
+            (&&Probe::<Option<mongodb::bson::Document>>::NEW).slot()
+        ));
+        assert!(!generated(
+            (&&Probe::<std::collections::HashMap<String, i32>>::NEW).slot()
+        ));
+        assert!(!generated(
+            (&&Probe::<Vec<mongodb::bson::Decimal128>>::NEW).slot()
+        ));
+        // A tuple is generated when every slot is.
+        assert!(generated((
+            (&&Probe::<i32>::NEW).slot(),
+            (&&Probe::<String>::NEW).slot().with_default(),
+        )));
+        assert!(!generated((
+            (&&Probe::<i32>::NEW).slot(),
+            (&&Probe::<std::collections::HashMap<String, i32>>::NEW)
+                .slot()
+                .with_default(),
+        )));
+    }
+
+    #[test]
+    fn slots_in_nested_tuples_read_their_own_keys() {
+        let doc = mongodb::bson::rawdoc! { "b": 2, "m": "x", "a": 1, "n": 14 };
+        let slots = (
+            (
+                Slot::<i32>(None),
+                Slot::<i32>(None),
+                Slot::<Option<i32>>(None),
+            ),
+            (
+                Slot::<String>(None),
+                Slot::<i32>(None).with_default(),
+                Slot::<i64>(None),
+            ),
+        );
+        let keys: &[&[u8]] = &[b"a", b"b", b"c", b"m", b"z", b"n"];
+        let elements = Elements::new(doc.as_bytes()).unwrap();
+        let values = decode_slots(elements, keys, slots).unwrap();
+        assert_eq!(values, ((1, 2, None), ("x".to_owned(), None, 14)));
+        // A repeated key, or a required field missing: serde decides.
+        let twice = mongodb::bson::rawdoc! { "a": 1, "a": 2 };
+        let one = (Slot::<i32>(None),);
+        assert_eq!(
+            decode_slots(Elements::new(twice.as_bytes()).unwrap(), &[b"a"], one),
+            None
+        );
+        let none = mongodb::bson::rawdoc! {};
+        let one = (Slot::<i32>(None),);
+        assert_eq!(
+            decode_slots(Elements::new(none.as_bytes()).unwrap(), &[b"a"], one),
+            None
+        );
     }
 }

@@ -174,8 +174,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::decode::{
-        skip_element, Decode, DecodeDocument, Elements, Probe, SerdeSlot, Slot, Value, ViaDecode,
-        ViaSerde,
+        decode_slots, skip_element, Decode, DecodeDocument, Defaulted, Elements, Probe, SerdeSlot,
+        Slot, Slots, Value, ViaDecode, ViaSerde, WithDefault,
     };
     pub use crate::hooks::{hooks_of, DynHooks};
     pub use crate::ops::settings::{

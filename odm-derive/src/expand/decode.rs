@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::text::{self, byte_str_lit, Code};
+use super::text::{self, byte_str_lit};
 
 use crate::ast::{Container, Field};
 
@@ -31,83 +31,84 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
         .map(field_plan)
         .collect::<Option<Vec<Plan>>>()?;
 
-    // Few `?` and few statements, whatever the number of fields: every slot is made in one `let .. else`,
-    // every key read in one `match` with one `?`, and every value taken in one more `let .. else`. All of
-    // it is text (see `text`) but the probes, which name the fields' types.
-    let mut head = Code::default();
-    head.push_str("let (");
+    // The loop over the elements is `odm_core`'s `decode_slots`, generic over a tuple of the fields'
+    // slots; all the struct says is its keys, its fields' types (the probes) and its defaults. All of
+    // it is text (see `text`) but the probes, which name the types.
+    let mut keys = String::new();
     let mut probes = Vec::new();
-    let mut arms = String::new();
-    let mut values = String::new();
-    let mut finishes = String::new();
     let mut inits = String::new();
-    for (i, (field, plan)) in cont.fields().zip(&plans).enumerate() {
+    for (field, plan) in cont.fields().zip(&plans) {
         let ident = field.ident;
         match plan {
             Plan::Read { default } => {
+                let i = probes.len();
+                let _ = write!(keys, "{},", byte_str_lit(&field.stored));
                 let ty = field.ty;
-                let _ = write!(head, "::core::option::Option::Some(mut __field{i}),");
-                probes.push(quote!((&&__odm::Probe::<#ty>::NEW).slot(),));
-                let _ = write!(
-                    arms,
-                    "{} => __field{i}.read(__value),",
-                    byte_str_lit(&field.stored)
-                );
-                match default {
+                probes.push(match default {
                     Some(default) => {
                         let _ = write!(
                             inits,
-                            "{ident}: match __field{i}.take() {{ \
+                            "{ident}: match __value{i} {{ \
                              ::core::option::Option::Some(__v) => __v, \
                              ::core::option::Option::None => {default}, }},"
                         );
+                        quote!((&&__odm::Probe::<#ty>::NEW).slot().with_default())
                     }
                     None => {
-                        let _ = write!(values, "::core::option::Option::Some(__value{i}),");
-                        let _ = write!(finishes, "__field{i}.finish(),");
                         let _ = write!(inits, "{ident}: __value{i},");
+                        quote!((&&__odm::Probe::<#ty>::NEW).slot())
                     }
-                }
+                });
             }
             Plan::Skip { default } => {
                 let _ = write!(inits, "{ident}: {default},");
             }
         }
     }
-    head.push_str(") =");
-    // With no slot or no value to take, no `let .. else` (it would be irrefutable).
-    let slots = if probes.is_empty() {
-        TokenStream::new()
-    } else {
-        let head = head.into_tokens();
-        let tail = text::tokens("else { return ::core::option::Option::None; };");
-        quote!(#[allow(unused_imports)] use __odm::{ViaDecode as _, ViaSerde as _}; #head (#(#probes)*) #tail)
-    };
-    let mut rest = Code::default();
-    let _ = write!(
-        rest,
-        "while let ::core::option::Option::Some((__key, __value)) = __elements.next()? {{ \
-         match __key {{ {arms} _ => __odm::skip_element(__key, __value), }}?; }}"
-    );
-    if !values.is_empty() {
-        let _ = write!(
-            rest,
-            "let ({values}) = ({finishes}) else {{ return ::core::option::Option::None; }};"
-        );
+    // Tuples of at most `CHUNK` slots, nested in one more past `CHUNK` fields.
+    const CHUNK: usize = 12;
+    if probes.len() > CHUNK * CHUNK {
+        return None;
     }
-    let _ = write!(rest, "::core::option::Option::Some(Self {{ {inits} }})");
-    let rest = rest.into_tokens();
+    let names: Vec<String> = (0..probes.len()).map(|i| format!("__value{i}")).collect();
+    let (pattern, probes) = if probes.len() <= CHUNK {
+        (
+            format!("({})", comma_terminated(&names)),
+            quote!((#(#probes,)*)),
+        )
+    } else {
+        let groups: Vec<String> = names
+            .chunks(CHUNK)
+            .map(|g| format!("({})", comma_terminated(g)))
+            .collect();
+        let tuples = probes.chunks(CHUNK).map(|g| quote!((#(#g,)*)));
+        (
+            format!("({})", comma_terminated(&groups)),
+            quote!((#(#tuples,)*)),
+        )
+    };
+    let head = text::tokens(&format!(
+        "#[allow(unused_imports)] use __odm::{{ViaDecode as _, ViaSerde as _, WithDefault as _}}; \
+         let {pattern} = __odm::decode_slots"
+    ));
+    let keys = text::tokens(&format!("__elements, &[{keys}],"));
+    let tail = text::tokens(&format!(
+        "?; ::core::option::Option::Some(Self {{ {inits} }})"
+    ));
     let ident = cont.ident;
-    // Every field's slot comes first: a field whose type only serde decodes sends the document to serde
-    // before anything is read.
     Some(quote! {
         #[automatically_derived]
         impl __odm::DecodeDocument for #ident {
-            fn decode_elements(mut __elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
-                #slots #rest
+            fn decode_elements(__elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
+                #head(#keys #probes) #tail
             }
         }
     })
+}
+
+/// `a, b, c,`: a tuple's elements, the one-element tuple's comma included.
+fn comma_terminated(items: &[String]) -> String {
+    items.iter().map(|i| format!("{i},")).collect()
 }
 
 /// The field's plan, or `None` when one of its serde attributes changes decoding.

@@ -15,11 +15,6 @@ pub(super) fn default_fn_ident(f: &Field<'_>) -> Ident {
     format_ident!("__default_{}", unraw(f.ident))
 }
 
-/// The function that evaluates the default of `f` as BSON.
-pub(super) fn default_bson_fn_ident(f: &Field<'_>) -> Ident {
-    format_ident!("__default_bson_{}", unraw(f.ident))
-}
-
 /// The default's expression: a path to a function (`default_role`, `chrono::now`, as serde's
 /// `default = "path"`) is called on every insert, anything else is the value itself (`"member"`, `0`,
 /// `Role::Member`, `MAX`, `vec![]`).
@@ -42,10 +37,9 @@ fn looks_like_function(path: &syn::Path) -> bool {
     })
 }
 
-/// The functions of every default: the value as the field's type, and as BSON.
+/// The function of every default, giving the value as the field's type (the schema's `FieldDefault`
+/// converts it to BSON, in a closure of the schema's table).
 pub(super) fn default_fns(cont: &Container<'_>) -> TokenStream {
-    let p = quote!(__odm);
-    let type_name = cont.ident.to_string();
     let mut out = TokenStream::new();
     for f in cont.stored() {
         let Some((_, expr)) = &f.attrs.default else {
@@ -54,7 +48,7 @@ pub(super) fn default_fns(cont: &Container<'_>) -> TokenStream {
         let Ty::Option(inner) = f.classify() else {
             continue;
         };
-        let (value, bson) = (default_fn_ident(f), default_bson_fn_ident(f));
+        let value = default_fn_ident(f);
         let span = expr.span();
         let expr = value_expr(expr);
         let into = quote_spanned!(span=> ::core::convert::Into::<#inner>::into(#expr));
@@ -62,11 +56,6 @@ pub(super) fn default_fns(cont: &Container<'_>) -> TokenStream {
             #[allow(non_snake_case, clippy::useless_conversion)]
             fn #value() -> #inner {
                 #into
-            }
-
-            #[allow(non_snake_case)]
-            fn #bson() -> #p::Result<#p::bson::Bson> {
-                #p::default_to_bson(#type_name, &#value())
             }
         });
     }

@@ -10,7 +10,7 @@ use syn::{Expr, ExprLit, Ident, Lit};
 
 use super::text::{f64_lit, str_lit, Code};
 
-use super::defaults::{default_bson_fn_ident, default_text};
+use super::defaults::{default_fn_ident, default_text};
 use super::docs::{code as docs_code, *};
 use super::fields::*;
 use crate::ast::{Container, Derive, Field};
@@ -94,9 +94,10 @@ pub(super) fn field_schemas(cont: &Container<'_>) -> String {
         if let (Some((_, expr)), true) = (&f.attrs.default, f.is_option()) {
             let _ = write!(
                 out,
-                ".with_default(__odm::FieldDefault::new({}, {}))",
+                ".with_default(__odm::FieldDefault::new({}, || __odm::default_to_bson({}, &{}())))",
                 str_lit(&default_text(expr)),
-                default_bson_fn_ident(f),
+                str_lit(&cont.ident.to_string()),
+                default_fn_ident(f),
             );
         }
         let in_some_variants = variants > 0 && cont.variants_storing(&f.stored) < variants;
