@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Expr, ExprLit, Ident, Lit};
 
@@ -162,9 +162,10 @@ pub(super) fn rule_ref(cont: &Container<'_>, f: &Field<'_>, j: usize) -> TokenSt
         .stored()
         .position(|g| std::ptr::eq(g, f))
         .expect("a stored field");
+    let (i, j) = (Literal::usize_unsuffixed(i), Literal::usize_unsuffixed(j));
     match cont.derive {
-        Derive::Model => quote!(<Self as ::odm_core::Model>::SCHEMA.fields[#i].rules[#j]),
-        Derive::Embedded => quote!(<Self as ::odm_core::Embedded>::FIELDS[#i].rules[#j]),
+        Derive::Model => quote!(Self::SCHEMA.fields[#i].rules[#j]),
+        Derive::Embedded => quote!(Self::FIELDS[#i].rules[#j]),
     }
 }
 
