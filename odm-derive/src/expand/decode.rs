@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::text::{self, byte_str_lit};
 
@@ -33,10 +33,13 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
 
     // The loop over the elements is `odm_core`'s `decode_slots`, generic over a tuple of the fields'
     // slots; all the struct says is its keys, its fields' types (the probes) and its defaults. All of
-    // it is text (see `text`) but the probes, which name the types.
+    // it is text (see `text`) but the probes, which name the types, and the defaults.
     let mut keys = String::new();
     let mut probes = Vec::new();
     let mut inits = String::new();
+    // A default may be the input's path (serde's `default = ".."`): tokens, so that an error in it is
+    // reported where serde reports it.
+    let mut defaults = Vec::new();
     for (field, plan) in cont.fields().zip(&plans) {
         let ident = field.ident;
         match plan {
@@ -46,12 +49,13 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
                 let ty = field.ty;
                 probes.push(match default {
                     Some(default) => {
-                        let _ = write!(
-                            inits,
-                            "{ident}: match __value{i} {{ \
-                             ::core::option::Option::Some(__v) => __v, \
-                             ::core::option::Option::None => {default}, }},"
-                        );
+                        let value = format_ident!("__value{}", i);
+                        defaults.push(quote! {
+                            #ident: match #value {
+                                ::core::option::Option::Some(__v) => __v,
+                                ::core::option::Option::None => #default,
+                            },
+                        });
                         quote!((&&__odm::Probe::<#ty>::NEW).slot().with_default())
                     }
                     None => {
@@ -60,9 +64,7 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
                     }
                 });
             }
-            Plan::Skip { default } => {
-                let _ = write!(inits, "{ident}: {default},");
-            }
+            Plan::Skip { default } => defaults.push(quote!(#ident: #default,)),
         }
     }
     // Tuples of at most `CHUNK` slots, nested in one more past `CHUNK` fields.
@@ -92,15 +94,14 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
          let {pattern} = __odm::decode_slots"
     ));
     let keys = text::tokens(&format!("__elements, &[{keys}],"));
-    let tail = text::tokens(&format!(
-        "?; ::core::option::Option::Some(Self {{ {inits} }})"
-    ));
+    let inits = text::tokens(&inits);
     let ident = cont.ident;
     Some(quote! {
         #[automatically_derived]
         impl __odm::DecodeDocument for #ident {
             fn decode_elements(__elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
-                #head(#keys #probes) #tail
+                #head(#keys #probes)?;
+                ::core::option::Option::Some(Self { #inits #(#defaults)* })
             }
         }
     })
