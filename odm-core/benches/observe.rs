@@ -6,6 +6,11 @@
 //! Skipped, with a message, when `MONGODB_URI` is not set: `scripts/test-server run -- cargo bench
 //! --bench observe` starts a local server. `BENCH_ROUNDS` (default 41) and `BENCH_OPS` (per round and
 //! side, default 200) size the run.
+//!
+//! By default each round with the subscriber sets it as the thread's default (`with_default`), which
+//! puts every dispatch of the round through the scoped-dispatcher path. `BENCH_GLOBAL=1` sets it once as
+//! the global default instead, as a service does, behind a switch the rounds turn on and off: off, the
+//! library's spans are disabled by the filter (one `enabled` call each), on, they are recorded.
 // Dropping the bench database is set-up, not a model operation.
 #![allow(clippy::disallowed_methods)]
 
@@ -13,6 +18,7 @@ mod common;
 
 use std::fmt::Write as _;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{user, User};
@@ -115,6 +121,32 @@ where
     }
 }
 
+/// Whether the global subscriber of `BENCH_GLOBAL=1` records the library's spans.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// A global filter in front of the layers: the library's spans at INFO while `RECORDING` is on, nothing
+/// otherwise. Its interest is "sometimes", so the switch is read at every span.
+struct Switch;
+
+impl<S: tracing::Subscriber> Layer<S> for Switch {
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if meta.target().starts_with("odm") && *meta.level() <= tracing::Level::INFO {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
+        RECORDING.load(Ordering::Relaxed)
+            && meta.target().starts_with("odm")
+            && *meta.level() <= tracing::Level::INFO
+    }
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
     xs[xs.len() / 2]
@@ -180,16 +212,36 @@ fn main() {
             .with(text)
             .with(attributes)
     };
+    let global = std::env::var("BENCH_GLOBAL").is_ok_and(|v| v == "1");
+    if global {
+        let text = (layer == "text").then_some(Recording::<Text>(PhantomData));
+        let attributes = (layer == "attributes").then_some(Recording::<Attributes>(PhantomData));
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry()
+                .with(Switch)
+                .with(text)
+                .with(attributes),
+        )
+        .expect("no global subscriber yet");
+    }
+    let measure_off = || {
+        RECORDING.store(false, Ordering::Relaxed);
+        run(ops).as_secs_f64() / ops as f64
+    };
+    let measure_on = || {
+        if global {
+            RECORDING.store(true, Ordering::Relaxed);
+            run(ops).as_secs_f64() / ops as f64
+        } else {
+            tracing::subscriber::with_default(subscriber(), || run(ops)).as_secs_f64() / ops as f64
+        }
+    };
     // Warm up both sides.
-    run(ops);
-    tracing::subscriber::with_default(subscriber(), || run(ops));
+    measure_off();
+    measure_on();
 
     let (mut off, mut on, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let measure_off = || run(ops).as_secs_f64() / ops as f64;
-        let measure_on = || {
-            tracing::subscriber::with_default(subscriber(), || run(ops)).as_secs_f64() / ops as f64
-        };
         let (a, b) = if round % 2 == 0 {
             let a = measure_off();
             (a, measure_on())
@@ -201,8 +253,13 @@ fn main() {
         on.push(b);
         ratios.push(b / a);
     }
+    let (layer, off_label) = if global {
+        (format!("{layer}, global"), "not recording")
+    } else {
+        (layer, "no subscriber")
+    };
     println!(
-        "observe/find_by_id ({layer}): no subscriber {:.1} us, with it {:.1} us, median paired ratio {:.4} ({rounds} rounds of {ops})",
+        "observe/find_by_id ({layer}): {off_label} {:.1} us, recording {:.1} us, median paired ratio {:.4} ({rounds} rounds of {ops})",
         median(off) * 1e6,
         median(on) * 1e6,
         median(ratios)
