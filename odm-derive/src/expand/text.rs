@@ -2,10 +2,12 @@
 //! piece.
 //!
 //! Building tokens one at a time costs a call into the compiler per token, in a proc macro that usually
-//! runs unoptimised; a model's tables (its fields' schemas, rules and indexes) are hundreds of tokens
-//! that carry no diagnostic, so they are written as text and lexed once. Their tokens take the call
-//! site's span, as `quote!`'s do. Code that mentions the input's types, or that reports an error at a
-//! field or an attribute, is still built with `quote_spanned!`.
+//! runs unoptimised; a model's tables (its fields' schemas, rules and indexes), its decoder's keys and
+//! field list, and its typed paths' constructors and `Debug` impl are hundreds of tokens that carry no
+//! diagnostic, so they are written as text and lexed once per piece. Their tokens take the call site's
+//! span, as `quote!`'s do. Code that names the input's types or paths (a field's type, a serde default's
+//! function), or that reports an error at a field or an attribute, is still built with `quote!` and
+//! `quote_spanned!`, so its errors point where they did.
 
 use proc_macro2::TokenStream;
 
@@ -14,6 +16,11 @@ use proc_macro2::TokenStream;
 pub(super) struct Code(String);
 
 impl Code {
+    /// Appends `s`.
+    pub(super) fn push_str(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+
     /// The code as tokens (see [`tokens`]).
     pub(super) fn into_tokens(self) -> TokenStream {
         tokens(&self.0)
@@ -36,13 +43,6 @@ pub(super) fn tokens(text: &str) -> TokenStream {
         text.parse::<TokenStream>().map_err(|e| e.to_string())
     };
     lexed.unwrap_or_else(|e| panic!("generated code that does not lex ({e}): {text}"))
-}
-
-impl Code {
-    /// Appends `s`.
-    pub(super) fn push_str(&mut self, s: &str) {
-        self.0.push_str(s);
-    }
 }
 
 impl std::fmt::Write for Code {
