@@ -42,23 +42,11 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
         let ty = member_type(f, quote!(#ident));
         quote!(#[doc = #doc] pub #member: #ty,)
     }));
-    // The plain paths as text (see `text`); a nested field's, which names its type, as tokens.
-    let mut plain = Code::default();
-    for f in cont.stored() {
-        let member = f.ident;
-        let stored = &f.stored;
-        match as_embedded(f) {
-            Some(elem) => inits.push(quote!(#member: #elem::fields_at::<#ident>(#stored),)),
-            None => {
-                let _ = write!(
-                    plain,
-                    "{member}: ::odm_core::Field::new({}),",
-                    str_lit(stored)
-                );
-            }
-        }
-    }
-    inits.push(plain.into_tokens());
+    inits.extend(path_inits(
+        cont,
+        |elem, stored| quote!(#elem::fields_at::<#ident>(#stored)),
+        "::odm_core::Field::new(",
+    ));
     let doc = model_doc(cont, &cont.collection());
     FieldsParts {
         decl: quote! {
@@ -91,27 +79,11 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
             quote!(#[doc = #doc] pub #member: #ty,)
         })
         .collect();
-    let mut inits: Vec<TokenStream> = Vec::new();
-    let mut plain = Code::default();
-    for f in cont.stored() {
-        let member = f.ident;
-        let stored = &f.stored;
-        match as_embedded(f) {
-            Some(elem) => inits.push(quote! {
-                #member: #elem::fields_at::<M>(
-                    &__odm::join_path(prefix, #stored),
-                ),
-            }),
-            None => {
-                let _ = write!(
-                    plain,
-                    "{member}: ::odm_core::Field::nested(prefix, {}),",
-                    str_lit(stored)
-                );
-            }
-        }
-    }
-    inits.push(plain.into_tokens());
+    let mut inits = path_inits(
+        cont,
+        |elem, stored| quote!(#elem::fields_at::<M>(&__odm::join_path(prefix, #stored))),
+        "::odm_core::Field::nested(prefix, ",
+    );
     let prefix = if empty {
         members.push(quote!(__model: ::core::marker::PhantomData<fn() -> M>,));
         inits.push(quote!(__model: ::core::marker::PhantomData,));
@@ -136,6 +108,32 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
             }
         },
     }
+}
+
+/// The constructor's `member: path,` of every stored field: a nested field's from `nested(<Elem as
+/// Embedded>, stored name)`, as tokens (it names the type); the others as text (see `text`), each
+/// `{plain}"stored name")`.
+fn path_inits(
+    cont: &Container<'_>,
+    nested: impl Fn(TokenStream, &str) -> TokenStream,
+    plain: &str,
+) -> Vec<TokenStream> {
+    let mut inits = Vec::new();
+    let mut text = Code::default();
+    for f in cont.stored() {
+        let member = f.ident;
+        match as_embedded(f) {
+            Some(elem) => {
+                let path = nested(elem, &f.stored);
+                inits.push(quote!(#member: #path,));
+            }
+            None => {
+                let _ = write!(text, "{member}: {plain}{}),", str_lit(&f.stored));
+            }
+        }
+    }
+    inits.push(text.into_tokens());
+    inits
 }
 
 /// The type that derives `Embedded` for a `nested` field.

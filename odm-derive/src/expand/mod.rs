@@ -19,7 +19,6 @@ use syn::DeriveInput;
 use self::fields::{embedded_fields, embedded_fns, model_fields, FieldsParts};
 use self::kind::kind_enum;
 use self::schema::{field_schemas, rule_consts, schema_expr};
-use self::text::Code;
 use self::validate::validate_into;
 use crate::ast::{Container, Derive};
 use crate::ctxt::Ctxt;
@@ -131,10 +130,7 @@ fn fallback(input: &DeriveInput, derive: Derive, cont: Option<&Container<'_>>) -
 fn expand_model(cont: &Container<'_>) -> TokenStream {
     let private = private_alias();
     let ident = cont.ident;
-    // The schema's tables, as text.
-    let mut tables = Code::default();
-    rule_consts(cont, &mut tables);
-    let tables = tables.into_tokens();
+    let rules = rule_consts(cont);
     let schema = text::tokens(&format!("&{}", schema_expr(cont)));
 
     let mut methods = model::id_fns(cont);
@@ -181,7 +177,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
             #decoder
             #default_fns
 
-            #tables
+            #rules
 
             #[automatically_derived]
             impl ::odm_core::Model for #ident {
@@ -198,9 +194,7 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
 fn expand_embedded(cont: &Container<'_>) -> TokenStream {
     let private = private_alias();
     let ident = cont.ident;
-    let mut tables = Code::default();
-    rule_consts(cont, &mut tables);
-    let tables = tables.into_tokens();
+    let rules = rule_consts(cont);
     let fields = text::tokens(&format!("&[{}]", field_schemas(cont)));
     let FieldsParts { decl, impls, assoc } = embedded_fields(cont);
     let embedded_fns = embedded_fns(cont);
@@ -215,7 +209,7 @@ fn expand_embedded(cont: &Container<'_>) -> TokenStream {
             #impls
             #embedded_fns
             #decoder
-            #tables
+            #rules
 
             #[automatically_derived]
             impl ::odm_core::Embedded for #ident {

@@ -171,7 +171,8 @@ pub(super) fn rule_ref(cont: &Container<'_>, f: &Field<'_>, j: usize) -> TokenSt
 
 /// For an enum, one constant per rule of every stored field; for a `regex`, the function that compiles it
 /// once.
-pub(super) fn rule_consts(cont: &Container<'_>, out: &mut Code) {
+pub(super) fn rule_consts(cont: &Container<'_>) -> TokenStream {
+    let mut out = Code::default();
     for f in cont.fields().filter(|f| f.is_stored()) {
         for (j, rule) in f.attrs.rules.iter().enumerate() {
             let name = rule_const(cont, f, j);
@@ -193,6 +194,7 @@ pub(super) fn rule_consts(cont: &Container<'_>, out: &mut Code) {
             }
         }
     }
+    out.into_tokens()
 }
 
 fn rule_text(f: &Field<'_>, kind: &RuleKind, name: &Ident) -> String {
