@@ -251,15 +251,7 @@ impl TenantActivityTable {
 
     /// Forgets every count and every tenant, so the next window's tenants get counters of their own.
     pub(crate) fn reset(&self) {
-        let mut tenants = self.tenants.write().expect("tenant activity lock");
-        tenants.clear();
-        for counter in [
-            &self.others.operations,
-            &self.others.errors,
-            &self.others.nanos,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
+        self.take();
     }
 }
 
