@@ -116,6 +116,7 @@ impl TestServer {
     pub fn stop(&self) {
         let child = self.child.as_ref().expect("the server is not running");
         signal(child, Signal::SIGSTOP).expect("send SIGSTOP to the server");
+        wait_stopped(child);
     }
 
     /// Wakes a server frozen by [`stop`](Self::stop) with SIGCONT.
@@ -212,6 +213,36 @@ impl Drop for TestServer {
 fn signal(child: &Child, signal: Signal) -> nix::Result<()> {
     let pid = i32::try_from(child.id()).expect("a process id fits in an i32");
     kill(Pid::from_raw(pid), signal)
+}
+
+/// Waits until every thread of `child` is stopped. `kill` returns once SIGSTOP is sent, not once it has
+/// taken effect: a server thread running on another core can still answer a request sent right after,
+/// so a test that freezes the server waits for `/proc` to show each thread stopped (`T`), for at most
+/// two seconds. Where `/proc` is absent, it returns at once.
+fn wait_stopped(child: &Child) {
+    let tasks = PathBuf::from(format!("/proc/{}/task", child.id()));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let all_stopped = || {
+        let Ok(entries) = std::fs::read_dir(&tasks) else {
+            return true;
+        };
+        entries.flatten().all(|task| {
+            std::fs::read_to_string(task.path().join("stat"))
+                // The state follows the command's closing parenthesis: `pid (comm) S ...`.
+                .map(|stat| {
+                    stat.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| rest.starts_with(['T', 't']))
+                })
+                .unwrap_or(true)
+        })
+    };
+    while !all_stopped() {
+        assert!(
+            Instant::now() < deadline,
+            "the server's threads did not stop within 2 s of SIGSTOP"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// A port nothing listens on right now: bind port 0 and let the kernel pick one.
