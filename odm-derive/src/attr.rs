@@ -354,18 +354,19 @@ impl Container {
         seen: &mut Seen,
         meta: ParseNestedMeta<'_>,
     ) -> syn::Result<()> {
-        let known = MODEL_KEYS.iter().any(|k| meta.path == *k);
+        let name = Key::of(&meta.path);
+        let known = MODEL_KEYS.iter().any(|k| name == *k);
         if !known {
             cx.unknown_key(&meta.path, "model", &path_name(&meta.path), MODEL_KEYS);
             return skip_value(&meta);
         }
-        if meta.path != INDEX && !seen.first(cx, "model", &meta.path) {
+        if name != INDEX && !seen.first(cx, "model", &meta.path) {
             return skip_value(&meta);
         }
         self.keys.push(meta.path.clone());
-        if meta.path == COLLECTION {
+        if name == COLLECTION {
             self.collection = string_value(cx, &meta, "\"users\"")?;
-        } else if meta.path == TIMESTAMPS {
+        } else if name == TIMESTAMPS {
             let mut ts = Timestamps {
                 key: meta.path.clone(),
                 created_at: CREATED_AT.0.to_owned(),
@@ -396,34 +397,34 @@ impl Container {
                 no_value(cx, &meta, "model")?;
             }
             self.timestamps = Some(ts);
-        } else if meta.path == VERSION {
+        } else if name == VERSION {
             no_value(cx, &meta, "model")?;
             self.version = Some(meta.path.clone());
-        } else if meta.path == HOOKS {
+        } else if name == HOOKS {
             no_value(cx, &meta, "model")?;
             self.hooks = Some(meta.path.clone());
-        } else if meta.path == SOFT_DELETE {
+        } else if name == SOFT_DELETE {
             no_value(cx, &meta, "model")?;
             self.soft_delete = Some(meta.path.clone());
-        } else if meta.path == VALIDATE {
+        } else if name == VALIDATE {
             self.validate = path_value(cx, &meta)?;
-        } else if meta.path == INDEX {
+        } else if name == INDEX {
             if let Some(index) = compound_index(cx, &meta)? {
                 self.indexes.push(index);
             }
-        } else if meta.path == READ {
+        } else if name == READ {
             self.settings.read =
                 settings::one_of(cx, &meta, settings::READ_MODES, "read preference")?;
-        } else if meta.path == READ_CONCERN {
+        } else if name == READ_CONCERN {
             self.settings.read_concern =
                 settings::one_of(cx, &meta, settings::READ_CONCERNS, "read concern level")?;
-        } else if meta.path == WRITE_CONCERN {
+        } else if name == WRITE_CONCERN {
             self.settings.write_concern = settings::write_concern(cx, &meta)?;
-        } else if meta.path == COLLATION {
+        } else if name == COLLATION {
             self.settings.collation = settings::collation(cx, &meta)?;
-        } else if meta.path == MAX_TIME {
+        } else if name == MAX_TIME {
             self.settings.max_time_ms = settings::duration_ms(cx, &meta)?;
-        } else if meta.path == SHARD_KEY {
+        } else if name == SHARD_KEY {
             let fields = settings::shard_key(cx, &meta)?;
             self.shard_key = Some((meta.path.clone(), fields));
         }
@@ -523,7 +524,8 @@ impl Field {
         seen: &mut Seen,
         meta: ParseNestedMeta<'_>,
     ) -> syn::Result<()> {
-        let known = FIELD_KEYS.iter().any(|k| meta.path == *k);
+        let name = Key::of(&meta.path);
+        let known = FIELD_KEYS.iter().any(|k| name == *k);
         if !known {
             cx.unknown_key(&meta.path, "field", &path_name(&meta.path), FIELD_KEYS);
             return skip_value(&meta);
@@ -538,13 +540,13 @@ impl Field {
                 kind,
             })
         };
-        if meta.path == REQUIRED {
+        if name == REQUIRED {
             no_value(cx, &meta, "field")?;
             rule(RuleKind::Required);
-        } else if meta.path == EMAIL {
+        } else if name == EMAIL {
             no_value(cx, &meta, "field")?;
             rule(RuleKind::Email);
-        } else if meta.path == RANGE {
+        } else if name == RANGE {
             let before = cx.count();
             let (min, max) = bounds(cx, &meta)?;
             if min.is_none() && max.is_none() {
@@ -560,7 +562,7 @@ impl Field {
                 min: min.map(|(_, n)| n),
                 max: max.map(|(_, n)| n),
             });
-        } else if meta.path == LENGTH {
+        } else if name == LENGTH {
             let before = cx.count();
             let (min, max) = bounds(cx, &meta)?;
             let count = |b: Option<(Expr, Num)>| -> Option<usize> {
@@ -588,7 +590,7 @@ impl Field {
                 min: min_n,
                 max: max_n,
             });
-        } else if meta.path == REGEX {
+        } else if name == REGEX {
             if let Some(s) = string_value(cx, &meta, "\"^[a-z]+$\"")? {
                 if let Err(e) = check_regex(&s.value()) {
                     cx.error_spanned_by(&s, format!("invalid regex: {}", regex_reason(&e)));
@@ -596,7 +598,7 @@ impl Field {
                     rule(RuleKind::Regex(s));
                 }
             }
-        } else if meta.path == ONE_OF {
+        } else if name == ONE_OF {
             if !meta.input.peek(syn::token::Paren) {
                 cx.error_spanned_by(
                     &meta.path,
@@ -624,14 +626,14 @@ impl Field {
             if ok {
                 rule(RuleKind::OneOf(values.into_iter().map(ungroup).collect()));
             }
-        } else if meta.path == VALIDATE {
+        } else if name == VALIDATE {
             if let Some(p) = path_value(cx, &meta)? {
                 rule(RuleKind::Custom(p));
             }
-        } else if meta.path == NESTED {
+        } else if name == NESTED {
             no_value(cx, &meta, "field")?;
             self.nested = Some(meta.path.clone());
-        } else if meta.path == INDEX {
+        } else if name == INDEX {
             let mut desc = false;
             if meta.input.peek(Token![=]) {
                 if let Some(s) = string_value(cx, &meta, "\"desc\"")? {
@@ -645,16 +647,16 @@ impl Field {
                 no_value(cx, &meta, "field")?;
             }
             self.index.index = Some((meta.path.clone(), desc));
-        } else if meta.path == UNIQUE {
+        } else if name == UNIQUE {
             no_value(cx, &meta, "field")?;
             self.index.unique = Some(meta.path.clone());
-        } else if meta.path == SPARSE {
+        } else if name == SPARSE {
             no_value(cx, &meta, "field")?;
             self.index.sparse = Some(meta.path.clone());
-        } else if meta.path == TEXT {
+        } else if name == TEXT {
             no_value(cx, &meta, "field")?;
             self.index.text = Some(meta.path.clone());
-        } else if meta.path == DEFAULT {
+        } else if name == DEFAULT {
             if !meta.input.peek(Token![=]) {
                 cx.error_spanned_by(
                     &meta.path,
@@ -664,13 +666,13 @@ impl Field {
             }
             let expr: Expr = meta.value()?.parse()?;
             self.default = Some((meta.path.clone(), ungroup(expr)));
-        } else if meta.path == HIDDEN {
+        } else if name == HIDDEN {
             no_value(cx, &meta, "field")?;
             self.hidden = Some(meta.path.clone());
-        } else if meta.path == IMMUTABLE {
+        } else if name == IMMUTABLE {
             no_value(cx, &meta, "field")?;
             self.immutable = Some(meta.path.clone());
-        } else if meta.path == TTL {
+        } else if name == TTL {
             if let Some(s) = string_value(cx, &meta, "\"30d\"")? {
                 match parse_duration(&s.value()) {
                     Some(secs) => self.index.ttl = Some((meta.path.clone(), secs)),

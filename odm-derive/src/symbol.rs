@@ -113,6 +113,23 @@ pub const FIELD_KEYS: &[Symbol] = &[
 /// The keys of `range(...)` and `length(...)`.
 pub const BOUND_KEYS: &[Symbol] = &[MIN, MAX];
 
+/// The name of an attribute's key, read once: comparing the path itself to each key the derive knows
+/// would ask the compiler for its text once per comparison.
+pub struct Key(Option<String>);
+
+impl Key {
+    /// The name of `path` when it is a single identifier (as `Path::is_ident` reads it).
+    pub fn of(path: &Path) -> Self {
+        Key(path.get_ident().map(Ident::to_string))
+    }
+}
+
+impl PartialEq<Symbol> for Key {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.0.as_deref() == Some(word.0)
+    }
+}
+
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {
         self == word.0

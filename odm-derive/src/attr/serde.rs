@@ -64,11 +64,13 @@ pub struct Field {
 /// parsed. A key that fails to parse ends its attribute, as it does for serde.
 fn each_key(
     attrs: &[syn::Attribute],
-    mut key: impl FnMut(&ParseNestedMeta<'_>) -> syn::Result<()>,
+    mut key: impl FnMut(&ParseNestedMeta<'_>, Key) -> syn::Result<()>,
 ) -> bool {
     let mut ok = true;
     for attr in attrs.iter().filter(|a| a.path() == SERDE) {
-        ok &= attr.parse_nested_meta(|meta| key(&meta)).is_ok();
+        ok &= attr
+            .parse_nested_meta(|meta| key(&meta, Key::of(&meta.path)))
+            .is_ok();
     }
     ok
 }
@@ -77,18 +79,17 @@ impl Container {
     pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
         let mut out = Container::default();
         let mut decodable = true;
-        let parsed = each_key(attrs, |meta| {
-            decodable &=
-                meta.path == RENAME || (meta.path == RENAME_ALL && meta.input.peek(Token![=]));
-            if meta.path == RENAME_ALL {
+        let parsed = each_key(attrs, |meta, name| {
+            decodable &= name == RENAME || (name == RENAME_ALL && meta.input.peek(Token![=]));
+            if name == RENAME_ALL {
                 if let Some(rule) = serialize_name(meta)? {
                     out.rename_all = RenameRule::from_str(&rule);
                 }
-            } else if meta.path == RENAME_ALL_FIELDS {
+            } else if name == RENAME_ALL_FIELDS {
                 if let Some(rule) = serialize_name(meta)? {
                     out.rename_all_fields = RenameRule::from_str(&rule);
                 }
-            } else if meta.path == TAG {
+            } else if name == TAG {
                 if meta.input.peek(Token![=]) {
                     if let Expr::Lit(ExprLit {
                         lit: Lit::Str(s), ..
@@ -97,10 +98,10 @@ impl Container {
                         out.tag = Some(s);
                     }
                 }
-            } else if meta.path == CONTENT {
+            } else if name == CONTENT {
                 out.content = Some(meta.path.clone());
                 skip_value(meta)?;
-            } else if meta.path == UNTAGGED {
+            } else if name == UNTAGGED {
                 out.untagged = Some(meta.path.clone());
                 skip_value(meta)?;
             } else {
@@ -116,10 +117,10 @@ impl Container {
 impl Variant {
     pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
         let mut out = Variant::default();
-        each_key(attrs, |meta| {
-            if meta.path == RENAME {
+        each_key(attrs, |meta, name| {
+            if name == RENAME {
                 out.rename = serialize_name(meta)?;
-            } else if meta.path == RENAME_ALL {
+            } else if name == RENAME_ALL {
                 if let Some(rule) = serialize_name(meta)? {
                     out.rename_all = RenameRule::from_str(&rule);
                 }
@@ -144,15 +145,15 @@ impl Field {
             default: None,
             decodable: true,
         };
-        let parsed = each_key(attrs, |meta| {
-            if meta.path == RENAME {
+        let parsed = each_key(attrs, |meta, name| {
+            if name == RENAME {
                 out.decodable &= meta.input.peek(Token![=]);
                 if let Some(name) = serialize_name(meta)? {
                     out.rename = Some(name);
                 }
                 return Ok(());
             }
-            if meta.path == DEFAULT {
+            if name == DEFAULT {
                 out.default = Some(quote!(::core::default::Default::default()));
                 if meta.input.peek(Token![=]) {
                     let expr: Expr = meta.value()?.parse()?;
@@ -167,22 +168,22 @@ impl Field {
                 }
                 return Ok(());
             }
-            if meta.path == SKIP {
+            if name == SKIP {
                 out.skip = true;
                 out.skip_deserializing = true;
-            } else if meta.path == SKIP_SERIALIZING {
+            } else if name == SKIP_SERIALIZING {
                 out.skip = true;
-            } else if meta.path == SKIP_DESERIALIZING {
+            } else if name == SKIP_DESERIALIZING {
                 out.skip_deserializing = true;
-            } else if meta.path == SKIP_SERIALIZING_IF {
+            } else if name == SKIP_SERIALIZING_IF {
                 out.skip_serializing_if = true;
-            } else if meta.path == FLATTEN {
+            } else if name == FLATTEN {
                 out.flatten = true;
                 out.decodable = false;
-            } else if meta.path == WITH {
+            } else if name == WITH {
                 out.custom_serde = true;
                 out.decodable = false;
-            } else if meta.path == SERIALIZE_WITH {
+            } else if name == SERIALIZE_WITH {
                 out.custom_serde = true;
             } else {
                 out.decodable = false;
