@@ -63,6 +63,8 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// The type as written, for the docs, the schema and messages (rendered once).
     pub type_name: String,
+    /// The type as code text, when text reads back as the same type (see `ty::type_code`).
+    pub type_code: Option<String>,
     pub attrs: attr::Field,
     pub serde: attr::serde::Field,
     /// The name serde stores the field under.
@@ -340,10 +342,16 @@ impl<'a> Field<'a> {
             (None, Some(rule)) => rule.apply(&rust_name),
             (None, None) => rust_name,
         };
+        let type_code = ty::type_code(&field.ty);
+        let type_name = match &type_code {
+            Some(code) => ty::squeeze(code),
+            None => ty::type_string(&field.ty),
+        };
         Field {
             ident,
             ty: &field.ty,
-            type_name: ty::type_string(&field.ty),
+            type_code,
+            type_name,
             attrs,
             serde,
             stored,

@@ -132,9 +132,31 @@ impl<'a> Ty<'a> {
     }
 }
 
+/// The Rust type as the compiler writes it (`Option < Vec < String > >`), which it reads back as the same
+/// tokens; `None` when it would not (a `$crate` path, or a group a `macro_rules!` macro substituted),
+/// so the type must go into generated code as tokens.
+pub fn type_code(ty: &Type) -> Option<String> {
+    fn plain(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().all(|tt| match tt {
+            proc_macro2::TokenTree::Group(g) => {
+                g.delimiter() != proc_macro2::Delimiter::None && plain(g.stream())
+            }
+            proc_macro2::TokenTree::Ident(i) => i != "$crate",
+            _ => true,
+        })
+    }
+    let tokens = quote::quote!(#ty);
+    let code = tokens.to_string();
+    plain(tokens).then_some(code)
+}
+
 /// The Rust type as text without token spacing: `Option<Vec<String>>`.
 pub fn type_string(ty: &Type) -> String {
-    let raw = quote::quote!(#ty).to_string();
+    squeeze(&quote::quote!(#ty).to_string())
+}
+
+/// `raw` (a type as the compiler writes it) without token spacing.
+pub fn squeeze(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let chars: Vec<char> = raw.chars().collect();
     for (i, &c) in chars.iter().enumerate() {

@@ -500,3 +500,54 @@ fn embedded_edge_cases() {
     assert_eq!(paths, ["lines.1.qty"]);
     assert_eq!(order.meta.scratch, 0);
 }
+
+/// A type that macros below name through `$crate`.
+type Score = i32;
+
+#[test]
+fn models_a_macro_wrote_keep_their_types() {
+    // A `macro_rules!` macro hands the derive its `$t:ty` fragments in invisible groups and may name
+    // types through `$crate`: the typed paths, the schema and the generated decoder see the same types
+    // as the struct.
+    macro_rules! model {
+        ($name:ident, $list:ty, $count:ty) => {
+            #[derive(Debug, PartialEq, Serialize, Deserialize, Model)]
+            struct $name {
+                #[serde(rename = "_id")]
+                id: ObjectId,
+                tags: $list,
+                count: Option<$count>,
+                score: $crate::Score,
+            }
+        };
+    }
+    model!(Written, Vec<String>, i64);
+
+    let f = Written::fields();
+    let tags: Field<Written, Vec<String>> = f.tags;
+    let count: Field<Written, Option<i64>> = f.count;
+    let score: Field<Written, Score> = f.score;
+    assert_eq!(
+        [tags.path(), count.path(), score.path()],
+        ["tags", "count", "score"]
+    );
+    assert_eq!(
+        Written::SCHEMA
+            .fields
+            .iter()
+            .map(|f| f.rust_type)
+            .collect::<Vec<_>>(),
+        ["ObjectId", "Vec<String>", "Option<i64>", "$crate::Score"]
+    );
+    let id = ObjectId::new();
+    let doc = mongodb::bson::rawdoc! { "_id": id, "tags": ["a"], "count": 3_i64, "score": 7 };
+    assert_eq!(
+        Written::decode_generated(&doc),
+        Some(Written {
+            id,
+            tags: vec!["a".to_owned()],
+            count: Some(3),
+            score: 7,
+        })
+    );
+}

@@ -33,9 +33,10 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
 
     // The loop over the elements is `odm_core`'s `decode_slots`, generic over a tuple of the fields'
     // slots; all the struct says is its keys, its fields' types (the probes) and its defaults. All of
-    // it is text (see `text`) but the probes, which name the types, and the defaults.
+    // it is text (see `text`) but the defaults, and the probes when a type's text would not do.
     let mut keys = String::new();
-    let mut probes = Vec::new();
+    // Each read field's type, and whether it has a serde default.
+    let mut probes: Vec<(&Field<'_>, bool)> = Vec::new();
     let mut inits = String::new();
     // A default may be the input's path (serde's `default = ".."`): tokens, so that an error in it is
     // reported where serde reports it.
@@ -46,8 +47,8 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
             Plan::Read { default } => {
                 let i = probes.len();
                 let _ = write!(keys, "{},", byte_str_lit(&field.stored));
-                let ty = field.ty;
-                probes.push(match default {
+                probes.push((field, default.is_some()));
+                match default {
                     Some(default) => {
                         let value = format_ident!("__value{}", i);
                         defaults.push(quote! {
@@ -56,55 +57,87 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
                                 ::core::option::Option::None => #default,
                             },
                         });
-                        quote!((&&__odm::Probe::<#ty>::NEW).slot().with_default())
                     }
                     None => {
                         let _ = write!(inits, "{ident}: __value{i},");
-                        quote!((&&__odm::Probe::<#ty>::NEW).slot())
                     }
-                });
+                }
             }
             Plan::Skip { default } => defaults.push(quote!(#ident: #default,)),
         }
     }
-    // Tuples of at most `CHUNK` slots, nested in one more past `CHUNK` fields.
-    const CHUNK: usize = 12;
     if probes.len() > CHUNK * CHUNK {
         return None;
     }
+    let nested = probes.len() > CHUNK;
     let names: Vec<String> = (0..probes.len()).map(|i| format!("__value{i}")).collect();
-    let (pattern, probes) = if probes.len() <= CHUNK {
-        (
-            format!("({})", comma_terminated(&names)),
-            quote!((#(#probes,)*)),
-        )
-    } else {
-        let groups: Vec<String> = names
-            .chunks(CHUNK)
-            .map(|g| format!("({})", comma_terminated(g)))
-            .collect();
-        let tuples = probes.chunks(CHUNK).map(|g| quote!((#(#g,)*)));
-        (
-            format!("({})", comma_terminated(&groups)),
-            quote!((#(#tuples,)*)),
-        )
-    };
-    let head = text::tokens(&format!(
+    let pattern = group(&names, nested, |g| format!("({})", comma_terminated(g)));
+    // The call, as text when every type's text reads back as the type (see `Field::type_code`), the
+    // probes as tokens otherwise.
+    let head = format!(
         "#[allow(unused_imports)] use __odm::{{ViaDecode as _, ViaSerde as _, WithDefault as _}}; \
          let {pattern} = __odm::decode_slots"
-    ));
-    let keys = text::tokens(&format!("__elements, &[{keys}],"));
+    );
+    let args = format!("__elements, &[{keys}],");
+    let suffix = |with_default: bool| {
+        if with_default {
+            ".slot().with_default()"
+        } else {
+            ".slot()"
+        }
+    };
+    let texts: Option<Vec<String>> = probes
+        .iter()
+        .map(|(f, d)| {
+            let ty = f.type_code.as_ref()?;
+            Some(format!("(&&__odm::Probe::<{ty}>::NEW){}", suffix(*d)))
+        })
+        .collect();
+    let call = match texts {
+        Some(texts) => {
+            let slots = group(&texts, nested, |g| format!("({})", comma_terminated(g)));
+            text::tokens(&format!("{head}({args} {slots})?;"))
+        }
+        None => {
+            let probes: Vec<TokenStream> = probes
+                .iter()
+                .map(|(f, d)| {
+                    let ty = f.ty;
+                    let suffix = text::tokens(suffix(*d));
+                    quote!((&&__odm::Probe::<#ty>::NEW)#suffix)
+                })
+                .collect();
+            let slots = group(&probes, nested, |g| quote!((#(#g,)*)));
+            let head = text::tokens(&head);
+            let args = text::tokens(&args);
+            quote!(#head(#args #slots)?;)
+        }
+    };
     let inits = text::tokens(&inits);
     let ident = cont.ident;
     Some(quote! {
         #[automatically_derived]
         impl __odm::DecodeDocument for #ident {
             fn decode_elements(__elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
-                #head(#keys #probes)?;
+                #call
                 ::core::option::Option::Some(Self { #inits #(#defaults)* })
             }
         }
     })
+}
+
+/// Tuples of at most `CHUNK` slots, nested in one more past `CHUNK` fields.
+const CHUNK: usize = 12;
+
+/// The tuple of `items` (`tuple` makes one of a slice of items or of tuples), nested in tuples of
+/// `CHUNK` items when `nested`.
+fn group<T, F: Fn(&[T]) -> T>(items: &[T], nested: bool, tuple: F) -> T {
+    if nested {
+        let groups: Vec<T> = items.chunks(CHUNK).map(&tuple).collect();
+        tuple(&groups)
+    } else {
+        tuple(items)
+    }
 }
 
 /// `a, b, c,`: a tuple's elements, the one-element tuple's comma included.

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens as _};
 use syn::Ident;
 
-use super::text::{str_lit, Code};
+use super::text::{str_lit, Code, Mixed};
 
 use super::docs::*;
 use crate::ast::{Container, Field};
@@ -24,7 +24,7 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
     let ident = cont.ident;
     let vis = &cont.input.vis;
     let fields_ident = format_ident!("{}Fields", ident);
-    let mut members: Vec<TokenStream> = Vec::new();
+    let mut members = Mixed::default();
     let mut inits: Vec<TokenStream> = Vec::new();
     if let Some(tagged) = cont.tagged() {
         let member = &tagged.tag_member;
@@ -33,15 +33,15 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
         let doc = format!(
             "The tag, stored as `{tag}`: which kind of `{ident}` the document is (`{kind}`)."
         );
-        members.push(quote!(#[doc = #doc] pub #member: ::odm_core::Field<#ident, #kind>,));
+        let _ = write!(
+            members,
+            "#[doc = {}] pub {member}: ::odm_core::Field<{ident}, {kind}>,",
+            str_lit(&doc)
+        );
         inits.push(quote!(#member: ::odm_core::Field::new(#tag),));
     }
-    members.extend(cont.stored().map(|f| {
-        let member = f.ident;
-        let doc = member_doc(cont, f);
-        let ty = member_type(f, quote!(#ident));
-        quote!(#[doc = #doc] pub #member: #ty,)
-    }));
+    stored_members(cont, &ident.to_string(), &mut members);
+    let members = members.into_tokens();
     inits.extend(path_inits(
         cont,
         |elem, stored| quote!(#elem::fields_at::<#ident>(#stored)),
@@ -52,7 +52,7 @@ pub(super) fn model_fields(cont: &Container<'_>) -> FieldsParts {
         decl: quote! {
             #[doc = #doc]
             #vis struct #fields_ident {
-                #(#members)*
+                #members
             }
         },
         impls: debug_impl(cont, &fields_ident, false),
@@ -70,33 +70,27 @@ pub(super) fn embedded_fields(cont: &Container<'_>) -> FieldsParts {
     let vis = &cont.input.vis;
     let fields_ident = format_ident!("{}Fields", cont.ident);
     let empty = cont.stored().next().is_none();
-    let mut members: Vec<TokenStream> = cont
-        .stored()
-        .map(|f| {
-            let member = f.ident;
-            let doc = member_doc(cont, f);
-            let ty = member_type(f, quote!(M));
-            quote!(#[doc = #doc] pub #member: #ty,)
-        })
-        .collect();
+    let mut members = Mixed::default();
+    stored_members(cont, "M", &mut members);
     let mut inits = path_inits(
         cont,
         |elem, stored| quote!(#elem::fields_at::<M>(&__odm::join_path(prefix, #stored))),
         "::odm_core::Field::nested(prefix, ",
     );
     let prefix = if empty {
-        members.push(quote!(__model: ::core::marker::PhantomData<fn() -> M>,));
+        members.push_str("__model: ::core::marker::PhantomData<fn() -> M>,");
         inits.push(quote!(__model: ::core::marker::PhantomData,));
         quote!(_prefix)
     } else {
         quote!(prefix)
     };
+    let members = members.into_tokens();
     let doc = embedded_doc(cont);
     FieldsParts {
         decl: quote! {
             #[doc = #doc]
             #vis struct #fields_ident<M> {
-                #(#members)*
+                #members
             }
         },
         impls: debug_impl(cont, &fields_ident, true),
@@ -155,13 +149,27 @@ pub(super) fn as_embedded(f: &Field<'_>) -> Option<TokenStream> {
     Some(quote_spanned!(span=> <#elem_tokens as ::odm_core::Embedded>))
 }
 
-pub(super) fn member_type(f: &Field<'_>, model: TokenStream) -> TokenStream {
-    match as_embedded(f) {
-        Some(elem) => quote!(#elem::Fields<#model>),
-        None => {
-            let ty = f.ty;
-            quote!(::odm_core::Field<#model, #ty>)
+/// `#[doc = ".."] pub member: Type,` for every stored field, `model` being the model's type: a nested
+/// field's `<Elem as Embedded>::Fields<model>` as tokens (spanned at `nested`), the rest as text.
+fn stored_members(cont: &Container<'_>, model: &str, out: &mut Mixed) {
+    for f in cont.stored() {
+        let _ = write!(
+            out,
+            "#[doc = {}] pub {}: ",
+            str_lit(&member_doc(cont, f)),
+            f.ident
+        );
+        match as_embedded(f) {
+            Some(elem) => {
+                out.push_tokens(quote!(#elem::Fields));
+                let _ = write!(out, "<{model}");
+            }
+            None => {
+                let _ = write!(out, "::odm_core::Field<{model}, ");
+                out.push_text_or(f.type_code.as_deref(), || f.ty.to_token_stream());
+            }
         }
+        let _ = write!(out, ">,");
     }
 }
 

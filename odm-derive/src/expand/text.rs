@@ -52,6 +52,59 @@ impl std::fmt::Write for Code {
     }
 }
 
+/// Generated code mostly written as text, with pieces that must stay tokens (they carry a span of the
+/// input): the text between two such pieces is lexed in one call, so it must be balanced (every
+/// bracket, brace and parenthesis it opens, it closes).
+#[derive(Default)]
+pub(super) struct Mixed {
+    done: TokenStream,
+    text: Code,
+}
+
+impl Mixed {
+    /// Appends `s`, as text.
+    pub(super) fn push_str(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    /// Appends tokens, after the text so far.
+    pub(super) fn push_tokens(&mut self, tokens: TokenStream) {
+        self.flush();
+        self.done.extend(tokens);
+    }
+
+    /// Appends `code` as text when there is some, and `tokens()` otherwise: a field's type is text when
+    /// its text reads back as the same type.
+    pub(super) fn push_text_or(
+        &mut self,
+        code: Option<&str>,
+        tokens: impl FnOnce() -> TokenStream,
+    ) {
+        match code {
+            Some(code) => self.text.push_str(code),
+            None => self.push_tokens(tokens()),
+        }
+    }
+
+    fn flush(&mut self) {
+        let text = std::mem::take(&mut self.text);
+        self.done.extend(text.into_tokens());
+    }
+
+    /// All of it, as tokens.
+    pub(super) fn into_tokens(mut self) -> TokenStream {
+        self.flush();
+        self.done
+    }
+}
+
+impl std::fmt::Write for Mixed {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.text.push_str(s);
+        Ok(())
+    }
+}
+
 /// A string literal of `s`, escaped as Rust reads it back.
 pub(super) fn str_lit(s: &str) -> String {
     format!("{s:?}")
