@@ -94,7 +94,8 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + Sized + 's
     /// and `Option`s and `Vec`s of them, with serde's `rename`, `rename_all`, `default` and `skip`); any
     /// other model, or a document the decoder does not take as is, goes through serde
     /// (`bson::from_slice`). Both give the same value. A document that does not fit the struct is
-    /// [`Error::Deserialization`].
+    /// [`Error::Deserialization`]. The generated decoder is compiled in release builds and in tests (in
+    /// debug builds too with the feature `debug-decoder`); a debug build reads through serde.
     fn from_document(doc: &RawDocument) -> Result<Self> {
         match Self::decode_generated(doc) {
             Some(value) => Ok(value),

@@ -115,7 +115,9 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
     };
     let inits = text::tokens(&inits);
     let ident = cont.ident;
+    let cfg = compiled_in();
     Some(quote! {
+        #cfg
         #[automatically_derived]
         impl __odm::DecodeDocument for #ident {
             fn decode_elements(__elements: __odm::Elements<'_>) -> ::core::option::Option<Self> {
@@ -124,6 +126,19 @@ pub fn decoder(cont: &Container<'_>) -> Option<TokenStream> {
             }
         }
     })
+}
+
+/// Where the generated decoder is compiled: in release builds and in tests, not in a debug build of a
+/// crate's library or binaries (unless odm-core's `debug-decoder` feature asks for it). It gives the
+/// same values as serde, only faster; leaving it out of debug builds keeps a crate of models' rebuild
+/// close to what serde's derive alone costs, since the decoder is the largest part of what the derive
+/// adds for the compiler.
+pub fn compiled_in() -> TokenStream {
+    if cfg!(feature = "debug-decoder") {
+        TokenStream::new()
+    } else {
+        text::tokens("#[cfg(any(not(debug_assertions), test))]")
+    }
 }
 
 /// Tuples of at most `CHUNK` slots, nested in one more past `CHUNK` fields.

@@ -151,7 +151,9 @@ fn expand_model(cont: &Container<'_>) -> TokenStream {
     let default_fns = defaults::default_fns(cont);
     let decoder = decode::decoder(cont);
     if decoder.is_some() {
+        let cfg = decode::compiled_in();
         methods.extend(quote! {
+            #cfg
             fn decode_generated(
                 doc: &__odm::bson::RawDocument,
             ) -> ::core::option::Option<Self> {
