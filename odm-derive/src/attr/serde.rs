@@ -148,8 +148,8 @@ impl Field {
         let parsed = each_key(attrs, |meta, name| {
             if name == RENAME {
                 out.decodable &= meta.input.peek(Token![=]);
-                if let Some(name) = serialize_name(meta)? {
-                    out.rename = Some(name);
+                if let Some(stored) = serialize_name(meta)? {
+                    out.rename = Some(stored);
                 }
                 return Ok(());
             }
