@@ -63,7 +63,7 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// The type as written, for the docs, the schema and messages (rendered once).
     pub type_name: String,
-    /// The type as code text, when text reads back as the same type (see `ty::type_code`).
+    /// The type as code text, when text reads back as the same type (see `ty::type_text`).
     pub type_code: Option<String>,
     pub attrs: attr::Field,
     pub serde: attr::serde::Field,
@@ -342,11 +342,9 @@ impl<'a> Field<'a> {
             (None, Some(rule)) => rule.apply(&rust_name),
             (None, None) => rust_name,
         };
-        let type_code = ty::type_code(&field.ty);
-        let type_name = match &type_code {
-            Some(code) => ty::squeeze(code),
-            None => ty::type_string(&field.ty),
-        };
+        let (text, reads_back) = ty::type_text(&field.ty);
+        let type_name = ty::squeeze(&text);
+        let type_code = reads_back.then_some(text);
         Field {
             ident,
             ty: &field.ty,

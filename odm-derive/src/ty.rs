@@ -132,10 +132,10 @@ impl<'a> Ty<'a> {
     }
 }
 
-/// The Rust type as the compiler writes it (`Option < Vec < String > >`), which it reads back as the same
-/// tokens; `None` when it would not (a `$crate` path, or a group a `macro_rules!` macro substituted),
-/// so the type must go into generated code as tokens.
-pub fn type_code(ty: &Type) -> Option<String> {
+/// The Rust type as the compiler writes it (`Option < Vec < String > >`), and whether the compiler reads
+/// that text back as the same tokens: not for a `$crate` path or a group a `macro_rules!` macro
+/// substituted, whose type must go into generated code as tokens.
+pub fn type_text(ty: &Type) -> (String, bool) {
     fn plain(tokens: proc_macro2::TokenStream) -> bool {
         tokens.into_iter().all(|tt| match tt {
             proc_macro2::TokenTree::Group(g) => {
@@ -146,8 +146,7 @@ pub fn type_code(ty: &Type) -> Option<String> {
         })
     }
     let tokens = quote::quote!(#ty);
-    let code = tokens.to_string();
-    plain(tokens).then_some(code)
+    (tokens.to_string(), plain(tokens))
 }
 
 /// The Rust type as text without token spacing: `Option<Vec<String>>`.
